@@ -1,0 +1,345 @@
+"""The backend protocol: what a hardware pack hands the core.
+
+Frozen attrs classes, validated on construction, SI units throughout (bytes, bytes/s,
+FLOP/s, seconds, watts, US dollars). Convenience strings such as ``"3.35 TB/s"`` are
+accepted where a number is expected and converted by :func:`tokenfab.units.parse_quantity`.
+
+Every figure a pack states should carry a source in ``Device.sources``, keyed by the
+figure's path (``"peak.bf16"``, ``"memory.hbm.bytes_per_s"``, ``"power.tdp_w"``, ...).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+
+from .errors import UnsupportedPrecisionError, ValidationError
+from .units import parse_quantity
+
+#: Fixed precision vocabulary -> storage bits per element (block-scaled formats include their scales).
+PRECISION_BITS: dict[str, float] = {
+    "fp64": 64, "fp32": 32, "tf32": 32, "bf16": 16, "fp16": 16,
+    "fp8": 8, "fp6": 6, "fp4": 4, "int8": 8, "int4": 4,
+    # OCP MX formats: one 8-bit shared scale per 32 elements.
+    "mxfp8": 8.25, "mxfp6": 6.25, "mxfp4": 4.25,
+    # NVIDIA NVFP4: one FP8 scale per 16 elements.
+    "nvfp4": 4.5,
+}
+#: Precision whose matrix-unit peak executes a variant when the device lists no separate figure.
+PRECISION_COMPUTE_ALIAS: dict[str, str] = {"mxfp8": "fp8", "mxfp6": "fp6", "mxfp4": "fp4", "nvfp4": "fp4"}
+
+MEMORY_KINDS = ("register", "sram", "hbm", "dram", "host", "external")
+TOPOLOGIES = ("switch", "ring", "torus2d", "torus3d", "mesh", "wafer", "dragonfly", "fully_connected")
+
+
+def _number(field: str):
+    def convert(value: Any) -> float:
+        return parse_quantity(value, field=field)
+    return convert
+
+
+def _optional_number(field: str):
+    def convert(value: Any) -> float | None:
+        return None if value is None else parse_quantity(value, field=field)
+    return convert
+
+
+def _check(owner: str, field: str, value: float, *, low: float = 0.0, inclusive: bool = False,
+           high: float | None = None, unit: str = "") -> None:
+    ok = math.isfinite(value) and (value >= low if inclusive else value > low)
+    if high is not None:
+        ok = ok and value <= high
+    if not ok:
+        rng = f"{'>=' if inclusive else '>'} {low:g}" + (f" and <= {high:g}" if high is not None else "")
+        raise ValidationError(f"{owner}: {field} must be {rng}{' ' + unit if unit else ''}, got {value!r}")
+
+
+@attrs.frozen(kw_only=True)
+class Precision:
+    """A numeric format from the fixed vocabulary, with its storage size in bits per element."""
+
+    name: str
+
+    def __attrs_post_init__(self) -> None:
+        if self.name not in PRECISION_BITS:
+            raise ValidationError(
+                f"Precision: name must be one of {', '.join(PRECISION_BITS)}, got {self.name!r}")
+
+    @property
+    def bits(self) -> float:
+        return PRECISION_BITS[self.name]
+
+    @property
+    def bytes_per_element(self) -> float:
+        return self.bits / 8.0
+
+
+@attrs.frozen(kw_only=True)
+class MemoryLevel:
+    """One level of the memory hierarchy of a device, innermost first.
+
+    ``bytes_per_s`` is the vendor peak per device; ``efficiency`` is the achievable fraction
+    of it for streaming reads (measured where possible, source in the device's ``sources``).
+    ``holds_weights`` says whether a placement may keep weights or KV cache here
+    (a GPU's L2 cache does not hold a model; Groq's SRAM does).
+    """
+
+    name: str
+    kind: str
+    capacity_bytes: float = attrs.field(converter=_number("capacity_bytes"))
+    bytes_per_s: float = attrs.field(converter=_number("bytes_per_s"))
+    efficiency: float = 1.0
+    latency_s: float | None = attrs.field(default=None, converter=_optional_number("latency_s"))
+    joules_per_byte: float = 0.0
+    holds_weights: bool = True
+
+    def __attrs_post_init__(self) -> None:
+        owner = f"MemoryLevel {self.name!r}"
+        if self.kind not in MEMORY_KINDS:
+            raise ValidationError(f"{owner}: kind must be one of {', '.join(MEMORY_KINDS)}, got {self.kind!r}")
+        _check(owner, "capacity_bytes", self.capacity_bytes, unit="bytes")
+        _check(owner, "bytes_per_s", self.bytes_per_s, unit="bytes/s")
+        _check(owner, "efficiency", self.efficiency, high=1.0)
+        _check(owner, "joules_per_byte", self.joules_per_byte, inclusive=True, unit="J/byte")
+        if self.latency_s is not None:
+            _check(owner, "latency_s", self.latency_s, inclusive=True, unit="s")
+
+    @property
+    def effective_bytes_per_s(self) -> float:
+        return self.bytes_per_s * self.efficiency
+
+
+@attrs.frozen(kw_only=True)
+class Link:
+    """A fabric between devices: scale-up (NVLink, ICI, ...) or scale-out (NIC).
+
+    ``bytes_per_s`` is per device and per direction (halve a vendor's bidirectional total).
+    ``latency_s`` is the per-hop (per collective step) latency; ``domain_size`` the most
+    devices one such fabric joins. ``efficiency`` is the achievable fraction of
+    ``bytes_per_s`` for large collectives (NCCL bus bandwidth / link peak, for example).
+    """
+
+    technology: str
+    bytes_per_s: float = attrs.field(converter=_number("bytes_per_s"))
+    topology: str = "switch"
+    domain_size: int = 8
+    latency_s: float = attrs.field(default=5e-6, converter=_number("latency_s"))
+    efficiency: float = 1.0
+    joules_per_byte: float = 0.0
+
+    def __attrs_post_init__(self) -> None:
+        owner = f"Link {self.technology!r}"
+        _check(owner, "bytes_per_s", self.bytes_per_s, unit="bytes/s per direction")
+        if self.topology not in TOPOLOGIES:
+            raise ValidationError(f"{owner}: topology must be one of {', '.join(TOPOLOGIES)}, got {self.topology!r}")
+        if not isinstance(self.domain_size, int) or self.domain_size < 1:
+            raise ValidationError(f"{owner}: domain_size must be an integer >= 1, got {self.domain_size!r}")
+        _check(owner, "latency_s", self.latency_s, inclusive=True, unit="s")
+        _check(owner, "efficiency", self.efficiency, high=1.0)
+        _check(owner, "joules_per_byte", self.joules_per_byte, inclusive=True, unit="J/byte")
+
+    @property
+    def effective_bytes_per_s(self) -> float:
+        return self.bytes_per_s * self.efficiency
+
+
+@attrs.frozen(kw_only=True)
+class Interconnect:
+    """Scale-up fabric within a domain (node, rack, pod) and scale-out network between domains."""
+
+    scale_up: Link | None = None
+    scale_out: Link | None = None
+
+    def link_for(self, devices: int) -> Link | None:
+        """The link a collective over ``devices`` devices crosses: scale-up inside its domain."""
+        if devices <= 1:
+            return None
+        if self.scale_up is not None and devices <= self.scale_up.domain_size:
+            return self.scale_up
+        return self.scale_out if self.scale_out is not None else self.scale_up
+
+
+@attrs.frozen(kw_only=True)
+class Efficiency:
+    """Achievable fraction of peak, by op kind and shape.
+
+    Matrix products: ``efficiency(rows) = gemm_max[precision] * rows / (rows + gemm_half_rows)``
+    where ``rows`` is the M dimension (tokens in the step). ``gemm_max`` falls back to
+    ``gemm_max_default`` for precisions without an entry. Vector (element-wise) work runs at
+    ``vector_fraction`` of the fp32 peak. ``overhead_s`` is the per-kernel launch/sync cost
+    added to every operator; ``attention_memory_efficiency`` scales HBM efficiency for the
+    KV-cache reads of attention kernels (paged, gathered reads reach less than a stream).
+    """
+
+    gemm_max_default: float = 0.7
+    gemm_max: Mapping[str, float] = attrs.field(factory=dict, converter=dict)
+    gemm_half_rows: float = 64.0
+    vector_fraction: float = 0.5
+    overhead_s: float = 4e-6
+    attention_memory_efficiency: float = 1.0
+
+    def __attrs_post_init__(self) -> None:
+        _check("Efficiency", "gemm_max_default", self.gemm_max_default, high=1.0)
+        for name, value in self.gemm_max.items():
+            if name not in PRECISION_BITS:
+                raise ValidationError(f"Efficiency: gemm_max key must be a precision, got {name!r}")
+            _check("Efficiency", f"gemm_max[{name!r}]", value, high=1.0)
+        _check("Efficiency", "gemm_half_rows", self.gemm_half_rows, inclusive=True, unit="rows")
+        _check("Efficiency", "vector_fraction", self.vector_fraction, high=1.0)
+        _check("Efficiency", "overhead_s", self.overhead_s, inclusive=True, unit="s")
+        _check("Efficiency", "attention_memory_efficiency", self.attention_memory_efficiency, high=1.0)
+
+    def gemm_fraction(self, precision: str) -> float:
+        return self.gemm_max.get(precision, self.gemm_max_default)
+
+
+@attrs.frozen(kw_only=True)
+class Power:
+    """Board power of one device: ``tdp_w`` is the ceiling, ``idle_w`` the static draw while powered."""
+
+    tdp_w: float = attrs.field(converter=_number("tdp_w"))
+    idle_w: float = attrs.field(converter=_number("idle_w"))
+
+    def __attrs_post_init__(self) -> None:
+        _check("Power", "tdp_w", self.tdp_w, unit="W")
+        _check("Power", "idle_w", self.idle_w, inclusive=True, unit="W")
+        if self.idle_w >= self.tdp_w:
+            raise ValidationError(f"Power: idle_w must be < tdp_w ({self.tdp_w:g} W), got {self.idle_w!r}")
+
+
+@attrs.frozen(kw_only=True)
+class Price:
+    """What one device costs: a cloud rate per device-hour and/or a purchase price (capex)."""
+
+    usd_per_device_hour: float | None = None
+    capex_usd: float | None = None
+    provider: str = ""
+    date: str = ""
+
+    def __attrs_post_init__(self) -> None:
+        if self.usd_per_device_hour is None and self.capex_usd is None:
+            raise ValidationError("Price: give usd_per_device_hour or capex_usd")
+        if self.usd_per_device_hour is not None:
+            _check("Price", "usd_per_device_hour", self.usd_per_device_hour, unit="$/h")
+        if self.capex_usd is not None:
+            _check("Price", "capex_usd", self.capex_usd, unit="$")
+
+
+def _peaks(value: Mapping[str, Any]) -> dict[str, float]:
+    return {str(k): parse_quantity(v, field=f"peak[{k!r}]") for k, v in dict(value).items()}
+
+
+@attrs.frozen(kw_only=True)
+class Device:
+    """One accelerator as a pack describes it.
+
+    ``peak_flops_per_s`` maps precision names to dense peak rates (FLOP/s, or OP/s for
+    integers); never a 2:4-sparsity figure. ``memory`` is ordered innermost first.
+    ``sources`` maps a figure's path to its citation.
+    """
+
+    id: str
+    vendor: str
+    name: str
+    year: int
+    peak_flops_per_s: Mapping[str, float] = attrs.field(converter=_peaks)
+    memory: tuple[MemoryLevel, ...] = attrs.field(converter=tuple)
+    interconnect: Interconnect
+    power: Power
+    price: Price | None = None
+    efficiency: Efficiency = attrs.field(factory=Efficiency)
+    sources: Mapping[str, str] = attrs.field(factory=dict, converter=dict)
+    notes: str = ""
+
+    def __attrs_post_init__(self) -> None:
+        owner = f"Device {self.id!r}"
+        plugin, _, device = self.id.partition(":")
+        if not plugin or not device or self.id != self.id.lower() or " " in self.id:
+            raise ValidationError(f"{owner}: id must be lower-case 'plugin:device', got {self.id!r}")
+        if not self.peak_flops_per_s:
+            raise ValidationError(f"{owner}: peak_flops_per_s must list at least one precision")
+        for name, rate in self.peak_flops_per_s.items():
+            if name not in PRECISION_BITS:
+                raise ValidationError(
+                    f"{owner}: peak_flops_per_s key must be one of {', '.join(PRECISION_BITS)}, got {name!r}")
+            _check(owner, f"peak_flops_per_s[{name!r}]", rate, unit="FLOP/s")
+        if not self.memory:
+            raise ValidationError(f"{owner}: memory must list at least one MemoryLevel")
+        for level in self.memory:
+            if not isinstance(level, MemoryLevel):
+                raise ValidationError(f"{owner}: memory entries must be MemoryLevel, got {type(level).__name__}")
+        names = [level.name for level in self.memory]
+        if len(set(names)) != len(names):
+            raise ValidationError(f"{owner}: memory level names must be unique, got {names}")
+        if not any(level.holds_weights for level in self.memory):
+            raise ValidationError(f"{owner}: at least one memory level must have holds_weights=True")
+        if not 1950 <= int(self.year) <= 2100:
+            raise ValidationError(f"{owner}: year must be between 1950 and 2100, got {self.year!r}")
+
+    # -- derived values -------------------------------------------------------------------
+    @property
+    def plugin(self) -> str:
+        return self.id.partition(":")[0]
+
+    @property
+    def weight_memory(self) -> MemoryLevel:
+        """The outermost level that may hold weights and KV cache (HBM on a GPU, SRAM on Groq)."""
+        return [level for level in self.memory if level.holds_weights][-1]
+
+    def level(self, name: str) -> MemoryLevel:
+        for level in self.memory:
+            if level.name == name:
+                return level
+        raise ValidationError(f"Device {self.id!r}: no memory level {name!r} (has {[m.name for m in self.memory]})")
+
+    def compute_precision(self, precision: str) -> str:
+        """The precision whose peak serves a matrix product in ``precision`` on this device."""
+        if precision in self.peak_flops_per_s:
+            return precision
+        alias = PRECISION_COMPUTE_ALIAS.get(precision)
+        if alias in self.peak_flops_per_s:
+            return alias
+        raise UnsupportedPrecisionError(
+            f"Device {self.id!r}: no peak rate for precision {precision!r} "
+            f"(supports {', '.join(self.peak_flops_per_s)})")
+
+    def peak(self, precision: str) -> float:
+        return self.peak_flops_per_s[self.compute_precision(precision)]
+
+    @property
+    def vector_flops_per_s(self) -> float:
+        """Rate of element-wise work: the fp32 (or widest listed) peak times ``vector_fraction``."""
+        base = self.peak_flops_per_s.get("fp32") or min(self.peak_flops_per_s.values())
+        return base * self.efficiency.vector_fraction
+
+
+@attrs.frozen(kw_only=True)
+class System:
+    """Devices composed into a unit sold or rented as one (an NVL72 rack, a TPU pod slice).
+
+    A backend id naming a system runs on ``device_count`` devices of ``device`` by default.
+    """
+
+    id: str
+    name: str
+    device: Device
+    device_count: int
+    description: str = ""
+    sources: Mapping[str, str] = attrs.field(factory=dict, converter=dict)
+
+    def __attrs_post_init__(self) -> None:
+        owner = f"System {self.id!r}"
+        if self.id != self.id.lower() or ":" not in self.id:
+            raise ValidationError(f"{owner}: id must be lower-case 'plugin:system', got {self.id!r}")
+        if not isinstance(self.device_count, int) or self.device_count < 1:
+            raise ValidationError(f"{owner}: device_count must be an integer >= 1, got {self.device_count!r}")
+
+
+Backend = Device | System
+
+
+def backend_device(backend: Backend) -> Device:
+    return backend.device if isinstance(backend, System) else backend

@@ -1,0 +1,65 @@
+/* tokenfab cost kernel: per-operator time and energy for scenarios x operators.
+ *
+ * The one declaration shared by the C source (tokenfab_kernel.c) and the cffi
+ * build script (build_kernel.py, which feeds this file to ffi.cdef).
+ * Units are SI: FLOP, bytes, seconds, joules, watts. Arrays are contiguous,
+ * row-major float64, owned by the caller; the kernel allocates nothing.
+ *
+ * Index conventions: s in [0, n_scenarios), o in [0, n_ops), l in [0, n_levels)
+ *   [S*O]   element s*n_ops + o
+ *   [S*O*L] element (s*n_ops + o)*n_levels + l
+ *   [S*L]   element s*n_levels + l
+ */
+
+typedef struct {
+    size_t n_scenarios;
+    size_t n_ops;
+    size_t n_levels;
+    /* lengths of the buffers actually passed, checked against the sizes above */
+    size_t len_so;
+    size_t len_sol;
+    size_t len_sl;
+    size_t len_o;
+    size_t len_s;
+    /* [S*O] per device, per instance of the op (one layer) */
+    const double *flops;            /* FLOP */
+    const double *flop_rate;        /* peak x max efficiency, FLOP/s */
+    const double *gemm_rows;        /* rows of the matrix product (tokens in the step) */
+    const double *gemm_half_rows;   /* rows at which shape efficiency is 1/2; 0 = no shape term */
+    const double *comm_bytes;       /* bytes each device sends in the collective */
+    const double *comm_bytes_per_s; /* effective link bandwidth, bytes/s */
+    const double *comm_latency_s;   /* latency term of the collective, s */
+    const double *overhead_s;       /* per-launch overhead, s */
+    const double *joules_per_flop;  /* dynamic energy per FLOP */
+    const double *level_bytes;      /* [S*O*L] bytes moved at each memory level */
+    const double *level_bytes_per_s;/* [S*L] effective bandwidth of each level */
+    const double *joules_per_byte;  /* [S*L] dynamic energy per byte at each level */
+    const double *count;            /* [O] instances of the op per step (layers) */
+    const double *joules_per_comm_byte; /* [S] */
+    const double *idle_w;           /* [S] static power of one device */
+    const double *max_w;            /* [S] power ceiling of one device (TDP) */
+} tf_inputs;
+
+typedef struct {
+    /* [S*O], each already multiplied by count[o] */
+    double *compute_s;
+    double *memory_s;
+    double *comm_s;
+    double *overhead_s;
+    double *seconds;   /* count * (max(compute, memory, comm) + overhead) */
+    double *joules;    /* min(dynamic + idle_w * seconds, max_w * seconds) */
+    double *bound;     /* 0 compute, 1 memory, 2 communication, 3 overhead */
+    /* [S] sums over ops */
+    double *total_s;
+    double *total_joules;
+} tf_outputs;
+
+/* Status codes returned by tf_evaluate; *bad_index names the offending element. */
+#define TF_OK 0
+#define TF_ERR_SIZE -1
+#define TF_ERR_NEGATIVE -2
+#define TF_ERR_RATE -3
+#define TF_ERR_BANDWIDTH -4
+#define TF_ERR_COMM -5
+
+int tf_evaluate(const tf_inputs *in, const tf_outputs *out, size_t *bad_index);
