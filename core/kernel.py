@@ -4,7 +4,7 @@ The maths (per scenario s, operator o, one instance on one device; see native/to
 
     eff      = rows / (rows + half_rows)         if half_rows > 0 else 1
     compute  = flops / (flop_rate * eff)         (0 when flops == 0)
-    memory   = sum_l level_bytes[l] / level_bytes_per_s[l]
+    memory   = sum_l level_bytes[l] / (level_bytes_per_s[l] * bandwidth_scale)
     comm     = comm_latency + comm_bytes / comm_bytes_per_s
     seconds  = count * (max(compute, memory, comm) + overhead)
     dynamic  = count * (flops*J_flop + sum_l bytes_l*J_l + comm_bytes*J_comm)
@@ -31,13 +31,14 @@ except ImportError:  # pragma: no cover - only on a broken install
     _ffi = _lib = None
 
 SO_FIELDS = ("flops", "flop_rate", "gemm_rows", "gemm_half_rows", "comm_bytes", "comm_bytes_per_s",
-             "comm_latency_s", "overhead_s", "joules_per_flop")
+             "comm_latency_s", "overhead_s", "joules_per_flop", "bandwidth_scale")
 SL_FIELDS = ("level_bytes_per_s", "joules_per_byte")
 S_FIELDS = ("joules_per_comm_byte", "idle_w", "max_w")
 OUT_SO = ("compute_s", "memory_s", "comm_s", "overhead_s", "seconds", "joules", "bound")
 BOUND_NAMES = ("compute", "memory", "communication", "overhead")
 _STATUS = {-1: "array sizes do not match", -2: "negative, NaN or infinite input", -3: "zero FLOP rate for an op with FLOPs",
-           -4: "zero bandwidth for a level with bytes", -5: "zero link bandwidth for an op with communication"}
+           -4: "zero bandwidth for a level with bytes", -5: "zero link bandwidth for an op with communication",
+           -6: "bandwidth_scale outside (0, 1]"}
 
 
 @attrs.frozen(kw_only=True)
@@ -53,6 +54,7 @@ class KernelInputs:
     comm_latency_s: np.ndarray
     overhead_s: np.ndarray
     joules_per_flop: np.ndarray
+    bandwidth_scale: np.ndarray
     level_bytes: np.ndarray
     level_bytes_per_s: np.ndarray
     joules_per_byte: np.ndarray
@@ -124,13 +126,16 @@ def reference_evaluate(inputs: KernelInputs) -> dict[str, np.ndarray]:
         if not np.all(np.isfinite(arr) & (arr >= 0)):
             raise KernelError(f"reference kernel: {_STATUS[-2]} ({name})")
     flops, rate, rows, half = a["flops"], a["flop_rate"], a["gemm_rows"], a["gemm_half_rows"]
+    scale = a["bandwidth_scale"]
+    if np.any(~((scale > 0) & (scale <= 1))):
+        raise KernelError(f"reference kernel: {_STATUS[-6]}")
     with np.errstate(divide="ignore", invalid="ignore"):
         eff = np.where(half > 0, rows / (rows + half), 1.0)
         needs = flops > 0
         if np.any(needs & ~((rate > 0) & (eff > 0))):
             raise KernelError(f"reference kernel: {_STATUS[-3]}")
         compute = np.where(needs, flops / (rate * eff), 0.0)
-        lb, bw = a["level_bytes"], a["level_bytes_per_s"][:, None, :]
+        lb, bw = a["level_bytes"], a["level_bytes_per_s"][:, None, :] * scale[:, :, None]
         if np.any((lb > 0) & ~(bw > 0)):
             raise KernelError(f"reference kernel: {_STATUS[-4]}")
         has = lb > 0

@@ -170,8 +170,10 @@ class Efficiency:
     where ``rows`` is the M dimension (tokens in the step). ``gemm_max`` falls back to
     ``gemm_max_default`` for precisions without an entry. Vector (element-wise) work runs at
     ``vector_fraction`` of the fp32 peak. ``overhead_s`` is the per-kernel launch/sync cost
-    added to every operator; ``attention_memory_efficiency`` scales HBM efficiency for the
-    KV-cache reads of attention kernels (paged, gathered reads reach less than a stream).
+    added to every operator. ``attention_memory_fraction`` is the share of the level's achievable
+    bandwidth that KV-cache reads of attention kernels reach (paged, gathered reads by head
+    reach less than a weight stream). ``memory_reserve_fraction`` of each memory level is kept free
+    for the runtime (CUDA context, allocator slack) when checking fit.
     """
 
     gemm_max_default: float = 0.7
@@ -179,7 +181,8 @@ class Efficiency:
     gemm_half_rows: float = 64.0
     vector_fraction: float = 0.5
     overhead_s: float = 4e-6
-    attention_memory_efficiency: float = 1.0
+    attention_memory_fraction: float = 1.0
+    memory_reserve_fraction: float = 0.05
 
     def __attrs_post_init__(self) -> None:
         _check("Efficiency", "gemm_max_default", self.gemm_max_default, high=1.0)
@@ -190,7 +193,8 @@ class Efficiency:
         _check("Efficiency", "gemm_half_rows", self.gemm_half_rows, inclusive=True, unit="rows")
         _check("Efficiency", "vector_fraction", self.vector_fraction, high=1.0)
         _check("Efficiency", "overhead_s", self.overhead_s, inclusive=True, unit="s")
-        _check("Efficiency", "attention_memory_efficiency", self.attention_memory_efficiency, high=1.0)
+        _check("Efficiency", "attention_memory_fraction", self.attention_memory_fraction, high=1.0)
+        _check("Efficiency", "memory_reserve_fraction", self.memory_reserve_fraction, inclusive=True, high=0.9)
 
     def gemm_fraction(self, precision: str) -> float:
         return self.gemm_max.get(precision, self.gemm_max_default)

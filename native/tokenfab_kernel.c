@@ -4,7 +4,7 @@
  * For each scenario s and operator o (one instance, per device):
  *   eff      = rows / (rows + half_rows)            if half_rows > 0, else 1
  *   compute  = flops / (flop_rate * eff)            (0 when flops == 0)
- *   memory   = sum_l bytes_l / bandwidth_l          (0 terms skipped)
+ *   memory   = sum_l bytes_l / (bandwidth_l * scale) (0 terms skipped)
  *   comm     = latency + comm_bytes / comm_bw       (0 when no bytes and no latency)
  *   seconds  = count * (max(compute, memory, comm) + overhead)
  *   dynamic  = count * (flops*J_flop + sum_l bytes_l*J_l + comm_bytes*J_comm)
@@ -38,6 +38,8 @@ int tf_evaluate(const tf_inputs *in, const tf_outputs *out, size_t *bad_index)
             double cbytes = in->comm_bytes[i], cbw = in->comm_bytes_per_s[i];
             double clat = in->comm_latency_s[i], over = in->overhead_s[i];
             double jflop = in->joules_per_flop[i], count = in->count[o];
+            double scale = in->bandwidth_scale[i];
+            if (!(scale > 0.0) || scale > 1.0) { *bad_index = i; return TF_ERR_SCALE; }
             if (bad(flops) || bad(rows) || bad(half) || bad(cbytes) || bad(clat)
                 || bad(over) || bad(jflop) || bad(count) || bad(rate) || bad(cbw)) {
                 *bad_index = i; return TF_ERR_NEGATIVE;
@@ -57,7 +59,7 @@ int tf_evaluate(const tf_inputs *in, const tf_outputs *out, size_t *bad_index)
                 if (bad(b) || bad(bw) || bad(jb)) { *bad_index = i * L + l; return TF_ERR_NEGATIVE; }
                 if (b > 0.0) {
                     if (!(bw > 0.0)) { *bad_index = i * L + l; return TF_ERR_BANDWIDTH; }
-                    memory += b / bw;
+                    memory += b / (bw * scale);
                     dyn += b * jb;
                 }
             }

@@ -31,6 +31,7 @@ typedef struct {
     const double *comm_latency_s;   /* latency term of the collective, s */
     const double *overhead_s;       /* per-launch overhead, s */
     const double *joules_per_flop;  /* dynamic energy per FLOP */
+    const double *bandwidth_scale;  /* fraction of each level's bandwidth this op reaches, (0, 1] */
     const double *level_bytes;      /* [S*O*L] bytes moved at each memory level */
     const double *level_bytes_per_s;/* [S*L] effective bandwidth of each level */
     const double *joules_per_byte;  /* [S*L] dynamic energy per byte at each level */
@@ -61,5 +62,6 @@ typedef struct {
 #define TF_ERR_RATE -3
 #define TF_ERR_BANDWIDTH -4
 #define TF_ERR_COMM -5
+#define TF_ERR_SCALE -6
 
 int tf_evaluate(const tf_inputs *in, const tf_outputs *out, size_t *bad_index);

@@ -1,0 +1,455 @@
+"""The engine: resolve model, backend, precisions and mapping, lower, pack arrays, run the kernel.
+
+Device time per operator (see :mod:`tokenfab.kernel` for the exact maths):
+
+* compute = FLOPs / (peak[precision] * gemm_max * rows / (rows + gemm_half_rows)) for matrix
+  products and attention, FLOPs / vector rate for element-wise work;
+* memory  = weight, activation and KV bytes / (bandwidth * efficiency) of the level they sit in;
+* communication = alpha-beta cost of the collective on the link that spans the group;
+* the op takes the max of the three (the bound) plus a per-operation overhead.
+
+Energy per op: ``J_flop * FLOPs + J_byte * bytes + J_link * wire bytes + idle_w * t``, capped at
+``tdp_w * t``. ``J_flop = (tdp_w - idle_w) / achievable rate``: an op at full achievable rate
+draws exactly TDP.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import attrs
+import numpy as np
+
+from . import collectives
+from .errors import FitError, ValidationError
+from .kernel import BOUND_NAMES, KernelInputs, evaluate
+from .lowering import Op, ParallelMapping, kv_bytes_per_token_per_device, lower, weight_bytes_per_device
+from .models import Model, load_model
+from .protocol import PRECISION_BITS, Device, System
+from .registry import Registry, default_registry
+
+#: Precisions a matrix unit computes in directly; integer weights default to bf16 activations.
+_FLOAT_COMPUTE = ("fp32", "tf32", "bf16", "fp16", "fp8", "fp6", "fp4", "mxfp8", "mxfp6", "mxfp4", "nvfp4")
+
+
+@attrs.frozen(kw_only=True)
+class Precisions:
+    """Precision of weights, activations (the matrix-product math) and KV cache."""
+
+    weights: str
+    activations: str
+    kv: str
+    compute: str  # the device peak that serves the activations' precision
+
+
+def resolve_precisions(device: Device, weights: str | None, activations: str | None, kv: str | None) -> Precisions:
+    """Defaults: weights bf16; activations = weights when the device computes in that format,
+    else bf16 (weight-only quantisation); KV = activations when 8 or 16 bit, else bf16."""
+    for field, value in (("weights", weights), ("activations", activations), ("kv", kv)):
+        if value is not None and value not in PRECISION_BITS:
+            raise ValidationError(f"{field}: precision must be one of {', '.join(PRECISION_BITS)}, got {value!r}")
+    weights = weights or "bf16"
+    if activations is None:
+        activations = "bf16"
+        if weights in _FLOAT_COMPUTE:
+            try:
+                device.compute_precision(weights)
+                activations = weights
+            except ValidationError:
+                pass
+    compute = device.compute_precision(activations)
+    if kv is None:
+        kv = activations if activations in ("bf16", "fp16", "fp8") else "bf16"
+    return Precisions(weights=weights, activations=activations, kv=kv, compute=compute)
+
+
+def resolve_backend(backend: str | Device | System, registry: Registry | None = None) -> tuple[Device | System, Device]:
+    if isinstance(backend, str):
+        backend = (registry or default_registry()).get(backend)
+    if isinstance(backend, System):
+        return backend, backend.device
+    if isinstance(backend, Device):
+        return backend, backend
+    raise ValidationError(f"backend: expected an id like 'nvidia:h100-sxm', got {type(backend).__name__}")
+
+
+def _int_field(name: str, value: Any, low: int) -> int:
+    if value is None or isinstance(value, bool) or not float(value).is_integer() or int(value) < low:
+        raise ValidationError(f"{name}: must be an integer >= {low}, got {value!r}")
+    return int(value)
+
+
+def _array_field(name: str, value: Any, low: int) -> np.ndarray:
+    try:
+        arr = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValidationError(f"{name}: must be an integer >= {low} or an array of them, got {value!r}") from None
+    if arr.size == 0 or not np.all(np.isfinite(arr)) or np.any(arr < low) or np.any(arr != np.floor(arr)):
+        bad = arr[~(np.isfinite(arr) & (arr >= low) & (arr == np.floor(arr)))] if arr.size else arr
+        shown = bad.flat[0] if bad.size else value
+        raise ValidationError(f"{name}: must be an integer >= {low} (or an array of them), got {shown!r}")
+    return arr
+
+
+@attrs.frozen(kw_only=True)
+class Plan:
+    """Everything decided before the kernel runs: mapping, precisions, placement, op table."""
+
+    model: Model
+    backend: Device | System
+    device: Device
+    mapping: ParallelMapping
+    replicas: int
+    precisions: Precisions
+    weights_level: str
+    kv_level: str
+    ops: tuple[Op, ...]
+    weight_bytes_per_device: float
+    kv_bytes_per_token: float  # per device
+
+    @property
+    def devices(self) -> int:
+        return self.mapping.devices * self.replicas
+
+    def activation_bytes(self, tokens: np.ndarray, batch: np.ndarray) -> np.ndarray:
+        """Peak live activation workspace per device: N (2 d + widest projection) + B vocab/tp fp32 logits."""
+        m, tp = self.model, self.mapping.tp
+        widest = max((m.num_heads + 2 * m.num_kv_heads) * m.head_dim, 2 * m.intermediate_size) / tp
+        act = PRECISION_BITS[self.precisions.activations] / 8.0
+        return tokens * (2 * m.hidden_size + widest) * act + batch * m.vocab_size / tp * 4.0
+
+    def memory_per_device(self, batch: np.ndarray, kv_tokens: np.ndarray, step_tokens: np.ndarray) -> dict[str, np.ndarray]:
+        """Bytes per memory level of one device: weights, KV for ``kv_tokens`` per sequence, workspace."""
+        kv = batch * kv_tokens * self.kv_bytes_per_token
+        act = self.activation_bytes(batch * step_tokens, batch)
+        used = {self.weights_level: np.full(np.shape(kv), self.weight_bytes_per_device) + act}
+        used[self.kv_level] = used.get(self.kv_level, 0.0) + kv
+        return used
+
+    def usable_bytes(self, level: str) -> float:
+        return self.device.level(level).capacity_bytes * (1.0 - self.device.efficiency.memory_reserve_fraction)
+
+    def fits(self, batch: np.ndarray, kv_tokens: np.ndarray, step_tokens: np.ndarray) -> np.ndarray:
+        used = self.memory_per_device(batch, kv_tokens, step_tokens)
+        ok = np.ones(np.shape(batch * kv_tokens), dtype=bool)
+        for level, amount in used.items():
+            ok &= amount <= self.usable_bytes(level)
+        return ok
+
+    def fit_error(self, batch: float, kv_tokens: float, step_tokens: float) -> FitError:
+        used = self.memory_per_device(np.asarray(batch), np.asarray(kv_tokens), np.asarray(step_tokens))
+        parts = ", ".join(f"{lvl} {float(np.max(v)) / 1e9:.1f} GB of {self.usable_bytes(lvl) / 1e9:.1f} GB usable"
+                          for lvl, v in used.items())
+        return FitError(f"{self.model.id} does not fit on {self.devices} x {self.device.id} "
+                        f"(tp={self.mapping.tp}, pp={self.mapping.pp}, weights {self.precisions.weights}) at batch "
+                        f"{int(batch)} and {int(kv_tokens)} tokens of context: needs {parts} per device; "
+                        f"give more --devices or a smaller precision")
+
+
+def _bytes(precision: str) -> float:
+    return PRECISION_BITS[precision] / 8.0
+
+
+def _placement(registry: Registry, model: Model, device: Device, weight_bytes: float, kv_bytes: float,
+               act_bytes: float) -> tuple[str, str]:
+    default = device.weight_memory.name
+    choice = registry.pm.hook.tokenfab_placement(model=model, device=device, weights_bytes=weight_bytes,
+                                                 kv_bytes=kv_bytes, activation_bytes=act_bytes)
+    if choice is None:
+        return default, default
+    weights_level, kv_level = choice.get("weights", default), choice.get("kv", default)
+    device.level(weights_level), device.level(kv_level)  # validates the names
+    return weights_level, kv_level
+
+
+def make_plan(model: str | Model | dict, backend: str | Device | System, *, batch: float, kv_tokens: float,
+              step_tokens: float, devices: int | None = None, tp: int | None = None, pp: int | None = None,
+              ep: int | None = None, weights: str | None = None, activations: str | None = None,
+              kv: str | None = None, registry: Registry | None = None) -> Plan:
+    """Resolve everything for the largest scenario (``batch`` sequences of ``kv_tokens`` context).
+
+    Mapping: explicit ``devices``/``tp``/``pp`` (``tp`` defaults to ``devices / pp``; devices beyond
+    ``tp * pp`` are data-parallel replicas); otherwise the pack's ``tokenfab_default_mapping`` hook,
+    otherwise the fewest devices, as a tensor-parallel group inside one scale-up domain (then
+    pipeline stages of such groups) that hold the weights and KV cache.
+    """
+    registry = registry or default_registry()
+    model = load_model(model) if not isinstance(model, Model) else model
+    backend, device = resolve_backend(backend, registry)
+    if ep not in (None, 1):
+        raise ValidationError(f"ep: expert parallelism needs a mixture-of-experts model; {model.id} is dense, got {ep!r}")
+    prec = resolve_precisions(device, weights, activations, kv)
+    wb, ab, kb = _bytes(prec.weights), _bytes(prec.activations), _bytes(prec.kv)
+
+    def build(mapping: ParallelMapping, replicas: int) -> Plan:
+        if model.num_heads % mapping.tp:
+            raise ValidationError(f"tp: must divide the {model.num_heads} attention heads of {model.id}, got {mapping.tp}")
+        if mapping.tp > 1 and device.interconnect.link_for(mapping.tp) is None:
+            raise ValidationError(f"tp: {device.id} has no device-to-device link, so tp must be 1, got {mapping.tp}")
+        if mapping.pp > model.num_layers:
+            raise ValidationError(f"pp: must be <= the {model.num_layers} layers of {model.id}, got {mapping.pp}")
+        w = weight_bytes_per_device(model, mapping, wb, ab)
+        kv_tok = kv_bytes_per_token_per_device(model, mapping, kb)
+        wl, kl = _placement(registry, model, device, w, kv_tok * batch * kv_tokens, 0.0)
+        ops = tuple(lower(model, mapping, weight_bytes=wb, act_bytes=ab, kv_bytes=kb))
+        return Plan(model=model, backend=backend, device=device, mapping=mapping, replicas=replicas,
+                    precisions=prec, weights_level=wl, kv_level=kl, ops=ops, weight_bytes_per_device=w,
+                    kv_bytes_per_token=kv_tok)
+
+    if devices is not None or tp is not None or pp is not None:
+        pp_ = _int_field("pp", pp if pp is not None else 1, 1)
+        if devices is not None:
+            devices_ = _int_field("devices", devices, 1)
+            tp_ = _int_field("tp", tp, 1) if tp is not None else max(devices_ // pp_, 1)
+            if devices_ % (tp_ * pp_):
+                raise ValidationError(f"devices: must be a multiple of tp*pp = {tp_ * pp_}, got {devices_}")
+            replicas = devices_ // (tp_ * pp_)
+        else:
+            tp_, replicas = _int_field("tp", tp if tp is not None else 1, 1), 1
+        return build(ParallelMapping(tp=tp_, pp=pp_), replicas)
+
+    total_w = model.params * wb
+    total_kv = model.kv_elements_per_token() * kb * batch * kv_tokens
+    hooked = registry.pm.hook.tokenfab_default_mapping(model=model, backend=backend, weights_bytes=total_w,
+                                                       kv_bytes=total_kv)
+    if hooked is not None:
+        return build(ParallelMapping(tp=int(hooked.get("tp", 1)), pp=int(hooked.get("pp", 1))),
+                     max(int(hooked.get("devices", 1)) // (int(hooked.get("tp", 1)) * int(hooked.get("pp", 1))), 1))
+    domain = device.interconnect.scale_up.domain_size if device.interconnect.scale_up else 1
+    tps = [t for t in (1, 2, 4, 8, 16, 32, 64, 72, 128, 256) if t <= domain and model.num_heads % t == 0]
+    candidates = [ParallelMapping(tp=t, pp=1) for t in tps]
+    candidates += [ParallelMapping(tp=tps[-1], pp=p) for p in range(2, min(model.num_layers, 64) + 1)]
+    b, c, t = np.asarray(batch), np.asarray(kv_tokens), np.asarray(step_tokens)
+    last = None
+    for mapping in candidates:
+        plan = build(mapping, 1)
+        if bool(np.all(plan.fits(b, c, t))):
+            return plan
+        last = plan
+    raise last.fit_error(batch, kv_tokens, step_tokens)
+
+
+# -- step costs ---------------------------------------------------------------------------
+
+@attrs.frozen(kw_only=True)
+class OpCost:
+    """One operator's share of a step (all its instances, i.e. times ``count``), per device."""
+
+    name: str
+    kind: str
+    count: float
+    seconds: Any
+    compute_s: Any
+    memory_s: Any
+    comm_s: Any
+    overhead_s: Any
+    flops: Any
+    bytes: Any
+    comm_bytes: Any
+    joules: Any
+    bound: Any
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: _jsonable(v) for k, v in attrs.asdict(self).items()}
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+@attrs.frozen(kw_only=True)
+class StepCost:
+    """Cost of one forward step of a model replica (prefill or decode).
+
+    ``seconds`` is the step's wall time; ``joules`` the energy of all ``devices`` of the replica
+    (``tp * pp``) over the step; ``bound`` the resource (compute, memory, communication,
+    overhead) that accounts for most of the time. Values are floats for a single scenario
+    and arrays shaped like the broadcast inputs otherwise. ``breakdown`` holds one
+    :class:`OpCost` per operator.
+    """
+
+    phase: str
+    seconds: Any
+    joules: Any
+    bound: Any
+    breakdown: tuple[OpCost, ...]
+    devices: int
+    batch: Any
+    tokens: Any
+    context: Any
+    memory_per_device_bytes: Any
+    fits: Any
+    plan: Plan
+
+    def op(self, name: str) -> OpCost:
+        for item in self.breakdown:
+            if item.name == name:
+                return item
+        raise KeyError(name)
+
+    @property
+    def flops(self) -> Any:
+        return sum(op.flops for op in self.breakdown)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "phase": self.phase, "model": self.plan.model.id, "backend": self.plan.backend.id,
+            "devices": self.devices, "tp": self.plan.mapping.tp, "pp": self.plan.mapping.pp,
+            "precisions": attrs.asdict(self.plan.precisions),
+            "batch": _jsonable(self.batch), "tokens": _jsonable(self.tokens), "context": _jsonable(self.context),
+            "seconds": _jsonable(self.seconds), "joules": _jsonable(self.joules), "bound": _jsonable(self.bound),
+            "memory_per_device_bytes": _jsonable(self.memory_per_device_bytes), "fits": _jsonable(self.fits),
+            "breakdown": [op.to_dict() for op in self.breakdown],
+        }
+
+
+def _scenario_variables(model: Model, batch: np.ndarray, tokens: np.ndarray, context: np.ndarray):
+    window = float(model.sliding_window) if model.sliding_window else np.inf
+    seen = np.clip(window - context, 0.0, tokens)  # new tokens whose whole prefix is inside the window
+    per_seq_pairs = seen * context + seen * (seen + 1.0) / 2.0 + (tokens - seen) * np.minimum(window, context + tokens)
+    pairs = batch * per_seq_pairs
+    kv_read = batch * np.minimum(context + tokens, window)
+    return batch * tokens, pairs, kv_read
+
+
+def run_plan(plan: Plan, phase: str, batch: Any, tokens: Any, context: Any, *, check_fit: bool = True) -> StepCost:
+    """Evaluate ``plan`` for broadcast scenarios in one kernel call."""
+    b, t, c = np.broadcast_arrays(_array_field("batch", batch, 1), _array_field("tokens", tokens, 1),
+                                  _array_field("context", context, 0))
+    shape = b.shape
+    B, T, C = (x.reshape(-1).astype(np.float64) for x in (b, t, c))
+    S = B.size
+    # Each replica takes an equal share of the batch.
+    B_rep = np.ceil(B / plan.replicas)
+    N, P, K = _scenario_variables(plan.model, B_rep, T, C)
+    ops, device, mapping = plan.ops, plan.device, plan.mapping
+    O = len(ops)
+    col = {f.name: np.array([getattr(op, f.name) for op in ops], dtype=np.float64) for f in attrs.fields(Op)
+           if f.type in ("float", float)}
+
+    def outer(per_token: str | None = None, per_seq: str | None = None, per_pair: str | None = None) -> np.ndarray:
+        out = np.zeros((S, O))
+        if per_token:
+            out += N[:, None] * col[per_token][None, :]
+        if per_seq:
+            out += B_rep[:, None] * col[per_seq][None, :]
+        if per_pair:
+            out += P[:, None] * col[per_pair][None, :]
+        return out
+
+    flops = outer("flops_per_token", "flops_per_seq", "flops_per_pair")
+    rows = N[:, None] * col["rows_per_token"] + B_rep[:, None] * col["rows_per_seq"] + T[:, None] * col["rows_per_seq_token"]
+    act = outer("act_bytes_per_token", "act_bytes_per_seq")
+    kv = K[:, None] * col["kv_read_bytes_per_ctx"][None, :] + N[:, None] * col["kv_write_bytes_per_token"][None, :]
+    weight = np.broadcast_to(col["weight_bytes"], (S, O))
+    message = N[:, None] * col["comm_bytes_per_token"][None, :]
+
+    levels = [level.name for level in device.memory]
+    wl, kl = levels.index(plan.weights_level), levels.index(plan.kv_level)
+    level_bytes = np.zeros((S, O, len(levels)))
+    level_bytes[:, :, wl] += weight + act
+    level_bytes[:, :, kl] += kv
+
+    kinds = [op.kind for op in ops]
+    eff = device.efficiency
+    gemm_rate = device.peak(plan.precisions.compute) * eff.gemm_fraction(plan.precisions.compute)
+    matrix = np.array([k in ("gemm", "attention") for k in kinds])
+    rate_row = np.where(matrix, gemm_rate, device.vector_flops_per_s)
+    half_row = np.where(matrix, eff.gemm_half_rows, 0.0)
+    factor_row, latency_row, bw_row = np.zeros(O), np.zeros(O), np.zeros(O)
+    jcomm = 0.0
+    for i, kind in enumerate(kinds):
+        if kind == "allreduce":
+            link = device.interconnect.link_for(mapping.tp)
+            factor_row[i], latency_row[i] = collectives.allreduce(link, mapping.tp)
+        elif kind == "p2p":
+            link = device.interconnect.link_for(mapping.devices)
+            if link is None:
+                raise ValidationError(f"pp: {device.id} has no device-to-device link, so pp must be 1")
+            factor_row[i], latency_row[i] = collectives.point_to_point(link)
+        else:
+            continue
+        bw_row[i], jcomm = link.effective_bytes_per_s, link.joules_per_byte
+    power = device.power
+    inputs = KernelInputs(
+        flops=flops, flop_rate=np.broadcast_to(rate_row, (S, O)), gemm_rows=rows,
+        gemm_half_rows=np.broadcast_to(half_row, (S, O)), comm_bytes=message * factor_row[None, :],
+        comm_bytes_per_s=np.broadcast_to(bw_row, (S, O)), comm_latency_s=np.broadcast_to(latency_row, (S, O)),
+        overhead_s=np.full((S, O), eff.overhead_s),
+        joules_per_flop=np.broadcast_to((power.tdp_w - power.idle_w) / rate_row, (S, O)),
+        bandwidth_scale=np.broadcast_to(
+            np.where(np.array(kinds) == "attention", eff.attention_memory_fraction, 1.0), (S, O)),
+        level_bytes=level_bytes,
+        level_bytes_per_s=np.broadcast_to([lv.effective_bytes_per_s for lv in device.memory], (S, len(levels))),
+        joules_per_byte=np.broadcast_to([lv.joules_per_byte for lv in device.memory], (S, len(levels))),
+        count=col["count"], joules_per_comm_byte=np.full(S, jcomm),
+        idle_w=np.full(S, power.idle_w), max_w=np.full(S, power.tdp_w),
+    )
+    out = evaluate(inputs)
+
+    # Replica energy: the tp devices of the active stage run every op; the other stages idle.
+    stage_devices, idle_devices = mapping.tp, mapping.tp * (mapping.pp - 1)
+    seconds = out["total_s"]
+    joules = stage_devices * out["total_joules"] + idle_devices * power.idle_w * seconds
+    by_bound = np.stack([np.where(out["bound"] == code, out["seconds"], 0.0).sum(axis=1) for code in range(4)])
+    bound = np.array(BOUND_NAMES)[np.argmax(by_bound, axis=0)]
+    memory = plan.memory_per_device(B_rep, C + T, T)
+    fits = plan.fits(B_rep, C + T, T)
+    if check_fit and not np.all(fits):
+        worst = int(np.argmin(fits))
+        raise plan.fit_error(B_rep[worst], C[worst] + T[worst], T[worst])
+
+    def shaped(arr: np.ndarray) -> Any:
+        arr = np.asarray(arr).reshape(shape)
+        return arr.item() if arr.ndim == 0 else arr
+
+    bound_names = np.array(BOUND_NAMES)
+    breakdown = tuple(
+        OpCost(name=op.name, kind=op.kind, count=op.count, seconds=shaped(out["seconds"][:, i]),
+               compute_s=shaped(out["compute_s"][:, i]), memory_s=shaped(out["memory_s"][:, i]),
+               comm_s=shaped(out["comm_s"][:, i]), overhead_s=shaped(out["overhead_s"][:, i]),
+               flops=shaped(flops[:, i] * op.count), bytes=shaped(level_bytes[:, i, :].sum(axis=1) * op.count),
+               comm_bytes=shaped(inputs.comm_bytes[:, i] * op.count), joules=shaped(out["joules"][:, i] * stage_devices),
+               bound=shaped(bound_names[out["bound"][:, i].astype(int)]))
+        for i, op in enumerate(ops))
+    total_memory = sum(memory.values()) if plan.weights_level != plan.kv_level else memory[plan.weights_level]
+    return StepCost(phase=phase, seconds=shaped(seconds), joules=shaped(joules), bound=shaped(bound),
+                    breakdown=breakdown, devices=mapping.devices, batch=shaped(B), tokens=shaped(T), context=shaped(C),
+                    memory_per_device_bytes=shaped(total_memory), fits=shaped(fits), plan=plan)
+
+
+def _max(value: Any) -> float:
+    return float(np.max(np.asarray(value, dtype=np.float64)))
+
+
+def step(phase: str, model: Any, backend: Any, *, batch: Any, tokens: Any, context: Any, devices: int | None = None,
+         tp: int | None = None, pp: int | None = None, ep: int | None = None, weights: str | None = None,
+         activations: str | None = None, kv: str | None = None, check_fit: bool = True,
+         registry: Registry | None = None) -> StepCost:
+    b = _array_field("batch", batch, 1)
+    t = _array_field("tokens", tokens, 1)
+    c = _array_field("context", context, 0)
+    plan = make_plan(model, backend, batch=_max(b), kv_tokens=_max(c) + _max(t), step_tokens=_max(t),
+                     devices=devices, tp=tp, pp=pp, ep=ep, weights=weights, activations=activations, kv=kv,
+                     registry=registry)
+    return run_plan(plan, phase, b, t, c, check_fit=check_fit)
+
+
+def prefill(model: Any, backend: Any, *, batch: Any = 1, tokens: Any, context: Any = 0, **options: Any) -> StepCost:
+    """Cost of processing ``tokens`` prompt tokens for each of ``batch`` sequences in one step
+    (``context`` tokens already cached, e.g. a previous chunk). Arrays broadcast."""
+    return step("prefill", model, backend, batch=batch, tokens=tokens, context=context, **options)
+
+
+def decode_step(model: Any, backend: Any, *, batch: Any, context: Any, tokens: Any = 1, **options: Any) -> StepCost:
+    """Cost of one decode step: ``batch`` sequences each with ``context`` cached tokens emit
+    ``tokens`` (1, or more for speculative verification) new tokens. Arrays broadcast."""
+    return step("decode", model, backend, batch=batch, tokens=tokens, context=context, **options)
+
+
+__all__: Sequence[str] = ("Precisions", "Plan", "StepCost", "OpCost", "make_plan", "run_plan", "prefill", "decode_step")

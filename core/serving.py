@@ -1,0 +1,188 @@
+"""Serving estimates: continuous batching in steady state, and comparisons across backends.
+
+For a replica serving ``B`` concurrent sequences of ``I`` input and ``O`` output tokens
+(one replica is ``tp * pp`` devices; ``devices / (tp * pp)`` replicas share the batch):
+
+* ``ttft_s`` = prefill of one sequence of ``I`` tokens;
+* decode step times are evaluated (one kernel call) at 16 evenly spaced contexts between
+  ``I`` and ``I + O``; their mean is ``step``;
+* while a sequence generates, the other ``B - 1`` sequences' prefills stall the batch once
+  each: ``tpot_s = step + (B - 1) * ttft / (O - 1)``;
+* ``e2e_latency_s = ttft + (O - 1) * tpot``; a cycle of ``B`` requests lasts ``e2e``;
+* ``tokens_per_s`` (output tokens, all replicas) ``= replicas * B * O / e2e``;
+  ``tokens_per_s_per_user = 1 / tpot``;
+* ``joules_per_token = (B * E_prefill + (O - 1) * E_step) / (B * O)`` per replica;
+* ``usd_per_mtok`` from :mod:`tokenfab.economics`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import attrs
+import numpy as np
+
+from .economics import Economics, usd_per_mtok
+from .engine import StepCost, _int_field, make_plan, run_plan
+from .errors import FitError, TokenfabError, ValidationError
+from .registry import Registry, default_registry
+
+DECODE_SAMPLES = 16
+METRICS = {  # name -> True when larger is better
+    "tokens_per_s": True, "tokens_per_s_per_user": True, "tokens_per_s_per_device": True,
+    "usd_per_mtok": False, "joules_per_token": False, "ttft_s": False, "tpot_s": False, "e2e_latency_s": False,
+}
+
+
+@attrs.frozen(kw_only=True)
+class Estimate:
+    """A serving estimate. Times in seconds, energy in joules, money in US dollars."""
+
+    model: str
+    backend: str
+    devices: int
+    tp: int
+    pp: int
+    replicas: int
+    batch: int
+    input_tokens: int
+    output_tokens: int
+    weights: str
+    activations: str
+    kv: str
+    ttft_s: float
+    tpot_s: float
+    e2e_latency_s: float
+    tokens_per_s: float
+    tokens_per_s_per_user: float
+    tokens_per_s_per_device: float
+    memory_per_device_bytes: float
+    memory_capacity_per_device_bytes: float
+    fits: bool
+    joules_per_token: float
+    usd_per_mtok: float
+    usd_per_device_hour: float
+    price_basis: str
+    prefill_bound: str
+    decode_bound: str
+    prefill: StepCost = attrs.field(repr=False)
+    decode: StepCost = attrs.field(repr=False)
+
+    def to_dict(self, *, breakdown: bool = False) -> dict[str, Any]:
+        out = {f.name: getattr(self, f.name) for f in attrs.fields(type(self)) if f.name not in ("prefill", "decode")}
+        if breakdown:
+            out["prefill_breakdown"] = [op.to_dict() for op in self.prefill.breakdown]
+            mid = DECODE_SAMPLES // 2
+            out["decode_breakdown"] = [{k: (v[mid] if isinstance(v, list) else v) for k, v in op.to_dict().items()}
+                                       for op in self.decode.breakdown]
+        return out
+
+
+def estimate(model: Any, backend: Any, *, batch: int = 1, input_tokens: int, output_tokens: int,
+             devices: int | None = None, tp: int | None = None, pp: int | None = None, ep: int | None = None,
+             weights: str | None = None, activations: str | None = None, kv: str | None = None,
+             economics: Economics | None = None, registry: Registry | None = None) -> Estimate:
+    """Steady-state serving estimate (see module docstring for the formulas).
+
+    Raises :class:`FitError` when weights and KV cache of ``batch`` sequences at
+    ``input_tokens + output_tokens`` context do not fit the devices' memory.
+    """
+    batch = _int_field("batch", batch, 1)
+    inp = _int_field("input_tokens", input_tokens, 1)
+    out = _int_field("output_tokens", output_tokens, 1)
+    economics = economics or Economics()
+    plan = make_plan(model, backend, batch=batch, kv_tokens=inp + out, step_tokens=1, devices=devices, tp=tp, pp=pp,
+                     ep=ep, weights=weights, activations=activations, kv=kv, registry=registry)
+    B = int(np.ceil(batch / plan.replicas))
+    if inp + out > plan.model.max_context:
+        raise ValidationError(f"input_tokens + output_tokens: must be <= the {plan.model.max_context}-token context "
+                              f"of {plan.model.id}, got {inp + out}")
+    if not bool(plan.fits(np.float64(B), np.float64(inp + out), np.float64(1))):
+        raise plan.fit_error(B, inp + out, 1)
+    pre = run_plan(plan, "prefill", 1, inp, 0, check_fit=False)
+    contexts = inp + (np.arange(DECODE_SAMPLES) + 0.5) / DECODE_SAMPLES * max(out - 1, 0)
+    dec = run_plan(plan, "decode", B, 1, np.floor(contexts), check_fit=False)
+    ttft, step = float(pre.seconds), float(np.mean(dec.seconds))
+    steps = out - 1
+    tpot = step + ((B - 1) * ttft / steps if steps else 0.0)
+    e2e = ttft + steps * tpot
+    tokens_per_s = plan.replicas * B * out / e2e
+    joules = (B * float(pre.joules) + steps * float(np.mean(dec.joules))) / (B * out)
+    usd, hourly, basis = usd_per_mtok(plan.device, economics, devices=plan.devices, tokens_per_s=tokens_per_s,
+                                      joules_per_token=joules)
+    used = plan.memory_per_device(np.float64(B), np.float64(inp + out), np.float64(1))
+    levels = sorted(used)
+    dec_bounds, counts = np.unique(np.asarray(dec.bound), return_counts=True)
+    return Estimate(
+        model=plan.model.id, backend=plan.backend.id, devices=plan.devices, tp=plan.mapping.tp, pp=plan.mapping.pp,
+        replicas=plan.replicas, batch=B * plan.replicas, input_tokens=inp, output_tokens=out,
+        weights=plan.precisions.weights, activations=plan.precisions.activations, kv=plan.precisions.kv,
+        ttft_s=ttft, tpot_s=tpot, e2e_latency_s=e2e, tokens_per_s=tokens_per_s, tokens_per_s_per_user=1.0 / tpot,
+        tokens_per_s_per_device=tokens_per_s / plan.devices,
+        memory_per_device_bytes=float(sum(float(used[lv]) for lv in levels)),
+        memory_capacity_per_device_bytes=float(sum(plan.device.level(lv).capacity_bytes for lv in levels)),
+        fits=True, joules_per_token=joules, usd_per_mtok=usd, usd_per_device_hour=hourly, price_basis=basis,
+        prefill_bound=str(pre.bound), decode_bound=str(dec_bounds[np.argmax(counts)]), prefill=pre, decode=dec,
+    )
+
+
+@attrs.frozen(kw_only=True)
+class ComparisonRow:
+    backend: str
+    estimate: Estimate | None
+    error: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        if self.estimate is not None:
+            return {"backend": self.backend, "error": None, **self.estimate.to_dict()}
+        return {"backend": self.backend, "fits": False, "error": self.error}
+
+
+@attrs.frozen(kw_only=True)
+class Comparison:
+    """Estimates for many backends on one scenario, best first by ``metric``; rows that could
+    not be estimated (does not fit, unsupported precision) come last with their reason."""
+
+    metric: str
+    rows: tuple[ComparisonRow, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"metric": self.metric, "rows": [row.to_dict() for row in self.rows]}
+
+
+def compare(model: Any, backends: Iterable[str] | str = "all", *, metric: str = "usd_per_mtok", batch: int = 1,
+            input_tokens: int, output_tokens: int, registry: Registry | None = None, **options: Any) -> Comparison:
+    """:func:`estimate` for each backend (``"all"`` = every discovered one), ranked by ``metric``.
+
+    Without ``devices`` each backend gets the fewest devices that hold the model.
+    """
+    if metric not in METRICS:
+        raise ValidationError(f"metric: must be one of {', '.join(METRICS)}, got {metric!r}")
+    registry = registry or default_registry()
+    if isinstance(backends, str):
+        backends = sorted(registry.backends) if backends == "all" else [b for b in backends.split(",") if b.strip()]
+    ids = [b.strip() for b in backends]
+    if not ids:
+        raise ValidationError("backends: give at least one backend id or 'all'")
+    for backend_id in ids:
+        registry.get(backend_id)  # unknown ids are user errors, not rows
+    rows = []
+    for backend_id in ids:
+        try:
+            est = estimate(model, backend_id, batch=batch, input_tokens=input_tokens, output_tokens=output_tokens,
+                           registry=registry, **options)
+            rows.append(ComparisonRow(backend=backend_id, estimate=est))
+        except (FitError, TokenfabError) as exc:
+            if isinstance(exc, ValidationError) and not _backend_specific(exc):
+                raise
+            rows.append(ComparisonRow(backend=backend_id, estimate=None, error=str(exc)))
+    larger = METRICS[metric]
+    ok = sorted((r for r in rows if r.estimate), key=lambda r: getattr(r.estimate, metric), reverse=larger)
+    return Comparison(metric=metric, rows=tuple(ok + [r for r in rows if not r.estimate]))
+
+
+def _backend_specific(exc: Exception) -> bool:
+    """Errors that concern one backend (precision it lacks, tp beyond its links) become rows."""
+    text = str(exc)
+    return text.startswith(("Device ", "tp:", "pp:")) or "no peak rate" in text

@@ -1,0 +1,266 @@
+"""NVIDIA device data. Every figure cites its source next to it.
+
+Source keys in square brackets resolve in ``shared/reference/hardware.yaml`` (``sources``)
+and in the ``sources`` mapping of each device, which carries the URL. Peak tensor rates are
+dense: NVIDIA's headline figures assume 2:4 sparsity and are halved here.
+Calibration data (``efficiency``) cites ``shared/reference/calibration.yaml`` entry ids.
+"""
+
+from __future__ import annotations
+
+from tokenfab import Device, Efficiency, Interconnect, Link, MemoryLevel, Power, Price, System
+
+T = 1e12
+GB = 1e9
+
+URL = {
+    "nv_a100_datasheet": "https://www.nvidia.com/content/dam/en-zz/Solutions/Data-Center/a100/pdf/nvidia-a100-datasheet-us-nvidia-1758950-r4-web.pdf",
+    "nv_h100_page": "https://www.nvidia.com/en-us/data-center/h100/",
+    "hpctech_h100": "https://archive-lib.hpctech.co.jp/gpuproduct/nvidia-h100.html",
+    "nv_h200_page": "https://www.nvidia.com/en-us/data-center/h200/",
+    "mlperf_h200_sys": "https://raw.githubusercontent.com/mlcommons/inference_results_v4.1/main/closed/NVIDIA/systems/H200-SXM-141GBx8_TRT_MaxQ.json",
+    "nv_blackwell_spec_table": "https://www.nvidia.com/en-us/data-center/gb200-nvl72/",
+    "nv_dgx_b200_ug": "https://docs.nvidia.com/dgx/dgxb200-user-guide/introduction-to-dgxb200.html",
+    "nv_dgx_gb200_ug": "https://docs.nvidia.com/dgx/dgxgb200-user-guide/hardware.html",
+    "nv_basepod": "https://docs.nvidia.com/dgx-basepod/reference-architecture-infrastructure-foundation-enterprise-ai/latest/core-components.html",
+    "nv_nvlink_blog": "https://blogs.nvidia.com/blog/what-is-nvidia-nvlink/ (NVLink 1.3 pJ/bit)",
+    "chipsandcheese_h100": "https://chipsandcheese.com/2023/07/02/nvidias-h100-funny-l2-and-tons-of-bandwidth/",
+    "costnimbus_prices": "https://costnimbus.com/article/gpu-cost-management-ml-teams (AWS P5 after the June 2025 cut, ~$3.90/GPU-h)",
+    "usage_p4d": "https://www.usage.ai/blogs/aws/ai-ml-cost/trainium-vs-gpu-instances/ (p4d.24xlarge $32.77/h / 8 GPUs)",
+    "spheron_2026": "https://www.spheron.network/blog/nvidia-h200-vs-b200-vs-gb200 (on-demand 2026-03-17: H200 $4.54/h, "
+                    "B200 $6.03/h, GB200 superchip $9.08/h = 2 GPUs)",
+    "gb200_power_secondary": "https://kshirol-dev.github.io/learnAI/AIInfrastructure/08-training-clusters.html (~120 kW per rack)",
+    "cal:azure_h100": "calibration.yaml micro-azure-ndh100v5-hbm-copy / -fp8-gemm / -nccl-allreduce "
+                      "(https://github.com/Azure/AI-benchmarking-guide/blob/main/Azure_Results/ND_H100_v5_results.md)",
+    "cal:azure_h200": "calibration.yaml micro-azure-ndh200v5-hbm-copy / -fp8-gemm "
+                      "(https://github.com/Azure/AI-benchmarking-guide/blob/main/Azure_Results/ND_H200_v5_results.md)",
+    "cal:azure_a100": "calibration.yaml micro-azure-nda100v4-hbm-copy / -fp16-gemm "
+                      "(https://github.com/Azure/AI-benchmarking-guide/blob/main/Azure_Results/ND_A100_v4_results.md)",
+    "cal:azure_gb200": "calibration.yaml micro-azure-ndgb200v6-fp8-gemm / -fp4-gemm "
+                       "(https://github.com/Azure/AI-benchmarking-guide/blob/main/Azure_Results/ND_GB200_v6_results.md)",
+    "cal:flashmla": "calibration.yaml micro-flashmla-h800-decode-bandwidth (https://github.com/deepseek-ai/FlashMLA)",
+    "assumption": "tokenfab modelling assumption, documented in docs/modelling.md; replace with a measurement "
+                  "(benchmarks/measure_gpu.py) when one is available",
+}
+
+
+def _src(**figures: str) -> dict[str, str]:
+    """Map figure paths to citations: each value is 'key1,key2: note'."""
+    out = {}
+    for path, spec in figures.items():
+        keys, _, note = spec.partition(": ")
+        cites = "; ".join(URL[k.strip()] for k in keys.split(","))
+        out[path.replace("__", ".")] = cites + (f" -- {note.strip()}" if note.strip() else "")
+    return out
+
+
+# -- shared modelling assumptions (documented in docs/modelling.md) ---------------------------
+# Per-kernel overhead: launch + prologue/epilogue gap between back-to-back kernels under CUDA
+# graphs; 3 us is the order seen in decode traces. Not vendor data -> "assumption".
+_OVERHEAD_S = 3e-6
+# KV-cache reads by paged attention kernels reach ~0.8 of a streaming read (FlashMLA's best case
+# is 0.90 of HBM3 peak on H800 [cal:flashmla]; GQA paged decode kernels sit below it).
+_ATTN_FRACTION = 0.8
+# HBM energy: ~3.5-4 pJ/bit at the device (reference README) plus the on-chip path
+# (L2, NoC, shared memory): 60 pJ/byte end to end.
+_HBM_J_PER_BYTE = 60e-12
+# NVLink signalling energy 1.3 pJ/bit [nv_nvlink_blog] = 10.4 pJ/byte.
+_NVLINK_J_PER_BYTE = 1.3e-12 * 8
+# Latency per serialised step of an all-reduce on NVLink/NVSwitch. nccl-tests on ND H100 v5 fit
+# ~36 us per all-reduce at >= 1 MB [cal:azure_h100], but serving engines use one-shot custom
+# all-reduce kernels for the KB-sized decode messages; 3 us per step (6 us per all-reduce) assumed.
+_NVLINK_STEP_S = 3e-6
+_IB_STEP_S = 10e-6
+
+_NDR = Link(technology="ConnectX-7 400 Gb/s (InfiniBand NDR)", bytes_per_s=50 * GB, topology="switch",
+            domain_size=100_000, latency_s=_IB_STEP_S, efficiency=0.9, joules_per_byte=5.5e-12 * 8)
+
+
+def _nvlink(tech: str, per_direction: float, domain: int) -> Link:
+    return Link(technology=tech, bytes_per_s=per_direction, topology="switch", domain_size=domain,
+                latency_s=_NVLINK_STEP_S, efficiency=1.0, joules_per_byte=_NVLINK_J_PER_BYTE)
+
+
+A100 = Device(
+    id="nvidia:a100-80gb", vendor="NVIDIA", name="A100 80GB SXM4", year=2020,
+    peak_flops_per_s={"fp64": 19.5 * T, "fp32": 19.5 * T, "tf32": 156 * T, "bf16": 312 * T, "fp16": 312 * T,
+                      "int8": 624 * T, "int4": 1248 * T},
+    memory=[
+        MemoryLevel(name="l2", kind="sram", capacity_bytes=40 * 2**20, bytes_per_s=4.8 * T, holds_weights=False),
+        MemoryLevel(name="hbm", kind="hbm", capacity_bytes=80 * GB, bytes_per_s=2039 * GB, efficiency=0.83,
+                    joules_per_byte=_HBM_J_PER_BYTE),
+    ],
+    interconnect=Interconnect(scale_up=_nvlink("NVLink 3 (NVSwitch gen 2)", 300 * GB, 8), scale_out=Link(
+        technology="ConnectX-6 200 Gb/s", bytes_per_s=25 * GB, domain_size=100_000, latency_s=_IB_STEP_S,
+        efficiency=0.9)),
+    power=Power(tdp_w=400, idle_w=50),
+    price=Price(usd_per_device_hour=32.77 / 8, provider="AWS p4d.24xlarge on demand (A100 40GB instance)", date="2024-2026"),
+    efficiency=Efficiency(gemm_max_default=0.82, gemm_half_rows=64, vector_fraction=0.5, overhead_s=_OVERHEAD_S,
+                          attention_memory_fraction=_ATTN_FRACTION),
+    sources=_src(
+        peak__fp64="nv_a100_datasheet: FP64 Tensor Core 19.5 TFLOPS", peak__fp32="nv_a100_datasheet",
+        peak__tf32="nv_a100_datasheet: 312 sparse / 2", peak__bf16="nv_a100_datasheet: 624 sparse / 2",
+        peak__fp16="nv_a100_datasheet: 624 sparse / 2", peak__int8="nv_a100_datasheet: 1248 sparse / 2",
+        peak__int4="nv_a100_datasheet: 2496 sparse / 2",
+        memory__l2__capacity_bytes="nv_a100_datasheet: 40 MB L2, reported as MiB",
+        memory__l2__bytes_per_s="chipsandcheese_h100: A100 L2 measured ~4.8 TB/s in the same article",
+        memory__hbm__capacity_bytes="nv_a100_datasheet", memory__hbm__bytes_per_s="nv_a100_datasheet: 2,039 GB/s",
+        memory__hbm__efficiency="cal:azure_a100: copy 1.61 / dot 1.75 TB/s of 2.039 -> 0.83",
+        memory__hbm__joules_per_byte="assumption: 60 pJ/B HBM + on-chip path",
+        interconnect__scale_up="nv_a100_datasheet: NVLink 600 GB/s bidirectional = 300 GB/s per direction",
+        interconnect__scale_out="nv_basepod: DGX A100 200 Gb/s per GPU",
+        power__tdp_w="nv_a100_datasheet: 400 W", power__idle_w="assumption: ~12% of TDP, not vendor-published",
+        price="usage_p4d", efficiency__gemm_max="cal:azure_a100: FP16 GEMM 256.5 TFLOPS at 16384^3 = 0.82 of 312",
+        efficiency__gemm_half_rows="assumption: 64-row tensor-core tile", efficiency__overhead_s="assumption",
+        efficiency__attention_memory_fraction="cal:flashmla: upper bound 0.9; 0.8 assumed"),
+)
+
+H100 = Device(
+    id="nvidia:h100-sxm", vendor="NVIDIA", name="H100 SXM5 80GB", year=2022,
+    peak_flops_per_s={"fp64": 67 * T, "fp32": 67 * T, "tf32": 494.5 * T, "bf16": 989.5 * T, "fp16": 989.5 * T,
+                      "fp8": 1979 * T, "int8": 1979 * T},
+    memory=[
+        MemoryLevel(name="l2", kind="sram", capacity_bytes=50 * 2**20, bytes_per_s=5.5 * T, holds_weights=False),
+        MemoryLevel(name="hbm", kind="hbm", capacity_bytes=80 * GB, bytes_per_s=3350 * GB, efficiency=0.90,
+                    joules_per_byte=_HBM_J_PER_BYTE),
+    ],
+    interconnect=Interconnect(scale_up=_nvlink("NVLink 4 (NVSwitch gen 3)", 450 * GB, 8), scale_out=_NDR),
+    power=Power(tdp_w=700, idle_w=80),
+    price=Price(usd_per_device_hour=3.90, provider="AWS EC2 P5 on demand after the June 2025 cut", date="2026-03"),
+    efficiency=Efficiency(gemm_max_default=0.74, gemm_half_rows=64, vector_fraction=0.5, overhead_s=_OVERHEAD_S,
+                          attention_memory_fraction=_ATTN_FRACTION),
+    sources=_src(
+        peak__fp64="nv_h100_page,hpctech_h100: FP64 Tensor Core 67", peak__fp32="nv_h100_page,hpctech_h100",
+        peak__tf32="nv_h100_page,hpctech_h100: 989 sparse / 2", peak__bf16="nv_h100_page,hpctech_h100: 1,979 sparse / 2",
+        peak__fp16="nv_h100_page,hpctech_h100: 1,979 sparse / 2", peak__fp8="nv_h100_page,hpctech_h100: 3,958 sparse / 2",
+        peak__int8="nv_h100_page,hpctech_h100: 3,958 sparse / 2",
+        memory__l2__capacity_bytes="hpctech_h100: 50 MB, as MiB",
+        memory__l2__bytes_per_s="chipsandcheese_h100: ~5.5 TB/s measured on H100 PCIe; SXM assumed no lower",
+        memory__hbm__capacity_bytes="nv_h100_page,hpctech_h100", memory__hbm__bytes_per_s="nv_h100_page: 3.35 TB/s",
+        memory__hbm__efficiency="cal:azure_h100: STREAM copy 2.90, dot 3.18 TB/s of 3.35 (0.87-0.95) -> 0.90",
+        memory__hbm__joules_per_byte="assumption: 60 pJ/B HBM + on-chip path",
+        interconnect__scale_up="nv_h100_page: NVLink 900 GB/s bidirectional, 450 per direction, 8-GPU HGX",
+        interconnect__scale_up__latency_s="cal:azure_h100,assumption: 3 us per step",
+        interconnect__scale_up__joules_per_byte="nv_nvlink_blog: 1.3 pJ/bit",
+        interconnect__scale_out="nv_basepod: one ConnectX-7 400 Gb/s per GPU",
+        power__tdp_w="hpctech_h100: up to 700 W", power__idle_w="assumption: ~11% of TDP, not vendor-published",
+        price="costnimbus_prices",
+        efficiency__gemm_max="cal:azure_h100: cuBLASLt FP8 1377.3 TFLOPS at 16384^3, 1216.9 at 4096^3, 1011.3 at "
+                             "2048^3; e*m/(m+h) fit gives e=0.736; BF16 assumed the same fraction",
+        efficiency__gemm_half_rows="assumption: Hopper WGMMA instructions are M=64 rows; a 64-row step halves tile use",
+        efficiency__overhead_s="assumption", efficiency__attention_memory_fraction="cal:flashmla: upper bound 0.9; 0.8 assumed"),
+)
+
+H200 = Device(
+    id="nvidia:h200", vendor="NVIDIA", name="H200 SXM 141GB", year=2024,
+    peak_flops_per_s=dict(H100.peak_flops_per_s),
+    memory=[
+        MemoryLevel(name="l2", kind="sram", capacity_bytes=50 * 2**20, bytes_per_s=5.5 * T, holds_weights=False),
+        MemoryLevel(name="hbm", kind="hbm", capacity_bytes=141 * GB, bytes_per_s=4800 * GB, efficiency=0.88,
+                    joules_per_byte=_HBM_J_PER_BYTE),
+    ],
+    interconnect=Interconnect(scale_up=_nvlink("NVLink 4 (NVSwitch gen 3)", 450 * GB, 8), scale_out=_NDR),
+    power=Power(tdp_w=700, idle_w=80),
+    price=Price(usd_per_device_hour=4.54, provider="Spheron on demand", date="2026-03-17"),
+    efficiency=Efficiency(gemm_max_default=0.73, gemm_half_rows=64, vector_fraction=0.5, overhead_s=_OVERHEAD_S,
+                          attention_memory_fraction=_ATTN_FRACTION),
+    sources=_src(
+        peak__fp64="nv_h200_page", peak__fp32="nv_h200_page", peak__tf32="nv_h200_page: sparse / 2",
+        peak__bf16="nv_h200_page: 1,979 sparse / 2", peak__fp16="nv_h200_page: 1,979 sparse / 2",
+        peak__fp8="nv_h200_page: 3,958 sparse / 2", peak__int8="nv_h200_page: 3,958 sparse / 2",
+        memory__l2__capacity_bytes="hpctech_h100: same GH100 die as H100 (H200 L2 not published)",
+        memory__l2__bytes_per_s="chipsandcheese_h100: H100 figure, same die",
+        memory__hbm__capacity_bytes="nv_h200_page: 141 GB", memory__hbm__bytes_per_s="nv_h200_page: 4.8 TB/s",
+        memory__hbm__efficiency="cal:azure_h200: copy 4.01, dot 4.48 TB/s of 4.8 (0.84-0.93) -> 0.88",
+        memory__hbm__joules_per_byte="assumption: 60 pJ/B HBM + on-chip path",
+        interconnect__scale_up="mlperf_h200_sys: NVLink 900 GB/s bidirectional, 8 GPUs",
+        interconnect__scale_up__latency_s="cal:azure_h100,assumption: 3 us per step",
+        interconnect__scale_out="nv_basepod", power__tdp_w="mlperf_h200_sys: H200 TGP 700 W",
+        power__idle_w="assumption: ~11% of TDP, not vendor-published", price="spheron_2026",
+        efficiency__gemm_max="cal:azure_h200: cuBLASLt FP8 1366.3 TFLOPS at 16384^3 (H100 fit scaled by 1366.3/1377.3)",
+        efficiency__gemm_half_rows="assumption: WGMMA M=64 rows", efficiency__overhead_s="assumption",
+        efficiency__attention_memory_fraction="cal:flashmla: upper bound 0.9; 0.8 assumed"),
+)
+
+_BLACKWELL_SOURCES = dict(
+    memory__hbm__joules_per_byte="assumption: 60 pJ/B HBM + on-chip path",
+    interconnect__scale_up__latency_s="assumption: as NVLink 4, 3 us per step",
+    interconnect__scale_up__joules_per_byte="nv_nvlink_blog: 1.3 pJ/bit",
+    memory__hbm__efficiency="assumption: no public Blackwell STREAM figure; 0.85, mean of A100/H100/H200 measurements",
+    efficiency__gemm_max="cal:azure_gb200: cuBLASLt FP8 2906.9 TFLOPS of 5000 (0.58), FP4 7627.6 of 10000 (0.76); "
+                         "BF16 assumed as FP8",
+    efficiency__gemm_half_rows="assumption: 64-row tile", efficiency__overhead_s="assumption",
+    efficiency__attention_memory_fraction="cal:flashmla: upper bound 0.9; 0.8 assumed",
+    memory__l2__capacity_bytes="assumption: Blackwell L2 size not in the reference; 2 x 63 MiB dies not sourced -- "
+                               "level kept out of weight placement",
+)
+
+B200 = Device(
+    id="nvidia:b200", vendor="NVIDIA", name="B200 (HGX B200, 1000 W)", year=2024,
+    peak_flops_per_s={"fp64": 37 * T, "fp32": 75 * T, "tf32": 1100 * T, "bf16": 2250 * T, "fp16": 2250 * T,
+                      "fp8": 4500 * T, "fp6": 4500 * T, "fp4": 9000 * T, "int8": 4500 * T},
+    memory=[
+        MemoryLevel(name="l2", kind="sram", capacity_bytes=126 * 2**20, bytes_per_s=11 * T, holds_weights=False),
+        MemoryLevel(name="hbm", kind="hbm", capacity_bytes=180 * GB, bytes_per_s=7700 * GB, efficiency=0.85,
+                    joules_per_byte=_HBM_J_PER_BYTE),
+    ],
+    interconnect=Interconnect(scale_up=_nvlink("NVLink 5 (NVSwitch gen 4)", 900 * GB, 8), scale_out=_NDR),
+    power=Power(tdp_w=1000, idle_w=110),
+    price=Price(usd_per_device_hour=6.03, provider="Spheron on demand", date="2026-03-17"),
+    efficiency=Efficiency(gemm_max_default=0.58, gemm_max={"fp4": 0.76}, gemm_half_rows=64, vector_fraction=0.5,
+                          overhead_s=_OVERHEAD_S, attention_memory_fraction=_ATTN_FRACTION),
+    sources=_src(
+        peak__fp64="nv_blackwell_spec_table", peak__fp32="nv_blackwell_spec_table",
+        peak__tf32="nv_blackwell_spec_table: HGX B200 2.2 PF sparse / 2", peak__bf16="nv_blackwell_spec_table: 4.5 PF sparse / 2",
+        peak__fp16="nv_blackwell_spec_table: 4.5 PF sparse / 2", peak__fp8="nv_blackwell_spec_table: 9 PF sparse / 2",
+        peak__fp6="nv_blackwell_spec_table: 9 PF sparse / 2", peak__fp4="nv_blackwell_spec_table: 18 PF sparse / 2",
+        peak__int8="nv_blackwell_spec_table: 9 POPS sparse / 2",
+        memory__l2__bytes_per_s="assumption: 2x H100 L2 (two dies); level holds no weights",
+        memory__hbm__capacity_bytes="nv_blackwell_spec_table,nv_dgx_b200_ug: 180 GB (HGX table)",
+        memory__hbm__bytes_per_s="nv_blackwell_spec_table: 7.7 TB/s (HGX B200)",
+        interconnect__scale_up="nv_blackwell_spec_table: NVLink 5 1.8 TB/s bidirectional, 900 per direction, 8 GPUs",
+        interconnect__scale_out="nv_dgx_b200_ug: ConnectX-7 400 Gb/s per GPU",
+        power__tdp_w="nv_blackwell_spec_table: configurable up to 1,000 W",
+        power__idle_w="assumption: ~11% of TDP, not vendor-published", price="spheron_2026", **_BLACKWELL_SOURCES),
+)
+
+GB200 = Device(
+    id="nvidia:gb200", vendor="NVIDIA", name="GB200 Blackwell GPU (NVL72, 1200 W)", year=2024,
+    peak_flops_per_s={"fp64": 40 * T, "fp32": 80 * T, "tf32": 1250 * T, "bf16": 2500 * T, "fp16": 2500 * T,
+                      "fp8": 5000 * T, "fp6": 5000 * T, "fp4": 10000 * T, "int8": 5000 * T},
+    memory=[
+        MemoryLevel(name="l2", kind="sram", capacity_bytes=126 * 2**20, bytes_per_s=11 * T, holds_weights=False),
+        MemoryLevel(name="hbm", kind="hbm", capacity_bytes=186 * GB, bytes_per_s=8000 * GB, efficiency=0.85,
+                    joules_per_byte=_HBM_J_PER_BYTE),
+    ],
+    interconnect=Interconnect(scale_up=_nvlink("NVLink 5 via NVLink Switch trays", 900 * GB, 72), scale_out=_NDR),
+    power=Power(tdp_w=1200, idle_w=130),
+    price=Price(usd_per_device_hour=9.08 / 2, provider="Spheron on demand, GB200 superchip (2 GPUs) / 2",
+                date="2026-03-17"),
+    efficiency=Efficiency(gemm_max_default=0.58, gemm_max={"fp4": 0.76}, gemm_half_rows=64, vector_fraction=0.5,
+                          overhead_s=_OVERHEAD_S, attention_memory_fraction=_ATTN_FRACTION),
+    sources=_src(
+        peak__fp64="nv_blackwell_spec_table", peak__fp32="nv_blackwell_spec_table",
+        peak__tf32="nv_blackwell_spec_table: GB200 per GPU, sparse / 2", peak__bf16="nv_blackwell_spec_table: 5 PF sparse / 2",
+        peak__fp16="nv_blackwell_spec_table: 5 PF sparse / 2", peak__fp8="nv_blackwell_spec_table: 10 PF sparse / 2",
+        peak__fp6="nv_blackwell_spec_table: 10 PF sparse / 2", peak__fp4="nv_blackwell_spec_table: 20 PF sparse / 2",
+        peak__int8="nv_blackwell_spec_table: sparse / 2",
+        memory__l2__bytes_per_s="assumption: 2x H100 L2 (two dies); level holds no weights",
+        memory__hbm__capacity_bytes="nv_blackwell_spec_table: 186 GB per GPU",
+        memory__hbm__bytes_per_s="nv_blackwell_spec_table: 8 TB/s per GPU",
+        interconnect__scale_up="nv_blackwell_spec_table,nv_dgx_gb200_ug: NVLink 5 1.8 TB/s bidirectional, 72-GPU domain",
+        interconnect__scale_out="nv_dgx_gb200_ug: 400 Gb/s per GPU",
+        power__tdp_w="nv_blackwell_spec_table: configurable up to 1,200 W",
+        power__idle_w="assumption: ~11% of TDP, not vendor-published", price="spheron_2026", **_BLACKWELL_SOURCES),
+    notes="Grace LPDDR5X (480 GB per 2 GPUs over NVLink-C2C) is not modelled as a weight tier: its bandwidth per "
+          "GPU is not sourced.",
+)
+
+GB200_NVL72 = System(
+    id="nvidia:gb200-nvl72", name="GB200 NVL72 rack (72 GPUs, 36 Grace CPUs)", device=GB200, device_count=72,
+    description="72 Blackwell GPUs in one NVLink 5 domain; rack power ~120 kW including CPUs, switches and cooling.",
+    sources=_src(device_count="nv_blackwell_spec_table,nv_dgx_gb200_ug", power="gb200_power_secondary"),
+)
+
+DEVICES = [A100, H100, H200, B200, GB200]
+SYSTEMS = [GB200_NVL72]
