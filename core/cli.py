@@ -1,0 +1,258 @@
+"""The ``tokenfab`` command line. Every listing and result is also available as ``--json``.
+
+Bad input exits with code 2 and one line on stderr naming the field.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from . import __version__
+from .economics import Economics
+from .errors import TokenfabError
+from .serving import METRICS, compare, estimate
+
+
+def _add_scenario(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", required=True, help="model id (tokenfab models) or path to a config.json")
+    parser.add_argument("--batch", type=int, default=1, help="concurrent sequences (default 1)")
+    parser.add_argument("--input", type=int, default=1000, dest="input_tokens", help="prompt tokens (default 1000)")
+    parser.add_argument("--output", type=int, default=500, dest="output_tokens", help="generated tokens (default 500)")
+    parser.add_argument("--devices", type=int, help="devices (default: fewest that fit)")
+    parser.add_argument("--tp", type=int, help="tensor-parallel degree (default devices / pp)")
+    parser.add_argument("--pp", type=int, help="pipeline stages (default 1)")
+    parser.add_argument("--ep", type=int, help="expert-parallel degree (MoE models only)")
+    parser.add_argument("--weights", help="weight precision (bf16, fp8, int4, ...)")
+    parser.add_argument("--activations", help="activation / math precision")
+    parser.add_argument("--kv", help="KV-cache precision")
+    parser.add_argument("--usd-per-device-hour", type=float, help="override the device-hour price")
+    parser.add_argument("--capex", type=float, dest="capex_usd", help="price per device, amortised instead of cloud")
+    parser.add_argument("--usd-per-kwh", type=float, default=0.10, help="electricity price for capex pricing")
+    parser.add_argument("--pue", type=float, default=1.3, help="facility PUE for capex pricing")
+    parser.add_argument("--json", action="store_true", help="print JSON")
+
+
+def _options(args: argparse.Namespace) -> dict[str, Any]:
+    econ = Economics(usd_per_device_hour=args.usd_per_device_hour, capex_usd=args.capex_usd,
+                     usd_per_kwh=args.usd_per_kwh, pue=args.pue)
+    return dict(batch=args.batch, input_tokens=args.input_tokens, output_tokens=args.output_tokens,
+                devices=args.devices, tp=args.tp, pp=args.pp, ep=args.ep, weights=args.weights,
+                activations=args.activations, kv=args.kv, economics=econ)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="tokenfab", description="What a token costs, and how fast it comes, on each AI chip.")
+    parser.add_argument("--version", action="version", version=f"tokenfab {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("backends", help="list discovered devices and systems")
+    p.add_argument("--json", action="store_true")
+    p = sub.add_parser("plugins", help="list packs, their versions and load problems")
+    p.add_argument("--json", action="store_true")
+    p = sub.add_parser("models", help="list catalog models")
+    p.add_argument("--json", action="store_true")
+    p = sub.add_parser("estimate", help="serving estimate for one backend")
+    p.add_argument("--backend", required=True, help="backend id, e.g. nvidia:h100-sxm")
+    p.add_argument("--breakdown", action="store_true", help="per-operator breakdown of prefill and a mid decode step")
+    _add_scenario(p)
+    p = sub.add_parser("compare", help="rank backends on one scenario")
+    p.add_argument("--backends", default="all", help="comma-separated backend ids, or 'all' (default)")
+    p.add_argument("--sort", default="usd_per_mtok", choices=sorted(METRICS), help="ranking metric")
+    p.add_argument("--csv", action="store_true", help="print CSV")
+    _add_scenario(p)
+    return parser
+
+
+def _fmt(value: float, digits: int = 3) -> str:
+    return f"{value:.{digits}g}" if abs(value) < 1e4 else f"{value:,.0f}"
+
+
+def _print_json(data: Any) -> None:
+    print(json.dumps(data, indent=2, default=str))
+
+
+def cmd_backends(args: argparse.Namespace, console: Console) -> None:
+    from .protocol import System
+    from .registry import default_registry
+
+    reg = default_registry()
+    rows = []
+    for backend_id in sorted(reg.backends):
+        item = reg.backends[backend_id]
+        dev = item.device if isinstance(item, System) else item
+        plugin = reg.provided_by[backend_id]
+        rows.append({
+            "id": backend_id, "name": item.name, "vendor": dev.vendor, "kind": "system" if isinstance(item, System) else "device",
+            "devices": item.device_count if isinstance(item, System) else 1, "plugin": plugin,
+            "plugin_version": reg.versions.get(plugin, ""),
+            "memory_bytes": dev.weight_memory.capacity_bytes, "memory_bytes_per_s": dev.weight_memory.bytes_per_s,
+            "peak_flops_per_s": dict(dev.peak_flops_per_s), "tdp_w": dev.power.tdp_w,
+            "usd_per_device_hour": dev.price.usd_per_device_hour if dev.price else None,
+        })
+    if args.json:
+        _print_json(rows)
+        return
+    table = Table(title="tokenfab backends")
+    for col in ("id", "name", "memory", "bandwidth", "bf16 / fp8 / fp4 dense", "TDP", "$/device-h", "pack"):
+        table.add_column(col)
+    for r in rows:
+        peaks = r["peak_flops_per_s"]
+        rates = " / ".join(f"{peaks[p] / 1e12:g}" if p in peaks else "-" for p in ("bf16", "fp8", "fp4")) + " TF"
+        price = r["usd_per_device_hour"]
+        table.add_row(r["id"] + (f" (x{r['devices']})" if r["kind"] == "system" else ""), r["name"],
+                      f"{r['memory_bytes'] / 1e9:g} GB", f"{r['memory_bytes_per_s'] / 1e12:g} TB/s", rates,
+                      f"{r['tdp_w']:g} W", f"{price:.2f}" if price else "-", r["plugin"])
+    console.print(table)
+    for problem in reg.problems:
+        console.print(f"[yellow]skipped {problem}[/yellow]")
+
+
+def cmd_plugins(args: argparse.Namespace, console: Console) -> None:
+    from .registry import default_registry
+
+    reg = default_registry()
+    names = sorted({reg.pm.get_name(p) for p in reg.pm.get_plugins()} | {p.plugin for p in reg.problems})
+    rows = [{"plugin": n, "version": reg.versions.get(n, ""),
+             "backends": sorted(b for b, who in reg.provided_by.items() if who == n),
+             "problems": [p.reason for p in reg.problems if p.plugin == n]} for n in names]
+    for row in rows:
+        row["status"] = "error" if row["problems"] and not row["backends"] else ("warning" if row["problems"] else "ok")
+    if args.json:
+        _print_json(rows)
+        return
+    table = Table(title="tokenfab plugins")
+    for col in ("plugin", "version", "status", "backends", "problems"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(r["plugin"], r["version"], r["status"], ", ".join(r["backends"]), "; ".join(r["problems"]))
+    console.print(table)
+
+
+def cmd_models(args: argparse.Namespace, console: Console) -> None:
+    from .catalog import all_models
+    from .models import load_model
+
+    rows = []
+    for model_id in sorted(all_models()):
+        m = load_model(model_id)
+        rows.append({"id": model_id, "params": m.params, "layers": m.num_layers, "hidden_size": m.hidden_size,
+                     "heads": m.num_heads, "kv_heads": m.num_kv_heads, "max_context": m.max_context,
+                     "kv_bytes_per_token_bf16": m.kv_elements_per_token() * 2, "source": m.source})
+    if args.json:
+        _print_json(rows)
+        return
+    table = Table(title="tokenfab models")
+    for col in ("id", "params", "layers", "hidden", "heads / kv", "KV per token (bf16)", "context"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(r["id"], f"{r['params'] / 1e9:.2f} B", str(r["layers"]), str(r["hidden_size"]),
+                      f"{r['heads']} / {r['kv_heads']}", f"{r['kv_bytes_per_token_bf16'] / 1024:g} KiB",
+                      str(r["max_context"]))
+    console.print(table)
+
+
+_COLUMNS = [  # (header, key, formatter)
+    ("TTFT ms", "ttft_s", lambda v: _fmt(v * 1e3)),
+    ("TPOT ms", "tpot_s", lambda v: _fmt(v * 1e3)),
+    ("tok/s", "tokens_per_s", _fmt),
+    ("tok/s/user", "tokens_per_s_per_user", _fmt),
+    ("tok/s/device", "tokens_per_s_per_device", _fmt),
+    ("mem/device GB", "memory_per_device_bytes", lambda v: _fmt(v / 1e9)),
+    ("J/token", "joules_per_token", _fmt),
+    ("$/M tok", "usd_per_mtok", lambda v: f"{v:.3f}"),
+]
+
+
+def _mapping(e: Any) -> str:
+    return f"{e.devices} (tp{e.tp}" + (f" pp{e.pp}" if e.pp > 1 else "") + (f" x{e.replicas}" if e.replicas > 1 else "") + ")"
+
+
+def cmd_estimate(args: argparse.Namespace, console: Console) -> None:
+    est = estimate(args.model, args.backend, **_options(args))
+    if args.json:
+        _print_json(est.to_dict(breakdown=args.breakdown))
+        return
+    table = Table(title=f"{est.model} on {est.backend}: batch {est.batch}, {est.input_tokens} in / {est.output_tokens} out")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    table.add_row("devices", _mapping(est))
+    table.add_row("precision (weights / activations / kv)", f"{est.weights} / {est.activations} / {est.kv}")
+    for header, key, fmt in _COLUMNS:
+        table.add_row(header, fmt(getattr(est, key)))
+    table.add_row("memory capacity/device GB", _fmt(est.memory_capacity_per_device_bytes / 1e9))
+    table.add_row("bound (prefill / decode)", f"{est.prefill_bound} / {est.decode_bound}")
+    table.add_row("price basis", f"{est.price_basis}, ${est.usd_per_device_hour:.2f}/device-h")
+    console.print(table)
+    if args.breakdown:
+        for title, rows in (("prefill", est.to_dict(breakdown=True)["prefill_breakdown"]),
+                            ("decode (mid-generation step)", est.to_dict(breakdown=True)["decode_breakdown"])):
+            bt = Table(title=f"{title}: per operator, one device, all layers")
+            for col in ("op", "x", "compute us", "memory us", "comm us", "overhead us", "total us", "bound", "GFLOP", "MB"):
+                bt.add_column(col, justify="right")
+            for r in rows:
+                bt.add_row(r["name"], f"{r['count']:g}", *(f"{r[k] * 1e6:.1f}" for k in
+                           ("compute_s", "memory_s", "comm_s", "overhead_s", "seconds")),
+                           r["bound"], f"{r['flops'] / 1e9:.2f}", f"{r['bytes'] / 1e6:.1f}")
+            console.print(bt)
+
+
+def cmd_compare(args: argparse.Namespace, console: Console) -> None:
+    opts = _options(args)
+    result = compare(args.model, args.backends, metric=args.sort, **opts)
+    if args.json:
+        _print_json(result.to_dict())
+        return
+    if args.csv:
+        buffer = io.StringIO()
+        keys = ["backend", "devices", "tp", "pp", "replicas", "weights", "activations", "kv", "fits",
+                *[k for _, k, _ in _COLUMNS], "usd_per_device_hour", "prefill_bound", "decode_bound", "error"]
+        writer = csv.DictWriter(buffer, fieldnames=keys, extrasaction="ignore")
+        writer.writeheader()
+        for row in result.rows:
+            writer.writerow(row.to_dict())
+        sys.stdout.write(buffer.getvalue())
+        return
+    table = Table(title=f"{args.model}: batch {args.batch}, {args.input_tokens} in / {args.output_tokens} out, "
+                        f"ranked by {args.sort}")
+    table.add_column("backend")
+    table.add_column("devices")
+    table.add_column("fits")
+    for header, _, _ in _COLUMNS:
+        table.add_column(header, justify="right")
+    for row in result.rows:
+        e = row.estimate
+        if e is None:
+            table.add_row(row.backend, "-", "no", *["-"] * len(_COLUMNS))
+        else:
+            table.add_row(row.backend, _mapping(e), "yes", *(fmt(getattr(e, key)) for _, key, fmt in _COLUMNS))
+    console.print(table)
+    for row in result.rows:
+        if row.error:
+            console.print(f"{row.backend}: {row.error}")
+
+
+COMMANDS = {"backends": cmd_backends, "plugins": cmd_plugins, "models": cmd_models, "estimate": cmd_estimate,
+            "compare": cmd_compare}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    console = Console(width=max(Console().width, 140))
+    try:
+        COMMANDS[args.command](args, console)
+    except TokenfabError as exc:
+        print(f"tokenfab: error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
