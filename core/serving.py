@@ -13,6 +13,10 @@ For a replica serving ``B`` concurrent sequences of ``I`` input and ``O`` output
   ``tokens_per_s_per_user = 1 / tpot``;
 * ``joules_per_token = (B * E_prefill + (O - 1) * E_step) / (B * O)`` per replica;
 * ``usd_per_mtok`` from :mod:`tokenfab.economics`.
+
+Memory fit: in steady state the ``B`` sequences of a replica are at evenly staggered points of
+their generation, so the KV cache holds ``B * I + O * (B + 1) / 2`` tokens (``I + O`` per
+sequence when ``B = 1``); weights, that cache and the step workspace must fit every device.
 """
 
 from __future__ import annotations
@@ -92,14 +96,16 @@ def estimate(model: Any, backend: Any, *, batch: int = 1, input_tokens: int, out
     inp = _int_field("input_tokens", input_tokens, 1)
     out = _int_field("output_tokens", output_tokens, 1)
     economics = economics or Economics()
-    plan = make_plan(model, backend, batch=batch, kv_tokens=inp + out, step_tokens=1, devices=devices, tp=tp, pp=pp,
-                     ep=ep, weights=weights, activations=activations, kv=kv, registry=registry)
+    plan = make_plan(model, backend, batch=batch, kv_tokens=_kv_tokens(batch, inp, out), step_tokens=1,
+                     devices=devices, tp=tp, pp=pp, ep=ep, weights=weights, activations=activations, kv=kv,
+                     registry=registry)
     B = int(np.ceil(batch / plan.replicas))
+    kv_tokens = _kv_tokens(B, inp, out)
     if inp + out > plan.model.max_context:
         raise ValidationError(f"input_tokens + output_tokens: must be <= the {plan.model.max_context}-token context "
                               f"of {plan.model.id}, got {inp + out}")
-    if not bool(plan.fits(np.float64(B), np.float64(inp + out), np.float64(1))):
-        raise plan.fit_error(B, inp + out, 1)
+    if not bool(plan.fits(np.float64(B), np.float64(kv_tokens), np.float64(1))):
+        raise plan.fit_error(B, kv_tokens, 1)
     pre = run_plan(plan, "prefill", 1, inp, 0, check_fit=False)
     contexts = inp + (np.arange(DECODE_SAMPLES) + 0.5) / DECODE_SAMPLES * max(out - 1, 0)
     dec = run_plan(plan, "decode", B, 1, np.floor(contexts), check_fit=False)
@@ -111,7 +117,7 @@ def estimate(model: Any, backend: Any, *, batch: int = 1, input_tokens: int, out
     joules = (B * float(pre.joules) + steps * float(np.mean(dec.joules))) / (B * out)
     usd, hourly, basis = usd_per_mtok(plan.device, economics, devices=plan.devices, tokens_per_s=tokens_per_s,
                                       joules_per_token=joules)
-    used = plan.memory_per_device(np.float64(B), np.float64(inp + out), np.float64(1))
+    used = plan.memory_per_device(np.float64(B), np.float64(kv_tokens), np.float64(1))
     levels = sorted(used)
     dec_bounds, counts = np.unique(np.asarray(dec.bound), return_counts=True)
     return Estimate(
@@ -125,6 +131,11 @@ def estimate(model: Any, backend: Any, *, batch: int = 1, input_tokens: int, out
         fits=True, joules_per_token=joules, usd_per_mtok=usd, usd_per_device_hour=hourly, price_basis=basis,
         prefill_bound=str(pre.bound), decode_bound=str(dec_bounds[np.argmax(counts)]), prefill=pre, decode=dec,
     )
+
+
+def _kv_tokens(batch: int, inp: int, out: int) -> float:
+    """Mean cached tokens per sequence in steady state (staggered sequences, see module docstring)."""
+    return inp + out * (batch + 1) / (2.0 * batch)
 
 
 @attrs.frozen(kw_only=True)
