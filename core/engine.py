@@ -87,7 +87,7 @@ def _array_field(name: str, value: Any, low: int) -> np.ndarray:
         raise ValidationError(f"{name}: must be an integer >= {low} or an array of them, got {value!r}") from None
     if arr.size == 0 or not np.all(np.isfinite(arr)) or np.any(arr < low) or np.any(arr != np.floor(arr)):
         bad = arr[~(np.isfinite(arr) & (arr >= low) & (arr == np.floor(arr)))] if arr.size else arr
-        shown = bad.flat[0] if bad.size else value
+        shown = float(bad.flat[0]) if bad.size else value
         raise ValidationError(f"{name}: must be an integer >= {low} (or an array of them), got {shown!r}")
     return arr
 

@@ -133,6 +133,31 @@ def estimate(model: Any, backend: Any, *, batch: int = 1, input_tokens: int, out
     )
 
 
+def max_batch(model: Any, backend: Any, *, input_tokens: int, output_tokens: int, limit: int = 65536,
+              **options: Any) -> int:
+    """The largest batch whose weights and steady-state KV cache fit (offline / max-rate serving)."""
+    def fits(batch: int) -> bool:
+        try:
+            plan = make_plan(model, backend, batch=batch, kv_tokens=_kv_tokens(batch, input_tokens, output_tokens),
+                             step_tokens=1, **options)
+        except FitError:
+            return False
+        b = int(np.ceil(batch / plan.replicas))
+        return bool(plan.fits(np.float64(b), np.float64(_kv_tokens(b, input_tokens, output_tokens)), np.float64(1)))
+
+    if not fits(1):
+        raise make_plan(model, backend, batch=1, kv_tokens=input_tokens + output_tokens, step_tokens=1,
+                        **options).fit_error(1, input_tokens + output_tokens, 1)
+    low, high = 1, 2
+    while high <= limit and fits(high):
+        low, high = high, high * 2
+    high = min(high, limit + 1)
+    while high - low > 1:
+        mid = (low + high) // 2
+        low, high = (mid, high) if fits(mid) else (low, mid)
+    return low
+
+
 def _kv_tokens(batch: int, inp: int, out: int) -> float:
     """Mean cached tokens per sequence in steady state (staggered sequences, see module docstring)."""
     return inp + out * (batch + 1) / (2.0 * batch)
