@@ -12,7 +12,6 @@ from __future__ import annotations
 import time
 
 import numpy as np
-
 import tokenfab
 from tokenfab.kernel import KernelInputs, native_evaluate, reference_evaluate
 
@@ -21,12 +20,24 @@ def make(S: int, O: int, L: int, seed: int = 0) -> KernelInputs:
     rng = np.random.default_rng(seed)
     so = lambda lo, hi: rng.uniform(lo, hi, (S, O))  # noqa: E731
     return KernelInputs(
-        flops=so(0, 1e13), flop_rate=so(1e14, 1e15), gemm_rows=so(1, 4096), gemm_half_rows=np.full((S, O), 64.0),
-        comm_bytes=so(0, 1e7), comm_bytes_per_s=np.full((S, O), 4.5e11), comm_latency_s=np.full((S, O), 6e-6),
-        overhead_s=np.full((S, O), 3e-6), joules_per_flop=np.full((S, O), 1e-12), bandwidth_scale=np.ones((S, O)),
-        level_bytes=rng.uniform(0, 1e9, (S, O, L)), level_bytes_per_s=np.full((S, L), 3e12),
-        joules_per_byte=np.full((S, L), 6e-11), count=np.full(O, 80.0), joules_per_comm_byte=np.full(S, 1e-11),
-        idle_w=np.full(S, 80.0), max_w=np.full(S, 700.0))
+        flops=so(0, 1e13),
+        flop_rate=so(1e14, 1e15),
+        gemm_rows=so(1, 4096),
+        gemm_half_rows=np.full((S, O), 64.0),
+        comm_bytes=so(0, 1e7),
+        comm_bytes_per_s=np.full((S, O), 4.5e11),
+        comm_latency_s=np.full((S, O), 6e-6),
+        overhead_s=np.full((S, O), 3e-6),
+        joules_per_flop=np.full((S, O), 1e-12),
+        bandwidth_scale=np.ones((S, O)),
+        level_bytes=rng.uniform(0, 1e9, (S, O, L)),
+        level_bytes_per_s=np.full((S, L), 3e12),
+        joules_per_byte=np.full((S, L), 6e-11),
+        count=np.full(O, 80.0),
+        joules_per_comm_byte=np.full(S, 1e-11),
+        idle_w=np.full(S, 80.0),
+        max_w=np.full(S, 700.0),
+    )
 
 
 def best_of(fn, inputs, repeat: int = 7) -> float:
@@ -47,11 +58,12 @@ def main() -> None:
     batch = np.arange(1, 257)[:, None]
     context = np.linspace(1024, 16384, 64).round()[None, :]
     start = time.perf_counter()
-    step = tokenfab.decode_step("llama-3.1-8b", "nvidia:h200", batch=batch, context=context, devices=1,
-                                  check_fit=False)
+    step = tokenfab.decode_step("llama-3.1-8b", "nvidia:h200", batch=batch, context=context, devices=1, check_fit=False)
     elapsed = time.perf_counter() - start
-    print(f"decode_step sweep: {step.seconds.size} scenarios in {elapsed * 1e3:.1f} ms "
-          f"({step.seconds.size / elapsed:,.0f} scenarios/s, one kernel call)")
+    print(
+        f"decode_step sweep: {step.seconds.size} scenarios in {elapsed * 1e3:.1f} ms "
+        f"({step.seconds.size / elapsed:,.0f} scenarios/s, one kernel call)"
+    )
 
 
 if __name__ == "__main__":

@@ -24,10 +24,22 @@ def predict(point: dict) -> float:
     batch = point["batch"]
     if isinstance(batch, str) and batch.startswith("max"):  # "max" or "max:<cap>"
         cap = int(batch[4:]) if batch.startswith("max:") else 65536
-        batch = max_batch(point["model"], point["backend"], input_tokens=point["input_tokens"],
-                          output_tokens=point["output_tokens"], limit=cap, **options)
-    est = tokenfab.estimate(point["model"], point["backend"], batch=batch, input_tokens=point["input_tokens"],
-                            output_tokens=point["output_tokens"], **options)
+        batch = max_batch(
+            point["model"],
+            point["backend"],
+            input_tokens=point["input_tokens"],
+            output_tokens=point["output_tokens"],
+            limit=cap,
+            **options,
+        )
+    est = tokenfab.estimate(
+        point["model"],
+        point["backend"],
+        batch=batch,
+        input_tokens=point["input_tokens"],
+        output_tokens=point["output_tokens"],
+        **options,
+    )
     point["predicted_batch"] = batch
     return getattr(est, point["metric"])
 
@@ -50,8 +62,10 @@ def main() -> int:
     print(f"{'id':58} {'metric':14} {'measured':>10} {'predicted':>10} {'ratio':>6}  batch")
     for r in rows:
         if "predicted" in r:
-            print(f"{r['id']:58} {r['metric']:14} {r['value']:10.4g} {r['predicted']:10.4g} {r['ratio']:6.2f}  "
-                  f"{r['predicted_batch']}")
+            print(
+                f"{r['id']:58} {r['metric']:14} {r['value']:10.4g} {r['predicted']:10.4g} {r['ratio']:6.2f}  "
+                f"{r['predicted_batch']}"
+            )
         else:
             print(f"{r['id']:58} {r['note']}")
     if errors:

@@ -40,26 +40,46 @@ def _timed(torch, fn, repeat: int = 20, warmup: int = 5) -> float:
 
 def measure(torch) -> dict:
     dev = torch.device("cuda")
-    out: dict = {"date": datetime.date.today().isoformat(), "device": torch.cuda.get_device_name(0),
-                 "torch": torch.__version__, "cuda": torch.version.cuda, "host": platform.node(), "gemm": [],
-                 "bandwidth": {}, "decode": []}
+    out: dict = {
+        "date": datetime.date.today().isoformat(),
+        "device": torch.cuda.get_device_name(0),
+        "torch": torch.__version__,
+        "cuda": torch.version.cuda,
+        "host": platform.node(),
+        "gemm": [],
+        "bandwidth": {},
+        "decode": [],
+    }
     shapes = [(4096, 6144), (4096, 4096), (4096, 28672), (14336, 4096)]  # (K, N) of qkv, o, up, down
     for m in (1, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192):
         for k, n in shapes:
             a = torch.randn(m, k, device=dev, dtype=torch.bfloat16)
             b = torch.randn(k, n, device=dev, dtype=torch.bfloat16)
-            seconds = _timed(torch, lambda: a @ b)
-            out["gemm"].append({"dtype": "bf16", "m": m, "n": n, "k": k, "seconds": seconds,
-                                "flops_per_s": 2 * m * n * k / seconds})
+            seconds = _timed(torch, lambda a=a, b=b: a @ b)
+            out["gemm"].append(
+                {"dtype": "bf16", "m": m, "n": n, "k": k, "seconds": seconds, "flops_per_s": 2 * m * n * k / seconds}
+            )
             if hasattr(torch, "_scaled_mm") and hasattr(torch, "float8_e4m3fn"):
                 try:
                     a8 = a.to(torch.float8_e4m3fn)
                     b8 = b.t().contiguous().to(torch.float8_e4m3fn).t()
                     one = torch.tensor(1.0, device=dev)
-                    seconds = _timed(torch, lambda: torch._scaled_mm(a8, b8, scale_a=one, scale_b=one,
-                                                                     out_dtype=torch.bfloat16))
-                    out["gemm"].append({"dtype": "fp8", "m": m, "n": n, "k": k, "seconds": seconds,
-                                        "flops_per_s": 2 * m * n * k / seconds})
+                    seconds = _timed(
+                        torch,
+                        lambda a8=a8, b8=b8, one=one: torch._scaled_mm(
+                            a8, b8, scale_a=one, scale_b=one, out_dtype=torch.bfloat16
+                        ),
+                    )
+                    out["gemm"].append(
+                        {
+                            "dtype": "fp8",
+                            "m": m,
+                            "n": n,
+                            "k": k,
+                            "seconds": seconds,
+                            "flops_per_s": 2 * m * n * k / seconds,
+                        }
+                    )
                 except RuntimeError:
                     pass
     size = 1 << 30
@@ -96,7 +116,7 @@ def _decode_steps(torch, dev) -> list[dict]:
             v = torch.randn_like(k)
             x = torch.randn(batch, d, device=dev, dtype=bf)
 
-            def step():
+            def step(x=x, k=k, v=v, batch=batch):
                 h = x
                 for i in range(layers):
                     qkv = F.rms_norm(h, (d,)) @ w_qkv[i]
@@ -113,8 +133,15 @@ def _decode_steps(torch, dev) -> list[dict]:
             with torch.cuda.graph(graph):
                 step()
             seconds = _timed(torch, graph.replay)
-            results.append({"model": "llama-3.1-8b", "batch": batch, "context": context, "seconds": seconds,
-                            "note": "torch ops + CUDA graph, one K/V tensor per step reused by every layer"})
+            results.append(
+                {
+                    "model": "llama-3.1-8b",
+                    "batch": batch,
+                    "context": context,
+                    "seconds": seconds,
+                    "note": "torch ops + CUDA graph, one K/V tensor per step reused by every layer",
+                }
+            )
             del k, v, graph
     return results
 
@@ -135,10 +162,15 @@ def main() -> None:
         import tokenfab
 
         for row in data["decode"]:
-            row["predicted_s"] = float(tokenfab.decode_step("llama-3.1-8b", backend, batch=row["batch"],
-                                                            context=row["context"], devices=1).seconds)
-            print(f"decode b={row['batch']:4d} ctx={row['context']:6d} measured {row['seconds'] * 1e3:7.2f} ms "
-                  f"predicted {row['predicted_s'] * 1e3:7.2f} ms ratio {row['predicted_s'] / row['seconds']:.2f}")
+            row["predicted_s"] = float(
+                tokenfab.decode_step(
+                    "llama-3.1-8b", backend, batch=row["batch"], context=row["context"], devices=1
+                ).seconds
+            )
+            print(
+                f"decode b={row['batch']:4d} ctx={row['context']:6d} measured {row['seconds'] * 1e3:7.2f} ms "
+                f"predicted {row['predicted_s'] * 1e3:7.2f} ms ratio {row['predicted_s'] / row['seconds']:.2f}"
+            )
     print(json.dumps({k: v for k, v in data.items() if k not in ("gemm", "decode")}, indent=2))
     with open(args.out, "w") as handle:
         json.dump(data, handle, indent=2)

@@ -17,7 +17,16 @@ from .errors import FitError, TokenfabError, UnknownIdError, UnsupportedPrecisio
 from .hookspecs import HOOKSPEC_VERSION, hookimpl
 from .models import Model, load_model
 from .protocol import (
-    PRECISION_BITS, Device, Efficiency, Interconnect, Link, MemoryLevel, Power, Precision, Price, System,
+    PRECISION_BITS,
+    Device,
+    Efficiency,
+    Interconnect,
+    Link,
+    MemoryLevel,
+    Power,
+    Precision,
+    Price,
+    System,
 )
 
 __version__ = "0.1.0"
@@ -26,26 +35,58 @@ __version__ = "0.1.0"
 def backends() -> list[str]:
     """Ids of every device and system the installed packs provide, sorted."""
     from .registry import default_registry
+
     return sorted(default_registry().backends)
 
 
 def get_backend(backend_id: str) -> Device | System:
     """The :class:`Device` or :class:`System` registered under ``backend_id`` (e.g. ``nvidia:h100-sxm``)."""
     from .registry import default_registry
+
     return default_registry().get(backend_id)
 
 
 def models() -> list[str]:
     """Ids of the built-in catalog and of models contributed by packs, sorted."""
     from .catalog import all_models
+
     return sorted(all_models())
 
 
+from . import conformance, economics, registry  # noqa: E402
 from .serving import Estimate, compare, estimate  # noqa: E402  (needs the names above)
 
 __all__ = [
-    "HOOKSPEC_VERSION", "PRECISION_BITS", "Device", "Efficiency", "Estimate", "FitError", "Interconnect", "Link",
-    "MemoryLevel", "Model", "OpCost", "Power", "Precision", "Price", "StepCost", "System", "TokenfabError",
-    "UnknownIdError", "UnsupportedPrecisionError", "ValidationError", "backends", "compare", "decode_step",
-    "estimate", "get_backend", "hookimpl", "load_model", "models", "prefill",
+    "HOOKSPEC_VERSION",
+    "PRECISION_BITS",
+    "Device",
+    "Efficiency",
+    "Estimate",
+    "FitError",
+    "Interconnect",
+    "Link",
+    "MemoryLevel",
+    "Model",
+    "OpCost",
+    "Power",
+    "Precision",
+    "Price",
+    "StepCost",
+    "System",
+    "TokenfabError",
+    "UnknownIdError",
+    "UnsupportedPrecisionError",
+    "ValidationError",
+    "backends",
+    "compare",
+    "decode_step",
+    "estimate",
+    "get_backend",
+    "hookimpl",
+    "load_model",
+    "models",
+    "prefill",
+    "conformance",
+    "economics",
+    "registry",
 ]

@@ -42,15 +42,31 @@ def _add_scenario(parser: argparse.ArgumentParser) -> None:
 
 
 def _options(args: argparse.Namespace) -> dict[str, Any]:
-    econ = Economics(usd_per_device_hour=args.usd_per_device_hour, capex_usd=args.capex_usd,
-                     usd_per_kwh=args.usd_per_kwh, pue=args.pue)
-    return dict(batch=args.batch, input_tokens=args.input_tokens, output_tokens=args.output_tokens,
-                devices=args.devices, tp=args.tp, pp=args.pp, ep=args.ep, weights=args.weights,
-                activations=args.activations, kv=args.kv, economics=econ)
+    econ = Economics(
+        usd_per_device_hour=args.usd_per_device_hour,
+        capex_usd=args.capex_usd,
+        usd_per_kwh=args.usd_per_kwh,
+        pue=args.pue,
+    )
+    return dict(
+        batch=args.batch,
+        input_tokens=args.input_tokens,
+        output_tokens=args.output_tokens,
+        devices=args.devices,
+        tp=args.tp,
+        pp=args.pp,
+        ep=args.ep,
+        weights=args.weights,
+        activations=args.activations,
+        kv=args.kv,
+        economics=econ,
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="tokenfab", description="What a token costs, and how fast it comes, on each AI chip.")
+    parser = argparse.ArgumentParser(
+        prog="tokenfab", description="What a token costs, and how fast it comes, on each AI chip."
+    )
     parser.add_argument("--version", action="version", version=f"tokenfab {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("backends", help="list discovered devices and systems")
@@ -89,14 +105,22 @@ def cmd_backends(args: argparse.Namespace, console: Console) -> None:
         item = reg.backends[backend_id]
         dev = item.device if isinstance(item, System) else item
         plugin = reg.provided_by[backend_id]
-        rows.append({
-            "id": backend_id, "name": item.name, "vendor": dev.vendor, "kind": "system" if isinstance(item, System) else "device",
-            "devices": item.device_count if isinstance(item, System) else 1, "plugin": plugin,
-            "plugin_version": reg.versions.get(plugin, ""),
-            "memory_bytes": dev.weight_memory.capacity_bytes, "memory_bytes_per_s": dev.weight_memory.bytes_per_s,
-            "peak_flops_per_s": dict(dev.peak_flops_per_s), "tdp_w": dev.power.tdp_w,
-            "usd_per_device_hour": dev.price.usd_per_device_hour if dev.price else None,
-        })
+        rows.append(
+            {
+                "id": backend_id,
+                "name": item.name,
+                "vendor": dev.vendor,
+                "kind": "system" if isinstance(item, System) else "device",
+                "devices": item.device_count if isinstance(item, System) else 1,
+                "plugin": plugin,
+                "plugin_version": reg.versions.get(plugin, ""),
+                "memory_bytes": dev.weight_memory.capacity_bytes,
+                "memory_bytes_per_s": dev.weight_memory.bytes_per_s,
+                "peak_flops_per_s": dict(dev.peak_flops_per_s),
+                "tdp_w": dev.power.tdp_w,
+                "usd_per_device_hour": dev.price.usd_per_device_hour if dev.price else None,
+            }
+        )
     if args.json:
         _print_json(rows)
         return
@@ -107,9 +131,16 @@ def cmd_backends(args: argparse.Namespace, console: Console) -> None:
         peaks = r["peak_flops_per_s"]
         rates = " / ".join(f"{peaks[p] / 1e12:g}" if p in peaks else "-" for p in ("bf16", "fp8", "fp4")) + " TF"
         price = r["usd_per_device_hour"]
-        table.add_row(r["id"] + (f" (x{r['devices']})" if r["kind"] == "system" else ""), r["name"],
-                      f"{r['memory_bytes'] / 1e9:g} GB", f"{r['memory_bytes_per_s'] / 1e12:g} TB/s", rates,
-                      f"{r['tdp_w']:g} W", f"{price:.2f}" if price else "-", r["plugin"])
+        table.add_row(
+            r["id"] + (f" (x{r['devices']})" if r["kind"] == "system" else ""),
+            r["name"],
+            f"{r['memory_bytes'] / 1e9:g} GB",
+            f"{r['memory_bytes_per_s'] / 1e12:g} TB/s",
+            rates,
+            f"{r['tdp_w']:g} W",
+            f"{price:.2f}" if price else "-",
+            r["plugin"],
+        )
     console.print(table)
     for problem in reg.problems:
         console.print(f"[yellow]skipped {problem}[/yellow]")
@@ -120,9 +151,15 @@ def cmd_plugins(args: argparse.Namespace, console: Console) -> None:
 
     reg = default_registry()
     names = sorted({reg.pm.get_name(p) for p in reg.pm.get_plugins()} | {p.plugin for p in reg.problems})
-    rows = [{"plugin": n, "version": reg.versions.get(n, ""),
-             "backends": sorted(b for b, who in reg.provided_by.items() if who == n),
-             "problems": [p.reason for p in reg.problems if p.plugin == n]} for n in names]
+    rows = [
+        {
+            "plugin": n,
+            "version": reg.versions.get(n, ""),
+            "backends": sorted(b for b, who in reg.provided_by.items() if who == n),
+            "problems": [p.reason for p in reg.problems if p.plugin == n],
+        }
+        for n in names
+    ]
     for row in rows:
         row["status"] = "error" if row["problems"] and not row["backends"] else ("warning" if row["problems"] else "ok")
     if args.json:
@@ -143,9 +180,19 @@ def cmd_models(args: argparse.Namespace, console: Console) -> None:
     rows = []
     for model_id in sorted(all_models()):
         m = load_model(model_id)
-        rows.append({"id": model_id, "params": m.params, "layers": m.num_layers, "hidden_size": m.hidden_size,
-                     "heads": m.num_heads, "kv_heads": m.num_kv_heads, "max_context": m.max_context,
-                     "kv_bytes_per_token_bf16": m.kv_elements_per_token() * 2, "source": m.source})
+        rows.append(
+            {
+                "id": model_id,
+                "params": m.params,
+                "layers": m.num_layers,
+                "hidden_size": m.hidden_size,
+                "heads": m.num_heads,
+                "kv_heads": m.num_kv_heads,
+                "max_context": m.max_context,
+                "kv_bytes_per_token_bf16": m.kv_elements_per_token() * 2,
+                "source": m.source,
+            }
+        )
     if args.json:
         _print_json(rows)
         return
@@ -153,9 +200,15 @@ def cmd_models(args: argparse.Namespace, console: Console) -> None:
     for col in ("id", "params", "layers", "hidden", "heads / kv", "KV per token (bf16)", "context"):
         table.add_column(col)
     for r in rows:
-        table.add_row(r["id"], f"{r['params'] / 1e9:.2f} B", str(r["layers"]), str(r["hidden_size"]),
-                      f"{r['heads']} / {r['kv_heads']}", f"{r['kv_bytes_per_token_bf16'] / 1024:g} KiB",
-                      str(r["max_context"]))
+        table.add_row(
+            r["id"],
+            f"{r['params'] / 1e9:.2f} B",
+            str(r["layers"]),
+            str(r["hidden_size"]),
+            f"{r['heads']} / {r['kv_heads']}",
+            f"{r['kv_bytes_per_token_bf16'] / 1024:g} KiB",
+            str(r["max_context"]),
+        )
     console.print(table)
 
 
@@ -172,7 +225,12 @@ _COLUMNS = [  # (header, key, formatter)
 
 
 def _mapping(e: Any) -> str:
-    return f"{e.devices} (tp{e.tp}" + (f" pp{e.pp}" if e.pp > 1 else "") + (f" x{e.replicas}" if e.replicas > 1 else "") + ")"
+    return (
+        f"{e.devices} (tp{e.tp}"
+        + (f" pp{e.pp}" if e.pp > 1 else "")
+        + (f" x{e.replicas}" if e.replicas > 1 else "")
+        + ")"
+    )
 
 
 def cmd_estimate(args: argparse.Namespace, console: Console) -> None:
@@ -180,7 +238,9 @@ def cmd_estimate(args: argparse.Namespace, console: Console) -> None:
     if args.json:
         _print_json(est.to_dict(breakdown=args.breakdown))
         return
-    table = Table(title=f"{est.model} on {est.backend}: batch {est.batch}, {est.input_tokens} in / {est.output_tokens} out")
+    table = Table(
+        title=f"{est.model} on {est.backend}: batch {est.batch}, {est.input_tokens} in / {est.output_tokens} out"
+    )
     table.add_column("metric")
     table.add_column("value", justify="right")
     table.add_row("devices", _mapping(est))
@@ -192,15 +252,33 @@ def cmd_estimate(args: argparse.Namespace, console: Console) -> None:
     table.add_row("price basis", f"{est.price_basis}, ${est.usd_per_device_hour:.2f}/device-h")
     console.print(table)
     if args.breakdown:
-        for title, rows in (("prefill", est.to_dict(breakdown=True)["prefill_breakdown"]),
-                            ("decode (mid-generation step)", est.to_dict(breakdown=True)["decode_breakdown"])):
+        for title, rows in (
+            ("prefill", est.to_dict(breakdown=True)["prefill_breakdown"]),
+            ("decode (mid-generation step)", est.to_dict(breakdown=True)["decode_breakdown"]),
+        ):
             bt = Table(title=f"{title}: per operator, one device, all layers")
-            for col in ("op", "x", "compute us", "memory us", "comm us", "overhead us", "total us", "bound", "GFLOP", "MB"):
+            for col in (
+                "op",
+                "x",
+                "compute us",
+                "memory us",
+                "comm us",
+                "overhead us",
+                "total us",
+                "bound",
+                "GFLOP",
+                "MB",
+            ):
                 bt.add_column(col, justify="right")
             for r in rows:
-                bt.add_row(r["name"], f"{r['count']:g}", *(f"{r[k] * 1e6:.1f}" for k in
-                           ("compute_s", "memory_s", "comm_s", "overhead_s", "seconds")),
-                           r["bound"], f"{r['flops'] / 1e9:.2f}", f"{r['bytes'] / 1e6:.1f}")
+                bt.add_row(
+                    r["name"],
+                    f"{r['count']:g}",
+                    *(f"{r[k] * 1e6:.1f}" for k in ("compute_s", "memory_s", "comm_s", "overhead_s", "seconds")),
+                    r["bound"],
+                    f"{r['flops'] / 1e9:.2f}",
+                    f"{r['bytes'] / 1e6:.1f}",
+                )
             console.print(bt)
 
 
@@ -212,16 +290,32 @@ def cmd_compare(args: argparse.Namespace, console: Console) -> None:
         return
     if args.csv:
         buffer = io.StringIO()
-        keys = ["backend", "devices", "tp", "pp", "replicas", "weights", "activations", "kv", "fits",
-                *[k for _, k, _ in _COLUMNS], "usd_per_device_hour", "prefill_bound", "decode_bound", "error"]
+        keys = [
+            "backend",
+            "devices",
+            "tp",
+            "pp",
+            "replicas",
+            "weights",
+            "activations",
+            "kv",
+            "fits",
+            *[k for _, k, _ in _COLUMNS],
+            "usd_per_device_hour",
+            "prefill_bound",
+            "decode_bound",
+            "error",
+        ]
         writer = csv.DictWriter(buffer, fieldnames=keys, extrasaction="ignore")
         writer.writeheader()
         for row in result.rows:
             writer.writerow(row.to_dict())
         sys.stdout.write(buffer.getvalue())
         return
-    table = Table(title=f"{args.model}: batch {args.batch}, {args.input_tokens} in / {args.output_tokens} out, "
-                        f"ranked by {args.sort}")
+    table = Table(
+        title=f"{args.model}: batch {args.batch}, {args.input_tokens} in / {args.output_tokens} out, "
+        f"ranked by {args.sort}"
+    )
     table.add_column("backend")
     table.add_column("devices")
     table.add_column("fits")
@@ -239,8 +333,13 @@ def cmd_compare(args: argparse.Namespace, console: Console) -> None:
             console.print(f"{row.backend}: {row.error}")
 
 
-COMMANDS = {"backends": cmd_backends, "plugins": cmd_plugins, "models": cmd_models, "estimate": cmd_estimate,
-            "compare": cmd_compare}
+COMMANDS = {
+    "backends": cmd_backends,
+    "plugins": cmd_plugins,
+    "models": cmd_models,
+    "estimate": cmd_estimate,
+    "compare": cmd_compare,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

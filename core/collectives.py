@@ -27,7 +27,7 @@ def allreduce_steps(topology: str, devices: int) -> float:
     if topology == "ring":
         return 2.0 * (n - 1.0)
     if topology in ("torus2d", "mesh"):
-        return 4.0 * max(n ** 0.5 - 1.0, 1.0)
+        return 4.0 * max(n**0.5 - 1.0, 1.0)
     if topology == "torus3d":
         return 6.0 * max(n ** (1.0 / 3.0) - 1.0, 1.0)
     if topology == "dragonfly":

@@ -40,8 +40,9 @@ class Economics:
         _check("Economics", "pue", self.pue, low=1.0, inclusive=True)
 
 
-def usd_per_mtok(device: Device, economics: Economics, *, devices: int, tokens_per_s: float,
-                 joules_per_token: float) -> tuple[float, float, str]:
+def usd_per_mtok(
+    device: Device, economics: Economics, *, devices: int, tokens_per_s: float, joules_per_token: float
+) -> tuple[float, float, str]:
     """($ per million output tokens, $ per device-hour used, basis) for ``devices`` devices."""
     if tokens_per_s <= 0:
         raise ValidationError("tokens_per_s must be > 0 to price a token")

@@ -119,7 +119,9 @@ class Plan:
         act = PRECISION_BITS[self.precisions.activations] / 8.0
         return tokens * (2 * m.hidden_size + widest) * act + batch * m.vocab_size / tp * 4.0
 
-    def memory_per_device(self, batch: np.ndarray, kv_tokens: np.ndarray, step_tokens: np.ndarray) -> dict[str, np.ndarray]:
+    def memory_per_device(
+        self, batch: np.ndarray, kv_tokens: np.ndarray, step_tokens: np.ndarray
+    ) -> dict[str, np.ndarray]:
         """Bytes per memory level of one device: weights, KV for ``kv_tokens`` per sequence, workspace."""
         kv = batch * kv_tokens * self.kv_bytes_per_token
         act = self.activation_bytes(batch * step_tokens, batch)
@@ -139,23 +141,29 @@ class Plan:
 
     def fit_error(self, batch: float, kv_tokens: float, step_tokens: float) -> FitError:
         used = self.memory_per_device(np.asarray(batch), np.asarray(kv_tokens), np.asarray(step_tokens))
-        parts = ", ".join(f"{lvl} {float(np.max(v)) / 1e9:.1f} GB of {self.usable_bytes(lvl) / 1e9:.1f} GB usable"
-                          for lvl, v in used.items())
-        return FitError(f"{self.model.id} does not fit on {self.devices} x {self.device.id} "
-                        f"(tp={self.mapping.tp}, pp={self.mapping.pp}, weights {self.precisions.weights}) at batch "
-                        f"{int(batch)} and {int(kv_tokens)} tokens of context: needs {parts} per device; "
-                        f"give more --devices or a smaller precision")
+        parts = ", ".join(
+            f"{lvl} {float(np.max(v)) / 1e9:.1f} GB of {self.usable_bytes(lvl) / 1e9:.1f} GB usable"
+            for lvl, v in used.items()
+        )
+        return FitError(
+            f"{self.model.id} does not fit on {self.devices} x {self.device.id} "
+            f"(tp={self.mapping.tp}, pp={self.mapping.pp}, weights {self.precisions.weights}) at batch "
+            f"{int(batch)} and {int(kv_tokens)} tokens of context: needs {parts} per device; "
+            f"give more --devices or a smaller precision"
+        )
 
 
 def _bytes(precision: str) -> float:
     return PRECISION_BITS[precision] / 8.0
 
 
-def _placement(registry: Registry, model: Model, device: Device, weight_bytes: float, kv_bytes: float,
-               act_bytes: float) -> tuple[str, str]:
+def _placement(
+    registry: Registry, model: Model, device: Device, weight_bytes: float, kv_bytes: float, act_bytes: float
+) -> tuple[str, str]:
     default = device.weight_memory.name
-    choice = registry.pm.hook.tokenfab_placement(model=model, device=device, weights_bytes=weight_bytes,
-                                                 kv_bytes=kv_bytes, activation_bytes=act_bytes)
+    choice = registry.pm.hook.tokenfab_placement(
+        model=model, device=device, weights_bytes=weight_bytes, kv_bytes=kv_bytes, activation_bytes=act_bytes
+    )
     if choice is None:
         return default, default
     weights_level, kv_level = choice.get("weights", default), choice.get("kv", default)
@@ -163,10 +171,22 @@ def _placement(registry: Registry, model: Model, device: Device, weight_bytes: f
     return weights_level, kv_level
 
 
-def make_plan(model: str | Model | dict, backend: str | Device | System, *, batch: float, kv_tokens: float,
-              step_tokens: float, devices: int | None = None, tp: int | None = None, pp: int | None = None,
-              ep: int | None = None, weights: str | None = None, activations: str | None = None,
-              kv: str | None = None, registry: Registry | None = None) -> Plan:
+def make_plan(
+    model: str | Model | dict,
+    backend: str | Device | System,
+    *,
+    batch: float,
+    kv_tokens: float,
+    step_tokens: float,
+    devices: int | None = None,
+    tp: int | None = None,
+    pp: int | None = None,
+    ep: int | None = None,
+    weights: str | None = None,
+    activations: str | None = None,
+    kv: str | None = None,
+    registry: Registry | None = None,
+) -> Plan:
     """Resolve everything for the largest scenario (``batch`` sequences of ``kv_tokens`` context).
 
     Mapping: explicit ``devices``/``tp``/``pp`` (``tp`` defaults to ``devices / pp``; devices beyond
@@ -178,13 +198,17 @@ def make_plan(model: str | Model | dict, backend: str | Device | System, *, batc
     model = load_model(model) if not isinstance(model, Model) else model
     backend, device = resolve_backend(backend, registry)
     if ep not in (None, 1):
-        raise ValidationError(f"ep: expert parallelism needs a mixture-of-experts model; {model.id} is dense, got {ep!r}")
+        raise ValidationError(
+            f"ep: expert parallelism needs a mixture-of-experts model; {model.id} is dense, got {ep!r}"
+        )
     prec = resolve_precisions(device, weights, activations, kv)
     wb, ab, kb = _bytes(prec.weights), _bytes(prec.activations), _bytes(prec.kv)
 
     def build(mapping: ParallelMapping, replicas: int) -> Plan:
         if model.num_heads % mapping.tp:
-            raise ValidationError(f"tp: must divide the {model.num_heads} attention heads of {model.id}, got {mapping.tp}")
+            raise ValidationError(
+                f"tp: must divide the {model.num_heads} attention heads of {model.id}, got {mapping.tp}"
+            )
         if mapping.tp > 1 and device.interconnect.link_for(mapping.tp) is None:
             raise ValidationError(f"tp: {device.id} has no device-to-device link, so tp must be 1, got {mapping.tp}")
         if mapping.pp > model.num_layers:
@@ -193,9 +217,19 @@ def make_plan(model: str | Model | dict, backend: str | Device | System, *, batc
         kv_tok = kv_bytes_per_token_per_device(model, mapping, kb)
         wl, kl = _placement(registry, model, device, w, kv_tok * batch * kv_tokens, 0.0)
         ops = tuple(lower(model, mapping, weight_bytes=wb, act_bytes=ab, kv_bytes=kb))
-        return Plan(model=model, backend=backend, device=device, mapping=mapping, replicas=replicas,
-                    precisions=prec, weights_level=wl, kv_level=kl, ops=ops, weight_bytes_per_device=w,
-                    kv_bytes_per_token=kv_tok)
+        return Plan(
+            model=model,
+            backend=backend,
+            device=device,
+            mapping=mapping,
+            replicas=replicas,
+            precisions=prec,
+            weights_level=wl,
+            kv_level=kl,
+            ops=ops,
+            weight_bytes_per_device=w,
+            kv_bytes_per_token=kv_tok,
+        )
 
     if devices is not None or tp is not None or pp is not None:
         pp_ = _int_field("pp", pp if pp is not None else 1, 1)
@@ -211,11 +245,14 @@ def make_plan(model: str | Model | dict, backend: str | Device | System, *, batc
 
     total_w = model.params * wb
     total_kv = model.kv_elements_per_token() * kb * batch * kv_tokens
-    hooked = registry.pm.hook.tokenfab_default_mapping(model=model, backend=backend, weights_bytes=total_w,
-                                                       kv_bytes=total_kv)
+    hooked = registry.pm.hook.tokenfab_default_mapping(
+        model=model, backend=backend, weights_bytes=total_w, kv_bytes=total_kv
+    )
     if hooked is not None:
-        return build(ParallelMapping(tp=int(hooked.get("tp", 1)), pp=int(hooked.get("pp", 1))),
-                     max(int(hooked.get("devices", 1)) // (int(hooked.get("tp", 1)) * int(hooked.get("pp", 1))), 1))
+        return build(
+            ParallelMapping(tp=int(hooked.get("tp", 1)), pp=int(hooked.get("pp", 1))),
+            max(int(hooked.get("devices", 1)) // (int(hooked.get("tp", 1)) * int(hooked.get("pp", 1))), 1),
+        )
     domain = device.interconnect.scale_up.domain_size if device.interconnect.scale_up else 1
     tps = [t for t in (1, 2, 4, 8, 16, 32, 64, 72, 128, 256) if t <= domain and model.num_heads % t == 0]
     candidates = [ParallelMapping(tp=t, pp=1) for t in tps]
@@ -231,6 +268,7 @@ def make_plan(model: str | Model | dict, backend: str | Device | System, *, batc
 
 
 # -- step costs ---------------------------------------------------------------------------
+
 
 @attrs.frozen(kw_only=True)
 class OpCost:
@@ -298,12 +336,21 @@ class StepCost:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "phase": self.phase, "model": self.plan.model.id, "backend": self.plan.backend.id,
-            "devices": self.devices, "tp": self.plan.mapping.tp, "pp": self.plan.mapping.pp,
+            "phase": self.phase,
+            "model": self.plan.model.id,
+            "backend": self.plan.backend.id,
+            "devices": self.devices,
+            "tp": self.plan.mapping.tp,
+            "pp": self.plan.mapping.pp,
             "precisions": attrs.asdict(self.plan.precisions),
-            "batch": _jsonable(self.batch), "tokens": _jsonable(self.tokens), "context": _jsonable(self.context),
-            "seconds": _jsonable(self.seconds), "joules": _jsonable(self.joules), "bound": _jsonable(self.bound),
-            "memory_per_device_bytes": _jsonable(self.memory_per_device_bytes), "fits": _jsonable(self.fits),
+            "batch": _jsonable(self.batch),
+            "tokens": _jsonable(self.tokens),
+            "context": _jsonable(self.context),
+            "seconds": _jsonable(self.seconds),
+            "joules": _jsonable(self.joules),
+            "bound": _jsonable(self.bound),
+            "memory_per_device_bytes": _jsonable(self.memory_per_device_bytes),
+            "fits": _jsonable(self.fits),
             "breakdown": [op.to_dict() for op in self.breakdown],
         }
 
@@ -319,8 +366,9 @@ def _scenario_variables(model: Model, batch: np.ndarray, tokens: np.ndarray, con
 
 def run_plan(plan: Plan, phase: str, batch: Any, tokens: Any, context: Any, *, check_fit: bool = True) -> StepCost:
     """Evaluate ``plan`` for broadcast scenarios in one kernel call."""
-    b, t, c = np.broadcast_arrays(_array_field("batch", batch, 1), _array_field("tokens", tokens, 1),
-                                  _array_field("context", context, 0))
+    b, t, c = np.broadcast_arrays(
+        _array_field("batch", batch, 1), _array_field("tokens", tokens, 1), _array_field("context", context, 0)
+    )
     shape = b.shape
     B, T, C = (x.reshape(-1).astype(np.float64) for x in (b, t, c))
     S = B.size
@@ -329,8 +377,11 @@ def run_plan(plan: Plan, phase: str, batch: Any, tokens: Any, context: Any, *, c
     N, P, K = _scenario_variables(plan.model, B_rep, T, C)
     ops, device, mapping = plan.ops, plan.device, plan.mapping
     O = len(ops)
-    col = {f.name: np.array([getattr(op, f.name) for op in ops], dtype=np.float64) for f in attrs.fields(Op)
-           if f.type in ("float", float)}
+    col = {
+        f.name: np.array([getattr(op, f.name) for op in ops], dtype=np.float64)
+        for f in attrs.fields(Op)
+        if f.type in ("float", float)
+    }
 
     def outer(per_token: str | None = None, per_seq: str | None = None, per_pair: str | None = None) -> np.ndarray:
         out = np.zeros((S, O))
@@ -343,7 +394,11 @@ def run_plan(plan: Plan, phase: str, batch: Any, tokens: Any, context: Any, *, c
         return out
 
     flops = outer("flops_per_token", "flops_per_seq", "flops_per_pair")
-    rows = N[:, None] * col["rows_per_token"] + B_rep[:, None] * col["rows_per_seq"] + T[:, None] * col["rows_per_seq_token"]
+    rows = (
+        N[:, None] * col["rows_per_token"]
+        + B_rep[:, None] * col["rows_per_seq"]
+        + T[:, None] * col["rows_per_seq_token"]
+    )
     act = outer("act_bytes_per_token", "act_bytes_per_seq")
     kv = K[:, None] * col["kv_read_bytes_per_ctx"][None, :] + N[:, None] * col["kv_write_bytes_per_token"][None, :]
     weight = np.broadcast_to(col["weight_bytes"], (S, O))
@@ -377,18 +432,25 @@ def run_plan(plan: Plan, phase: str, batch: Any, tokens: Any, context: Any, *, c
         bw_row[i], jcomm = link.effective_bytes_per_s, link.joules_per_byte
     power = device.power
     inputs = KernelInputs(
-        flops=flops, flop_rate=np.broadcast_to(rate_row, (S, O)), gemm_rows=rows,
-        gemm_half_rows=np.broadcast_to(half_row, (S, O)), comm_bytes=message * factor_row[None, :],
-        comm_bytes_per_s=np.broadcast_to(bw_row, (S, O)), comm_latency_s=np.broadcast_to(latency_row, (S, O)),
+        flops=flops,
+        flop_rate=np.broadcast_to(rate_row, (S, O)),
+        gemm_rows=rows,
+        gemm_half_rows=np.broadcast_to(half_row, (S, O)),
+        comm_bytes=message * factor_row[None, :],
+        comm_bytes_per_s=np.broadcast_to(bw_row, (S, O)),
+        comm_latency_s=np.broadcast_to(latency_row, (S, O)),
         overhead_s=np.full((S, O), eff.overhead_s),
         joules_per_flop=np.broadcast_to((power.tdp_w - power.idle_w) / rate_row, (S, O)),
         bandwidth_scale=np.broadcast_to(
-            np.where(np.array(kinds) == "attention", eff.attention_memory_fraction, 1.0), (S, O)),
+            np.where(np.array(kinds) == "attention", eff.attention_memory_fraction, 1.0), (S, O)
+        ),
         level_bytes=level_bytes,
         level_bytes_per_s=np.broadcast_to([lv.effective_bytes_per_s for lv in device.memory], (S, len(levels))),
         joules_per_byte=np.broadcast_to([lv.joules_per_byte for lv in device.memory], (S, len(levels))),
-        count=col["count"], joules_per_comm_byte=np.full(S, jcomm),
-        idle_w=np.full(S, power.idle_w), max_w=np.full(S, power.tdp_w),
+        count=col["count"],
+        joules_per_comm_byte=np.full(S, jcomm),
+        idle_w=np.full(S, power.idle_w),
+        max_w=np.full(S, power.tdp_w),
     )
     out = evaluate(inputs)
 
@@ -410,33 +472,80 @@ def run_plan(plan: Plan, phase: str, batch: Any, tokens: Any, context: Any, *, c
 
     bound_names = np.array(BOUND_NAMES)
     breakdown = tuple(
-        OpCost(name=op.name, kind=op.kind, count=op.count, seconds=shaped(out["seconds"][:, i]),
-               compute_s=shaped(out["compute_s"][:, i]), memory_s=shaped(out["memory_s"][:, i]),
-               comm_s=shaped(out["comm_s"][:, i]), overhead_s=shaped(out["overhead_s"][:, i]),
-               flops=shaped(flops[:, i] * op.count), bytes=shaped(level_bytes[:, i, :].sum(axis=1) * op.count),
-               comm_bytes=shaped(inputs.comm_bytes[:, i] * op.count), joules=shaped(out["joules"][:, i] * stage_devices),
-               bound=shaped(bound_names[out["bound"][:, i].astype(int)]))
-        for i, op in enumerate(ops))
+        OpCost(
+            name=op.name,
+            kind=op.kind,
+            count=op.count,
+            seconds=shaped(out["seconds"][:, i]),
+            compute_s=shaped(out["compute_s"][:, i]),
+            memory_s=shaped(out["memory_s"][:, i]),
+            comm_s=shaped(out["comm_s"][:, i]),
+            overhead_s=shaped(out["overhead_s"][:, i]),
+            flops=shaped(flops[:, i] * op.count),
+            bytes=shaped(level_bytes[:, i, :].sum(axis=1) * op.count),
+            comm_bytes=shaped(inputs.comm_bytes[:, i] * op.count),
+            joules=shaped(out["joules"][:, i] * stage_devices),
+            bound=shaped(bound_names[out["bound"][:, i].astype(int)]),
+        )
+        for i, op in enumerate(ops)
+    )
     total_memory = sum(memory.values()) if plan.weights_level != plan.kv_level else memory[plan.weights_level]
-    return StepCost(phase=phase, seconds=shaped(seconds), joules=shaped(joules), bound=shaped(bound),
-                    breakdown=breakdown, devices=mapping.devices, batch=shaped(B), tokens=shaped(T), context=shaped(C),
-                    memory_per_device_bytes=shaped(total_memory), fits=shaped(fits), plan=plan)
+    return StepCost(
+        phase=phase,
+        seconds=shaped(seconds),
+        joules=shaped(joules),
+        bound=shaped(bound),
+        breakdown=breakdown,
+        devices=mapping.devices,
+        batch=shaped(B),
+        tokens=shaped(T),
+        context=shaped(C),
+        memory_per_device_bytes=shaped(total_memory),
+        fits=shaped(fits),
+        plan=plan,
+    )
 
 
 def _max(value: Any) -> float:
     return float(np.max(np.asarray(value, dtype=np.float64)))
 
 
-def step(phase: str, model: Any, backend: Any, *, batch: Any, tokens: Any, context: Any, devices: int | None = None,
-         tp: int | None = None, pp: int | None = None, ep: int | None = None, weights: str | None = None,
-         activations: str | None = None, kv: str | None = None, check_fit: bool = True,
-         registry: Registry | None = None) -> StepCost:
+def step(
+    phase: str,
+    model: Any,
+    backend: Any,
+    *,
+    batch: Any,
+    tokens: Any,
+    context: Any,
+    devices: int | None = None,
+    tp: int | None = None,
+    pp: int | None = None,
+    ep: int | None = None,
+    weights: str | None = None,
+    activations: str | None = None,
+    kv: str | None = None,
+    check_fit: bool = True,
+    registry: Registry | None = None,
+) -> StepCost:
     b = _array_field("batch", batch, 1)
     t = _array_field("tokens", tokens, 1)
     c = _array_field("context", context, 0)
-    plan = make_plan(model, backend, batch=_max(b), kv_tokens=_max(c) + _max(t), step_tokens=_max(t),
-                     devices=devices, tp=tp, pp=pp, ep=ep, weights=weights, activations=activations, kv=kv,
-                     registry=registry)
+    plan = make_plan(
+        model,
+        backend,
+        batch=_max(b),
+        kv_tokens=_max(c) + _max(t),
+        step_tokens=_max(t),
+        devices=devices,
+        tp=tp,
+        pp=pp,
+        ep=ep,
+        weights=weights,
+        activations=activations,
+        kv=kv,
+        registry=registry,
+    )
     return run_plan(plan, phase, b, t, c, check_fit=check_fit)
 
 

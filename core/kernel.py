@@ -30,15 +30,30 @@ try:  # built at install time by cffi (native/build_kernel.py)
 except ImportError:  # pragma: no cover - only on a broken install
     _ffi = _lib = None
 
-SO_FIELDS = ("flops", "flop_rate", "gemm_rows", "gemm_half_rows", "comm_bytes", "comm_bytes_per_s",
-             "comm_latency_s", "overhead_s", "joules_per_flop", "bandwidth_scale")
+SO_FIELDS = (
+    "flops",
+    "flop_rate",
+    "gemm_rows",
+    "gemm_half_rows",
+    "comm_bytes",
+    "comm_bytes_per_s",
+    "comm_latency_s",
+    "overhead_s",
+    "joules_per_flop",
+    "bandwidth_scale",
+)
 SL_FIELDS = ("level_bytes_per_s", "joules_per_byte")
 S_FIELDS = ("joules_per_comm_byte", "idle_w", "max_w")
 OUT_SO = ("compute_s", "memory_s", "comm_s", "overhead_s", "seconds", "joules", "bound")
 BOUND_NAMES = ("compute", "memory", "communication", "overhead")
-_STATUS = {-1: "array sizes do not match", -2: "negative, NaN or infinite input", -3: "zero FLOP rate for an op with FLOPs",
-           -4: "zero bandwidth for a level with bytes", -5: "zero link bandwidth for an op with communication",
-           -6: "bandwidth_scale outside (0, 1]"}
+_STATUS = {
+    -1: "array sizes do not match",
+    -2: "negative, NaN or infinite input",
+    -3: "zero FLOP rate for an op with FLOPs",
+    -4: "zero bandwidth for a level with bytes",
+    -5: "zero link bandwidth for an op with communication",
+    -6: "bandwidth_scale outside (0, 1]",
+}
 
 
 @attrs.frozen(kw_only=True)
@@ -143,7 +158,9 @@ def reference_evaluate(inputs: KernelInputs) -> dict[str, np.ndarray]:
         dyn_levels = np.zeros(flops.shape)
         for level in range(lb.shape[2]):  # sequential sum, as in C
             memory = memory + np.where(has[:, :, level], lb[:, :, level] / bw[:, :, level], 0.0)
-            dyn_levels = dyn_levels + np.where(has[:, :, level], lb[:, :, level] * a["joules_per_byte"][:, None, level], 0.0)
+            dyn_levels = dyn_levels + np.where(
+                has[:, :, level], lb[:, :, level] * a["joules_per_byte"][:, None, level], 0.0
+            )
         cb, cbw, clat = a["comm_bytes"], a["comm_bytes_per_s"], a["comm_latency_s"]
         if np.any((cb > 0) & ~(cbw > 0)):
             raise KernelError(f"reference kernel: {_STATUS[-5]}")
@@ -157,9 +174,15 @@ def reference_evaluate(inputs: KernelInputs) -> dict[str, np.ndarray]:
     seconds = count * (longest + over)
     joules = np.minimum(count * dyn + a["idle_w"][:, None] * seconds, a["max_w"][:, None] * seconds)
     return {
-        "compute_s": count * compute, "memory_s": count * memory, "comm_s": count * comm,
-        "overhead_s": count * over, "seconds": seconds, "joules": joules, "bound": bound,
-        "total_s": seconds.sum(axis=1), "total_joules": joules.sum(axis=1),
+        "compute_s": count * compute,
+        "memory_s": count * memory,
+        "comm_s": count * comm,
+        "overhead_s": count * over,
+        "seconds": seconds,
+        "joules": joules,
+        "bound": bound,
+        "total_s": seconds.sum(axis=1),
+        "total_joules": joules.sum(axis=1),
     }
 
 

@@ -64,7 +64,9 @@ class ParallelMapping:
         return self.tp * self.pp
 
 
-def lower(model: Model, mapping: ParallelMapping, *, weight_bytes: float, act_bytes: float, kv_bytes: float) -> list[Op]:
+def lower(
+    model: Model, mapping: ParallelMapping, *, weight_bytes: float, act_bytes: float, kv_bytes: float
+) -> list[Op]:
     """The op table of one decoder step of ``model`` on one device of ``mapping``.
 
     ``weight_bytes``, ``act_bytes`` and ``kv_bytes`` are bytes per element of weights,
@@ -85,25 +87,54 @@ def lower(model: Model, mapping: ParallelMapping, *, weight_bytes: float, act_by
     vocab = model.vocab_size / tp
 
     def gemm(name: str, elems: float, in_dim: float, out_dim: float, count: float = layers) -> Op:
-        return Op(name=name, kind="gemm", count=count, weight_bytes=elems * weight_bytes,
-                  flops_per_token=2.0 * elems, act_bytes_per_token=(in_dim + out_dim) * act_bytes,
-                  rows_per_token=1.0)
+        return Op(
+            name=name,
+            kind="gemm",
+            count=count,
+            weight_bytes=elems * weight_bytes,
+            flops_per_token=2.0 * elems,
+            act_bytes_per_token=(in_dim + out_dim) * act_bytes,
+            rows_per_token=1.0,
+        )
 
     def norm(name: str, count: float = layers) -> Op:
-        return Op(name=name, kind="vector", count=count, weight_bytes=d * act_bytes,
-                  flops_per_token=4.0 * d, act_bytes_per_token=2.0 * d * act_bytes)
+        return Op(
+            name=name,
+            kind="vector",
+            count=count,
+            weight_bytes=d * act_bytes,
+            flops_per_token=4.0 * d,
+            act_bytes_per_token=2.0 * d * act_bytes,
+        )
 
     ops = [
-        Op(name="embedding", kind="vector", count=1.0, act_bytes_per_token=2.0 * d * act_bytes,
-           weight_bytes=0.0, flops_per_token=0.0),
+        Op(
+            name="embedding",
+            kind="vector",
+            count=1.0,
+            act_bytes_per_token=2.0 * d * act_bytes,
+            weight_bytes=0.0,
+            flops_per_token=0.0,
+        ),
         norm("attn_norm"),
         gemm("qkv_proj", qkv_elems, d, qkv_out),
-        Op(name="rope_kv_write", kind="vector", count=layers, flops_per_token=6.0 * (heads + kv_heads) * hd,
-           act_bytes_per_token=2.0 * (heads + kv_heads) * hd * act_bytes,
-           kv_write_bytes_per_token=2.0 * kv_heads * hd * kv_bytes),
-        Op(name="attention", kind="attention", count=layers, flops_per_pair=4.0 * heads * hd,
-           act_bytes_per_token=2.0 * heads * hd * act_bytes, kv_read_bytes_per_ctx=2.0 * kv_heads * hd * kv_bytes,
-           rows_per_seq_token=group),
+        Op(
+            name="rope_kv_write",
+            kind="vector",
+            count=layers,
+            flops_per_token=6.0 * (heads + kv_heads) * hd,
+            act_bytes_per_token=2.0 * (heads + kv_heads) * hd * act_bytes,
+            kv_write_bytes_per_token=2.0 * kv_heads * hd * kv_bytes,
+        ),
+        Op(
+            name="attention",
+            kind="attention",
+            count=layers,
+            flops_per_pair=4.0 * heads * hd,
+            act_bytes_per_token=2.0 * heads * hd * act_bytes,
+            kv_read_bytes_per_ctx=2.0 * kv_heads * hd * kv_bytes,
+            rows_per_seq_token=group,
+        ),
         gemm("o_proj", heads * hd * d, heads * hd, d),
     ]
     if tp > 1:
@@ -111,8 +142,13 @@ def lower(model: Model, mapping: ParallelMapping, *, weight_bytes: float, act_by
     ops += [
         norm("mlp_norm"),
         gemm("mlp_up", up_elems, d, up_elems / d),
-        Op(name="mlp_act", kind="vector", count=layers, flops_per_token=5.0 * inter,
-           act_bytes_per_token=(3.0 if model.gated_mlp else 2.0) * inter * act_bytes),
+        Op(
+            name="mlp_act",
+            kind="vector",
+            count=layers,
+            flops_per_token=5.0 * inter,
+            act_bytes_per_token=(3.0 if model.gated_mlp else 2.0) * inter * act_bytes,
+        ),
         gemm("mlp_down", inter * d, inter, d),
     ]
     if tp > 1:
@@ -120,8 +156,17 @@ def lower(model: Model, mapping: ParallelMapping, *, weight_bytes: float, act_by
     ops.append(norm("final_norm", count=1.0))
     # The LM head runs on the last position of each sequence only (sampling); vocab split over tp.
     lm_elems = vocab * d
-    ops.append(Op(name="lm_head", kind="gemm", count=1.0, weight_bytes=lm_elems * weight_bytes,
-                  flops_per_seq=2.0 * lm_elems, act_bytes_per_seq=(d + vocab) * act_bytes, rows_per_seq=1.0))
+    ops.append(
+        Op(
+            name="lm_head",
+            kind="gemm",
+            count=1.0,
+            weight_bytes=lm_elems * weight_bytes,
+            flops_per_seq=2.0 * lm_elems,
+            act_bytes_per_seq=(d + vocab) * act_bytes,
+            rows_per_seq=1.0,
+        )
+    )
     if mapping.pp > 1:
         ops.append(Op(name="pp_send", kind="p2p", count=float(mapping.pp - 1), comm_bytes_per_token=d * act_bytes))
     return ops

@@ -22,6 +22,7 @@ def _positive_int(owner: str):
     def check(instance: Any, attribute: attrs.Attribute, value: Any) -> None:
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             raise ValidationError(f"{owner} {instance.id!r}: {attribute.name} must be an integer >= 1, got {value!r}")
+
     return check
 
 
@@ -53,8 +54,10 @@ class Model:
 
     def __attrs_post_init__(self) -> None:
         if self.num_heads % self.num_kv_heads:
-            raise ValidationError(f"Model {self.id!r}: num_heads ({self.num_heads}) must be a multiple of "
-                                  f"num_kv_heads ({self.num_kv_heads})")
+            raise ValidationError(
+                f"Model {self.id!r}: num_heads ({self.num_heads}) must be a multiple of "
+                f"num_kv_heads ({self.num_kv_heads})"
+            )
         if self.sliding_window is not None and self.sliding_window < 1:
             raise ValidationError(f"Model {self.id!r}: sliding_window must be >= 1 or None, got {self.sliding_window}")
 
@@ -104,12 +107,15 @@ def model_from_config(config: Mapping[str, Any], *, model_id: str | None = None,
     name = model_id or str(cfg.get("_name_or_path") or cfg.get("name") or "custom").split("/")[-1].lower()
     model_type = cfg.get("model_type")
     if model_type not in SUPPORTED_MODEL_TYPES:
-        raise ValidationError(f"model config {name!r}: model_type must be one of "
-                              f"{', '.join(SUPPORTED_MODEL_TYPES)}, got {model_type!r}")
+        raise ValidationError(
+            f"model config {name!r}: model_type must be one of {', '.join(SUPPORTED_MODEL_TYPES)}, got {model_type!r}"
+        )
     for key in _UNSUPPORTED_KEYS:
         if cfg.get(key):
-            raise ValidationError(f"model config {name!r}: key {key!r} (mixture-of-experts / MLA) is not "
-                                  f"supported for model_type {model_type!r} yet")
+            raise ValidationError(
+                f"model config {name!r}: key {key!r} (mixture-of-experts / MLA) is not "
+                f"supported for model_type {model_type!r} yet"
+            )
 
     def need(key: str) -> Any:
         if key not in cfg:
@@ -146,6 +152,7 @@ def load_model(spec: str | Mapping[str, Any] | Model, *, catalog: Mapping[str, A
         raise ValidationError(f"model: expected an id, a config.json path or a dict, got {type(spec).__name__}")
     if catalog is None:
         from .catalog import all_models
+
         catalog = all_models()
     key = spec.strip().lower()
     if key in catalog:
@@ -161,6 +168,7 @@ def load_model(spec: str | Mapping[str, Any] | Model, *, catalog: Mapping[str, A
         if not isinstance(config, dict):
             raise ValidationError(f"model: {path!r} must hold a JSON object")
         default_id = os.path.basename(os.path.dirname(os.path.abspath(path))).lower() or "custom"
-        return model_from_config(config, model_id=config.get("_name_or_path", default_id).split("/")[-1].lower(),
-                                 source=path)
+        return model_from_config(
+            config, model_id=config.get("_name_or_path", default_id).split("/")[-1].lower(), source=path
+        )
     raise UnknownIdError("model", spec, list(catalog))

@@ -21,10 +21,20 @@ from .units import parse_quantity
 
 #: Fixed precision vocabulary -> storage bits per element (block-scaled formats include their scales).
 PRECISION_BITS: dict[str, float] = {
-    "fp64": 64, "fp32": 32, "tf32": 32, "bf16": 16, "fp16": 16,
-    "fp8": 8, "fp6": 6, "fp4": 4, "int8": 8, "int4": 4,
+    "fp64": 64,
+    "fp32": 32,
+    "tf32": 32,
+    "bf16": 16,
+    "fp16": 16,
+    "fp8": 8,
+    "fp6": 6,
+    "fp4": 4,
+    "int8": 8,
+    "int4": 4,
     # OCP MX formats: one 8-bit shared scale per 32 elements.
-    "mxfp8": 8.25, "mxfp6": 6.25, "mxfp4": 4.25,
+    "mxfp8": 8.25,
+    "mxfp6": 6.25,
+    "mxfp4": 4.25,
     # NVIDIA NVFP4: one FP8 scale per 16 elements.
     "nvfp4": 4.5,
 }
@@ -38,17 +48,27 @@ TOPOLOGIES = ("switch", "ring", "torus2d", "torus3d", "mesh", "wafer", "dragonfl
 def _number(field: str):
     def convert(value: Any) -> float:
         return parse_quantity(value, field=field)
+
     return convert
 
 
 def _optional_number(field: str):
     def convert(value: Any) -> float | None:
         return None if value is None else parse_quantity(value, field=field)
+
     return convert
 
 
-def _check(owner: str, field: str, value: float, *, low: float = 0.0, inclusive: bool = False,
-           high: float | None = None, unit: str = "") -> None:
+def _check(
+    owner: str,
+    field: str,
+    value: float,
+    *,
+    low: float = 0.0,
+    inclusive: bool = False,
+    high: float | None = None,
+    unit: str = "",
+) -> None:
     ok = math.isfinite(value) and (value >= low if inclusive else value > low)
     if high is not None:
         ok = ok and value <= high
@@ -65,8 +85,7 @@ class Precision:
 
     def __attrs_post_init__(self) -> None:
         if self.name not in PRECISION_BITS:
-            raise ValidationError(
-                f"Precision: name must be one of {', '.join(PRECISION_BITS)}, got {self.name!r}")
+            raise ValidationError(f"Precision: name must be one of {', '.join(PRECISION_BITS)}, got {self.name!r}")
 
     @property
     def bits(self) -> float:
@@ -268,7 +287,8 @@ class Device:
         for name, rate in self.peak_flops_per_s.items():
             if name not in PRECISION_BITS:
                 raise ValidationError(
-                    f"{owner}: peak_flops_per_s key must be one of {', '.join(PRECISION_BITS)}, got {name!r}")
+                    f"{owner}: peak_flops_per_s key must be one of {', '.join(PRECISION_BITS)}, got {name!r}"
+                )
             _check(owner, f"peak_flops_per_s[{name!r}]", rate, unit="FLOP/s")
         if not self.memory:
             raise ValidationError(f"{owner}: memory must list at least one MemoryLevel")
@@ -308,7 +328,8 @@ class Device:
             return alias
         raise UnsupportedPrecisionError(
             f"Device {self.id!r}: no peak rate for precision {precision!r} "
-            f"(supports {', '.join(self.peak_flops_per_s)})")
+            f"(supports {', '.join(self.peak_flops_per_s)})"
+        )
 
     def peak(self, precision: str) -> float:
         return self.peak_flops_per_s[self.compute_precision(precision)]

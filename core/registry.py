@@ -96,7 +96,23 @@ def build_registry(extra_plugins: Iterable[object] = (), *, entry_points: bool =
     problems = registry.problems
     for name, result in _call_each(pm, "tokenfab_devices", problems):
         _add_backends(registry, name, result)
+    if entry_points:
+        _load_data_packs(registry)
     return registry
+
+
+def _load_data_packs(registry: Registry) -> None:
+    """Declarative packs: TOML files named by the ``tokenfab.data`` group or ``TOKENFAB_DEVICE_PATH``."""
+    from .declarative import data_sources, load_folder, resolve_folder
+
+    for name, where, version in data_sources():
+        registry.versions[name] = version
+        try:
+            devices = load_folder(resolve_folder(where))
+        except Exception as exc:
+            registry.problems.append(Problem(name, f"{type(exc).__name__}: {exc}"))
+            continue
+        _add_backends(registry, name, devices)
 
 
 def _add_backends(registry: Registry, plugin: str, result: object) -> None:
@@ -105,19 +121,26 @@ def _add_backends(registry: Registry, plugin: str, result: object) -> None:
     if isinstance(result, (Device, System)) or not isinstance(result, Iterable):
         items = [result] if isinstance(result, (Device, System)) else None
         if items is None:
-            registry.problems.append(Problem(plugin, f"tokenfab_devices must return a list, got {type(result).__name__}"))
+            registry.problems.append(
+                Problem(plugin, f"tokenfab_devices must return a list, got {type(result).__name__}")
+            )
             return
     else:
         items = list(result)
     for item in items:
         if not isinstance(item, (Device, System)):
             registry.problems.append(
-                Problem(plugin, f"tokenfab_devices returned {type(item).__name__}, expected Device or System"))
+                Problem(plugin, f"tokenfab_devices returned {type(item).__name__}, expected Device or System")
+            )
             continue
         if item.id in registry.backends:
             registry.problems.append(
-                Problem(plugin, f"duplicate backend id {item.id!r} (already provided by "
-                                f"{registry.provided_by[item.id]!r}); skipped"))
+                Problem(
+                    plugin,
+                    f"duplicate backend id {item.id!r} (already provided by "
+                    f"{registry.provided_by[item.id]!r}); skipped",
+                )
+            )
             continue
         registry.backends[item.id] = item
         registry.provided_by[item.id] = plugin
@@ -130,7 +153,9 @@ def collect_models(registry: Registry) -> dict[str, object]:
         if result is None:
             continue
         if not isinstance(result, Mapping):
-            registry.problems.append(Problem(name, f"tokenfab_models must return a mapping, got {type(result).__name__}"))
+            registry.problems.append(
+                Problem(name, f"tokenfab_models must return a mapping, got {type(result).__name__}")
+            )
             continue
         models.update({str(k).lower(): v for k, v in result.items()})
     return models

@@ -34,8 +34,14 @@ from .registry import Registry, default_registry
 
 DECODE_SAMPLES = 16
 METRICS = {  # name -> True when larger is better
-    "tokens_per_s": True, "tokens_per_s_per_user": True, "tokens_per_s_per_device": True,
-    "usd_per_mtok": False, "joules_per_token": False, "ttft_s": False, "tpot_s": False, "e2e_latency_s": False,
+    "tokens_per_s": True,
+    "tokens_per_s_per_user": True,
+    "tokens_per_s_per_device": True,
+    "usd_per_mtok": False,
+    "joules_per_token": False,
+    "ttft_s": False,
+    "tpot_s": False,
+    "e2e_latency_s": False,
 }
 
 
@@ -78,15 +84,30 @@ class Estimate:
         if breakdown:
             out["prefill_breakdown"] = [op.to_dict() for op in self.prefill.breakdown]
             mid = DECODE_SAMPLES // 2
-            out["decode_breakdown"] = [{k: (v[mid] if isinstance(v, list) else v) for k, v in op.to_dict().items()}
-                                       for op in self.decode.breakdown]
+            out["decode_breakdown"] = [
+                {k: (v[mid] if isinstance(v, list) else v) for k, v in op.to_dict().items()}
+                for op in self.decode.breakdown
+            ]
         return out
 
 
-def estimate(model: Any, backend: Any, *, batch: int = 1, input_tokens: int, output_tokens: int,
-             devices: int | None = None, tp: int | None = None, pp: int | None = None, ep: int | None = None,
-             weights: str | None = None, activations: str | None = None, kv: str | None = None,
-             economics: Economics | None = None, registry: Registry | None = None) -> Estimate:
+def estimate(
+    model: Any,
+    backend: Any,
+    *,
+    batch: int = 1,
+    input_tokens: int,
+    output_tokens: int,
+    devices: int | None = None,
+    tp: int | None = None,
+    pp: int | None = None,
+    ep: int | None = None,
+    weights: str | None = None,
+    activations: str | None = None,
+    kv: str | None = None,
+    economics: Economics | None = None,
+    registry: Registry | None = None,
+) -> Estimate:
     """Steady-state serving estimate (see module docstring for the formulas).
 
     Raises :class:`FitError` when weights and KV cache of ``batch`` sequences at
@@ -96,14 +117,28 @@ def estimate(model: Any, backend: Any, *, batch: int = 1, input_tokens: int, out
     inp = _int_field("input_tokens", input_tokens, 1)
     out = _int_field("output_tokens", output_tokens, 1)
     economics = economics or Economics()
-    plan = make_plan(model, backend, batch=batch, kv_tokens=_kv_tokens(batch, inp, out), step_tokens=1,
-                     devices=devices, tp=tp, pp=pp, ep=ep, weights=weights, activations=activations, kv=kv,
-                     registry=registry)
+    plan = make_plan(
+        model,
+        backend,
+        batch=batch,
+        kv_tokens=_kv_tokens(batch, inp, out),
+        step_tokens=1,
+        devices=devices,
+        tp=tp,
+        pp=pp,
+        ep=ep,
+        weights=weights,
+        activations=activations,
+        kv=kv,
+        registry=registry,
+    )
     B = int(np.ceil(batch / plan.replicas))
     kv_tokens = _kv_tokens(B, inp, out)
     if inp + out > plan.model.max_context:
-        raise ValidationError(f"input_tokens + output_tokens: must be <= the {plan.model.max_context}-token context "
-                              f"of {plan.model.id}, got {inp + out}")
+        raise ValidationError(
+            f"input_tokens + output_tokens: must be <= the {plan.model.max_context}-token context "
+            f"of {plan.model.id}, got {inp + out}"
+        )
     if not bool(plan.fits(np.float64(B), np.float64(kv_tokens), np.float64(1))):
         raise plan.fit_error(B, kv_tokens, 1)
     pre = run_plan(plan, "prefill", 1, inp, 0, check_fit=False)
@@ -115,39 +150,69 @@ def estimate(model: Any, backend: Any, *, batch: int = 1, input_tokens: int, out
     e2e = ttft + steps * tpot
     tokens_per_s = plan.replicas * B * out / e2e
     joules = (B * float(pre.joules) + steps * float(np.mean(dec.joules))) / (B * out)
-    usd, hourly, basis = usd_per_mtok(plan.device, economics, devices=plan.devices, tokens_per_s=tokens_per_s,
-                                      joules_per_token=joules)
+    usd, hourly, basis = usd_per_mtok(
+        plan.device, economics, devices=plan.devices, tokens_per_s=tokens_per_s, joules_per_token=joules
+    )
     used = plan.memory_per_device(np.float64(B), np.float64(kv_tokens), np.float64(1))
     levels = sorted(used)
     dec_bounds, counts = np.unique(np.asarray(dec.bound), return_counts=True)
     return Estimate(
-        model=plan.model.id, backend=plan.backend.id, devices=plan.devices, tp=plan.mapping.tp, pp=plan.mapping.pp,
-        replicas=plan.replicas, batch=B * plan.replicas, input_tokens=inp, output_tokens=out,
-        weights=plan.precisions.weights, activations=plan.precisions.activations, kv=plan.precisions.kv,
-        ttft_s=ttft, tpot_s=tpot, e2e_latency_s=e2e, tokens_per_s=tokens_per_s, tokens_per_s_per_user=1.0 / tpot,
+        model=plan.model.id,
+        backend=plan.backend.id,
+        devices=plan.devices,
+        tp=plan.mapping.tp,
+        pp=plan.mapping.pp,
+        replicas=plan.replicas,
+        batch=B * plan.replicas,
+        input_tokens=inp,
+        output_tokens=out,
+        weights=plan.precisions.weights,
+        activations=plan.precisions.activations,
+        kv=plan.precisions.kv,
+        ttft_s=ttft,
+        tpot_s=tpot,
+        e2e_latency_s=e2e,
+        tokens_per_s=tokens_per_s,
+        tokens_per_s_per_user=1.0 / tpot,
         tokens_per_s_per_device=tokens_per_s / plan.devices,
         memory_per_device_bytes=float(sum(float(used[lv]) for lv in levels)),
         memory_capacity_per_device_bytes=float(sum(plan.device.level(lv).capacity_bytes for lv in levels)),
-        fits=True, joules_per_token=joules, usd_per_mtok=usd, usd_per_device_hour=hourly, price_basis=basis,
-        prefill_bound=str(pre.bound), decode_bound=str(dec_bounds[np.argmax(counts)]), prefill=pre, decode=dec,
+        fits=True,
+        joules_per_token=joules,
+        usd_per_mtok=usd,
+        usd_per_device_hour=hourly,
+        price_basis=basis,
+        prefill_bound=str(pre.bound),
+        decode_bound=str(dec_bounds[np.argmax(counts)]),
+        prefill=pre,
+        decode=dec,
     )
 
 
-def max_batch(model: Any, backend: Any, *, input_tokens: int, output_tokens: int, limit: int = 65536,
-              **options: Any) -> int:
+def max_batch(
+    model: Any, backend: Any, *, input_tokens: int, output_tokens: int, limit: int = 65536, **options: Any
+) -> int:
     """The largest batch whose weights and steady-state KV cache fit (offline / max-rate serving)."""
+
     def fits(batch: int) -> bool:
         try:
-            plan = make_plan(model, backend, batch=batch, kv_tokens=_kv_tokens(batch, input_tokens, output_tokens),
-                             step_tokens=1, **options)
+            plan = make_plan(
+                model,
+                backend,
+                batch=batch,
+                kv_tokens=_kv_tokens(batch, input_tokens, output_tokens),
+                step_tokens=1,
+                **options,
+            )
         except FitError:
             return False
         b = int(np.ceil(batch / plan.replicas))
         return bool(plan.fits(np.float64(b), np.float64(_kv_tokens(b, input_tokens, output_tokens)), np.float64(1)))
 
     if not fits(1):
-        raise make_plan(model, backend, batch=1, kv_tokens=input_tokens + output_tokens, step_tokens=1,
-                        **options).fit_error(1, input_tokens + output_tokens, 1)
+        raise make_plan(
+            model, backend, batch=1, kv_tokens=input_tokens + output_tokens, step_tokens=1, **options
+        ).fit_error(1, input_tokens + output_tokens, 1)
     low, high = 1, 2
     while high <= limit and fits(high):
         low, high = high, high * 2
@@ -187,8 +252,17 @@ class Comparison:
         return {"metric": self.metric, "rows": [row.to_dict() for row in self.rows]}
 
 
-def compare(model: Any, backends: Iterable[str] | str = "all", *, metric: str = "usd_per_mtok", batch: int = 1,
-            input_tokens: int, output_tokens: int, registry: Registry | None = None, **options: Any) -> Comparison:
+def compare(
+    model: Any,
+    backends: Iterable[str] | str = "all",
+    *,
+    metric: str = "usd_per_mtok",
+    batch: int = 1,
+    input_tokens: int,
+    output_tokens: int,
+    registry: Registry | None = None,
+    **options: Any,
+) -> Comparison:
     """:func:`estimate` for each backend (``"all"`` = every discovered one), ranked by ``metric``.
 
     Without ``devices`` each backend gets the fewest devices that hold the model.
@@ -206,8 +280,15 @@ def compare(model: Any, backends: Iterable[str] | str = "all", *, metric: str = 
     rows = []
     for backend_id in ids:
         try:
-            est = estimate(model, backend_id, batch=batch, input_tokens=input_tokens, output_tokens=output_tokens,
-                           registry=registry, **options)
+            est = estimate(
+                model,
+                backend_id,
+                batch=batch,
+                input_tokens=input_tokens,
+                output_tokens=output_tokens,
+                registry=registry,
+                **options,
+            )
             rows.append(ComparisonRow(backend=backend_id, estimate=est))
         except (FitError, TokenfabError) as exc:
             if isinstance(exc, ValidationError) and not _backend_specific(exc):

@@ -1,5 +1,4 @@
 import pytest
-
 import tokenfab
 from tokenfab.registry import build_registry, set_default_registry
 

@@ -1,7 +1,6 @@
 import json
 
 import pytest
-
 from tokenfab.cli import main
 
 
@@ -27,31 +26,64 @@ def test_models_table_and_json(capsys):
 
 
 def test_estimate_json_has_contract_fields(capsys):
-    code, out, _ = run(capsys, "estimate", "--model", "llama-3.1-8b", "--backend", "nvidia:h200", "--batch", "4",
-                       "--input", "256", "--output", "64", "--json", "--breakdown")
+    code, out, _ = run(
+        capsys,
+        "estimate",
+        "--model",
+        "llama-3.1-8b",
+        "--backend",
+        "nvidia:h200",
+        "--batch",
+        "4",
+        "--input",
+        "256",
+        "--output",
+        "64",
+        "--json",
+        "--breakdown",
+    )
     data = json.loads(out)
     assert code == 0 and data["devices"] == 1 and data["fits"] is True
     assert {op["name"] for op in data["decode_breakdown"]} >= {"qkv_proj", "attention", "mlp_down", "lm_head"}
 
 
 def test_compare_table_and_csv(capsys):
-    code, out, _ = run(capsys, "compare", "--model", "llama-3.1-70b", "--backends",
-                       "nvidia:h100-sxm,nvidia:h200,nvidia:b200", "--devices", "8")
+    code, out, _ = run(
+        capsys,
+        "compare",
+        "--model",
+        "llama-3.1-70b",
+        "--backends",
+        "nvidia:h100-sxm,nvidia:h200,nvidia:b200",
+        "--devices",
+        "8",
+    )
     assert code == 0 and "TTFT ms" in out and "$/M tok" in out and "J/token" in out
     code, out, _ = run(capsys, "compare", "--model", "llama-3.1-8b", "--backends", "nvidia:h100-sxm", "--csv")
     header, row = out.strip().splitlines()
     assert header.startswith("backend,devices") and row.startswith("nvidia:h100-sxm,1")
 
 
-@pytest.mark.parametrize("argv,message", [
-    (["estimate", "--model", "llama-3.1-8b", "--backend", "nvidia:h10"], "did you mean"),
-    (["estimate", "--model", "lama-3.1-8b", "--backend", "nvidia:h200"], "unknown model 'lama-3.1-8b'"),
-    (["estimate", "--model", "llama-3.1-8b", "--backend", "nvidia:h200", "--batch", "-2"], "batch: must be an integer"),
-    (["estimate", "--model", "llama-3.1-405b", "--backend", "nvidia:h100-sxm", "--devices", "1"], "does not fit"),
-    (["estimate", "--model", "llama-3.1-8b", "--backend", "nvidia:a100-80gb", "--activations", "fp8"],
-     "no peak rate for precision 'fp8'"),
-    (["compare", "--model", "llama-3.1-8b", "--backends", "nvidia:h200,amd:nothing"], "unknown backend 'amd:nothing'"),
-])
+@pytest.mark.parametrize(
+    "argv,message",
+    [
+        (["estimate", "--model", "llama-3.1-8b", "--backend", "nvidia:h10"], "did you mean"),
+        (["estimate", "--model", "lama-3.1-8b", "--backend", "nvidia:h200"], "unknown model 'lama-3.1-8b'"),
+        (
+            ["estimate", "--model", "llama-3.1-8b", "--backend", "nvidia:h200", "--batch", "-2"],
+            "batch: must be an integer",
+        ),
+        (["estimate", "--model", "llama-3.1-405b", "--backend", "nvidia:h100-sxm", "--devices", "1"], "does not fit"),
+        (
+            ["estimate", "--model", "llama-3.1-8b", "--backend", "nvidia:a100-80gb", "--activations", "fp8"],
+            "no peak rate for precision 'fp8'",
+        ),
+        (
+            ["compare", "--model", "llama-3.1-8b", "--backends", "nvidia:h200,amd:nothing"],
+            "unknown backend 'amd:nothing'",
+        ),
+    ],
+)
 def test_bad_input_exits_2_with_one_line(capsys, argv, message):
     code, out, err = run(capsys, *argv)
     assert code == 2 and message in err

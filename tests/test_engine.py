@@ -3,10 +3,9 @@
 import attrs
 import numpy as np
 import pytest
+import tokenfab
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-import tokenfab
 from tokenfab.economics import Economics
 from tokenfab.serving import DECODE_SAMPLES
 
@@ -22,7 +21,7 @@ def test_more_bandwidth_never_slower(h100, batch, context, factor):
     slow = tokenfab.decode_step("llama-3.1-8b", h100, batch=batch, context=context)
     fast = tokenfab.decode_step("llama-3.1-8b", faster_hbm(h100, factor), batch=batch, context=context)
     assert fast.seconds <= slow.seconds * (1 + 1e-12)
-    for a, b in zip(fast.breakdown, slow.breakdown):
+    for a, b in zip(fast.breakdown, slow.breakdown, strict=True):
         assert a.memory_s <= b.memory_s * (1 + 1e-12)
 
 
@@ -77,8 +76,19 @@ def test_estimate_arithmetic_is_consistent():
     assert est.usd_per_mtok == pytest.approx(3.90 / 3600 / est.tokens_per_s * 1e6)
     assert len(np.atleast_1d(est.decode.seconds)) == DECODE_SAMPLES
     d = est.to_dict()
-    for key in ("ttft_s", "tpot_s", "e2e_latency_s", "tokens_per_s", "tokens_per_s_per_user", "tokens_per_s_per_device",
-                "devices", "memory_per_device_bytes", "fits", "joules_per_token", "usd_per_mtok"):
+    for key in (
+        "ttft_s",
+        "tpot_s",
+        "e2e_latency_s",
+        "tokens_per_s",
+        "tokens_per_s_per_user",
+        "tokens_per_s_per_device",
+        "devices",
+        "memory_per_device_bytes",
+        "fits",
+        "joules_per_token",
+        "usd_per_mtok",
+    ):
         assert key in d
 
 
@@ -91,7 +101,9 @@ def test_energy_never_above_tdp():
 
 def test_capex_pricing_matches_hand_formula():
     econ = Economics(capex_usd=35_000, amortization_years=5, usd_per_kwh=0.08, pue=1.2)
-    est = tokenfab.estimate("llama-3.1-8b", "nvidia:h100-sxm", batch=16, input_tokens=500, output_tokens=100, economics=econ)
+    est = tokenfab.estimate(
+        "llama-3.1-8b", "nvidia:h100-sxm", batch=16, input_tokens=500, output_tokens=100, economics=econ
+    )
     hourly = 35_000 / (5 * 8760)
     expected = 1e6 * (hourly / 3600 / est.tokens_per_s + est.joules_per_token * 1.2 * 0.08 / 3.6e6)
     assert est.price_basis == "capex" and est.usd_per_mtok == pytest.approx(expected)
@@ -104,16 +116,19 @@ def test_does_not_fit_is_an_error_not_a_number():
         tokenfab.decode_step("llama-3.1-8b", "nvidia:h100-sxm", batch=512, context=16000, devices=1)
 
 
-@pytest.mark.parametrize("kwargs,message", [
-    (dict(batch=0), "batch: must be an integer >= 1"),
-    (dict(batch=-3), "batch: must be an integer >= 1"),
-    (dict(input_tokens=0), "input_tokens"),
-    (dict(devices=3, tp=2), "devices: must be a multiple of tp"),
-    (dict(tp=3), "tp: must divide the 32 attention heads"),
-    (dict(weights="fp7"), "weights: precision must be one of"),
-    (dict(ep=4), "ep: expert parallelism needs a mixture-of-experts model"),
-    (dict(input_tokens=200_000), "context of llama-3.1-8b"),
-])
+@pytest.mark.parametrize(
+    "kwargs,message",
+    [
+        (dict(batch=0), "batch: must be an integer >= 1"),
+        (dict(batch=-3), "batch: must be an integer >= 1"),
+        (dict(input_tokens=0), "input_tokens"),
+        (dict(devices=3, tp=2), "devices: must be a multiple of tp"),
+        (dict(tp=3), "tp: must divide the 32 attention heads"),
+        (dict(weights="fp7"), "weights: precision must be one of"),
+        (dict(ep=4), "ep: expert parallelism needs a mixture-of-experts model"),
+        (dict(input_tokens=200_000), "context of llama-3.1-8b"),
+    ],
+)
 def test_bad_input_names_the_field(kwargs, message):
     args = dict(batch=1, input_tokens=100, output_tokens=10)
     args.update(kwargs)
@@ -130,14 +145,27 @@ def test_quantised_weights_speed_up_decode():
 
 
 def test_compare_ranks_and_reports_unfit_rows():
-    result = tokenfab.compare("llama-3.1-70b", ["nvidia:h100-sxm", "nvidia:h200", "nvidia:b200"], metric="tokens_per_s",
-                              batch=8, input_tokens=500, output_tokens=100, devices=1)
+    result = tokenfab.compare(
+        "llama-3.1-70b",
+        ["nvidia:h100-sxm", "nvidia:h200", "nvidia:b200"],
+        metric="tokens_per_s",
+        batch=8,
+        input_tokens=500,
+        output_tokens=100,
+        devices=1,
+    )
     # 141 GB of bf16 weights: only the 180 GB B200 holds them on one device
     assert result.rows[0].backend == "nvidia:b200" and result.rows[0].estimate is not None
     assert {row.backend for row in result.rows[1:]} == {"nvidia:h100-sxm", "nvidia:h200"}
     assert all(row.estimate is None and "does not fit" in row.error for row in result.rows[1:])
-    ranked = tokenfab.compare("llama-3.1-8b", "nvidia:h100-sxm,nvidia:h200,nvidia:b200", metric="tokens_per_s",
-                              batch=8, input_tokens=500, output_tokens=100)
+    ranked = tokenfab.compare(
+        "llama-3.1-8b",
+        "nvidia:h100-sxm,nvidia:h200,nvidia:b200",
+        metric="tokens_per_s",
+        batch=8,
+        input_tokens=500,
+        output_tokens=100,
+    )
     speeds = [row.estimate.tokens_per_s for row in ranked.rows]
     assert speeds == sorted(speeds, reverse=True) and ranked.rows[0].backend == "nvidia:b200"
 

@@ -5,7 +5,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
-
 from tokenfab.errors import KernelError
 from tokenfab.kernel import KernelInputs, native_available, native_evaluate, reference_evaluate
 
@@ -14,11 +13,24 @@ pytestmark = pytest.mark.skipif(not native_available(), reason="native kernel no
 
 def make_inputs(S=1, O=1, L=1, **overrides):
     base = dict(
-        flops=np.zeros((S, O)), flop_rate=np.ones((S, O)), gemm_rows=np.ones((S, O)), gemm_half_rows=np.zeros((S, O)),
-        comm_bytes=np.zeros((S, O)), comm_bytes_per_s=np.ones((S, O)), comm_latency_s=np.zeros((S, O)),
-        overhead_s=np.zeros((S, O)), joules_per_flop=np.zeros((S, O)), bandwidth_scale=np.ones((S, O)),
-        level_bytes=np.zeros((S, O, L)), level_bytes_per_s=np.ones((S, L)), joules_per_byte=np.zeros((S, L)),
-        count=np.ones(O), joules_per_comm_byte=np.zeros(S), idle_w=np.zeros(S), max_w=np.full(S, 1e9))
+        flops=np.zeros((S, O)),
+        flop_rate=np.ones((S, O)),
+        gemm_rows=np.ones((S, O)),
+        gemm_half_rows=np.zeros((S, O)),
+        comm_bytes=np.zeros((S, O)),
+        comm_bytes_per_s=np.ones((S, O)),
+        comm_latency_s=np.zeros((S, O)),
+        overhead_s=np.zeros((S, O)),
+        joules_per_flop=np.zeros((S, O)),
+        bandwidth_scale=np.ones((S, O)),
+        level_bytes=np.zeros((S, O, L)),
+        level_bytes_per_s=np.ones((S, L)),
+        joules_per_byte=np.zeros((S, L)),
+        count=np.ones(O),
+        joules_per_comm_byte=np.zeros(S),
+        idle_w=np.zeros(S),
+        max_w=np.full(S, 1e9),
+    )
     base.update({k: np.asarray(v, dtype=float) for k, v in overrides.items()})
     return KernelInputs(**base)
 
@@ -26,9 +38,20 @@ def make_inputs(S=1, O=1, L=1, **overrides):
 def test_hand_computed_single_op():
     # 1e12 FLOP at 1e15 FLOP/s with rows 64, half 64 -> eff 0.5 -> 2 ms compute.
     # 3e9 bytes at 1e12 B/s -> 3 ms memory; 2 us overhead; 10 layers.
-    inp = make_inputs(flops=[[1e12]], flop_rate=[[1e15]], gemm_rows=[[64]], gemm_half_rows=[[64]],
-                      level_bytes=[[[3e9]]], level_bytes_per_s=[[1e12]], overhead_s=[[2e-6]], count=[10],
-                      joules_per_flop=[[1e-12]], joules_per_byte=[[1e-11]], idle_w=[100], max_w=[700])
+    inp = make_inputs(
+        flops=[[1e12]],
+        flop_rate=[[1e15]],
+        gemm_rows=[[64]],
+        gemm_half_rows=[[64]],
+        level_bytes=[[[3e9]]],
+        level_bytes_per_s=[[1e12]],
+        overhead_s=[[2e-6]],
+        count=[10],
+        joules_per_flop=[[1e-12]],
+        joules_per_byte=[[1e-11]],
+        idle_w=[100],
+        max_w=[700],
+    )
     for out in (native_evaluate(inp), reference_evaluate(inp)):
         assert out["compute_s"][0, 0] == pytest.approx(10 * 2e-3)
         assert out["memory_s"][0, 0] == pytest.approx(10 * 3e-3)
@@ -59,12 +82,15 @@ def test_zero_work_is_zero_and_overhead_bound():
         assert out["bound"][0, 0] == 3.0
 
 
-@pytest.mark.parametrize("field,value,code", [
-    ("flop_rate", [[0.0]], "zero FLOP rate"),
-    ("flops", [[-1.0]], "negative"),
-    ("level_bytes_per_s", [[0.0]], "zero bandwidth"),
-    ("bandwidth_scale", [[0.0]], "bandwidth_scale"),
-])
+@pytest.mark.parametrize(
+    "field,value,code",
+    [
+        ("flop_rate", [[0.0]], "zero FLOP rate"),
+        ("flops", [[-1.0]], "negative"),
+        ("level_bytes_per_s", [[0.0]], "zero bandwidth"),
+        ("bandwidth_scale", [[0.0]], "bandwidth_scale"),
+    ],
+)
 def test_bad_inputs_are_rejected_by_both(field, value, code):
     extra = {"flops": [[1.0]], "level_bytes": [[[1.0]]]}
     extra[field] = value
@@ -93,14 +119,24 @@ def kernel_inputs(draw):
         return values
 
     return KernelInputs(
-        flops=arr((S, O), 0, 1e18), flop_rate=arr((S, O), 1e9, 1e16, False), gemm_rows=arr((S, O), 1, 1e7, False),
-        gemm_half_rows=arr((S, O), 0, 1e4), comm_bytes=arr((S, O), 0, 1e12),
-        comm_bytes_per_s=arr((S, O), 1e6, 1e13, False), comm_latency_s=arr((S, O), 0, 1e-3),
-        overhead_s=arr((S, O), 0, 1e-4), joules_per_flop=arr((S, O), 0, 1e-10),
-        bandwidth_scale=arr((S, O), 0.01, 1.0, False), level_bytes=arr((S, O, L), 0, 1e15),
-        level_bytes_per_s=arr((S, L), 1e6, 1e16, False), joules_per_byte=arr((S, L), 0, 1e-9),
-        count=arr((O,), 0, 1e3), joules_per_comm_byte=arr((S,), 0, 1e-9), idle_w=arr((S,), 0, 1e3),
-        max_w=arr((S,), 1, 1e4, False))
+        flops=arr((S, O), 0, 1e18),
+        flop_rate=arr((S, O), 1e9, 1e16, False),
+        gemm_rows=arr((S, O), 1, 1e7, False),
+        gemm_half_rows=arr((S, O), 0, 1e4),
+        comm_bytes=arr((S, O), 0, 1e12),
+        comm_bytes_per_s=arr((S, O), 1e6, 1e13, False),
+        comm_latency_s=arr((S, O), 0, 1e-3),
+        overhead_s=arr((S, O), 0, 1e-4),
+        joules_per_flop=arr((S, O), 0, 1e-10),
+        bandwidth_scale=arr((S, O), 0.01, 1.0, False),
+        level_bytes=arr((S, O, L), 0, 1e15),
+        level_bytes_per_s=arr((S, L), 1e6, 1e16, False),
+        joules_per_byte=arr((S, L), 0, 1e-9),
+        count=arr((O,), 0, 1e3),
+        joules_per_comm_byte=arr((S,), 0, 1e-9),
+        idle_w=arr((S,), 0, 1e3),
+        max_w=arr((S,), 1, 1e4, False),
+    )
 
 
 @settings(max_examples=300, deadline=None)
@@ -114,10 +150,18 @@ def test_native_equals_reference(inputs):
 def test_very_large_batch_and_many_scenarios():
     S, O, L = 2000, 13, 2
     rng = np.random.default_rng(1)
-    inp = make_inputs(S, O, L, flops=rng.random((S, O)) * 1e20, flop_rate=np.full((S, O), 1e15),
-                      gemm_rows=np.full((S, O), 1e9), gemm_half_rows=np.full((S, O), 64.0),
-                      level_bytes=rng.random((S, O, L)) * 1e14, level_bytes_per_s=np.full((S, L), 3e12),
-                      count=np.full(O, 126.0))
+    inp = make_inputs(
+        S,
+        O,
+        L,
+        flops=rng.random((S, O)) * 1e20,
+        flop_rate=np.full((S, O), 1e15),
+        gemm_rows=np.full((S, O), 1e9),
+        gemm_half_rows=np.full((S, O), 64.0),
+        level_bytes=rng.random((S, O, L)) * 1e14,
+        level_bytes_per_s=np.full((S, L), 3e12),
+        count=np.full(O, 126.0),
+    )
     native, ref = native_evaluate(inp), reference_evaluate(inp)
     for name in native:
         np.testing.assert_allclose(native[name], ref[name], rtol=1e-12, atol=0)

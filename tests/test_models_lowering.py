@@ -2,13 +2,11 @@
 
 import json
 
+import numpy as np
 import pytest
-
 import tokenfab
 from tokenfab.engine import _scenario_variables, make_plan
 from tokenfab.lowering import ParallelMapping, lower, weight_bytes_per_device
-
-import numpy as np
 
 
 def test_llama_3_1_8b_parameter_count():
@@ -72,11 +70,13 @@ def test_causal_pairs_and_sliding_window():
 
 def _mistral():
     from tokenfab.catalog import CATALOG
+
     return CATALOG["mistral-7b"]
 
 
 def test_load_model_from_config_json(tmp_path):
     from tokenfab.catalog import CATALOG
+
     cfg = {k: v for k, v in CATALOG["llama-3.1-8b"].items() if not k.startswith("_")}
     cfg["_name_or_path"] = "meta-llama/Llama-3.1-8B"
     path = tmp_path / "config.json"
@@ -86,13 +86,17 @@ def test_load_model_from_config_json(tmp_path):
     assert tokenfab.load_model(str(tmp_path)).params == m.params  # a folder works too
 
 
-@pytest.mark.parametrize("change,message", [
-    ({"model_type": "gpt2"}, "model_type must be one of"),
-    ({"num_local_experts": 8}, "num_local_experts"),
-    ({"hidden_size": None}, "hidden_size"),
-])
+@pytest.mark.parametrize(
+    "change,message",
+    [
+        ({"model_type": "gpt2"}, "model_type must be one of"),
+        ({"num_local_experts": 8}, "num_local_experts"),
+        ({"hidden_size": None}, "hidden_size"),
+    ],
+)
 def test_bad_configs_name_the_key(change, message):
     from tokenfab.catalog import CATALOG
+
     cfg = {**CATALOG["llama-3.1-8b"], **change}
     if change.get("hidden_size", 1) is None:
         del cfg["hidden_size"]

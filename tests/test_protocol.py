@@ -1,6 +1,5 @@
 import attrs
 import pytest
-
 import tokenfab
 from tokenfab import Device, Efficiency, Interconnect, Link, MemoryLevel, Power, Price, ValidationError
 from tokenfab.units import parse_quantity
@@ -13,16 +12,33 @@ def hbm(**kw):
 
 
 def device(**kw):
-    args = dict(id="toy:chip", vendor="Toy", name="Toy chip", year=2024, peak_flops_per_s={"bf16": 1e15},
-                memory=[hbm()], interconnect=Interconnect(), power=Power(tdp_w=500, idle_w=50))
+    args = dict(
+        id="toy:chip",
+        vendor="Toy",
+        name="Toy chip",
+        year=2024,
+        peak_flops_per_s={"bf16": 1e15},
+        memory=[hbm()],
+        interconnect=Interconnect(),
+        power=Power(tdp_w=500, idle_w=50),
+    )
     args.update(kw)
     return Device(**args)
 
 
-@pytest.mark.parametrize("text,expected", [
-    ("3.35 TB/s", 3.35e12), ("80 GB", 80e9), ("50 MiB", 50 * 2**20), ("400 Gb/s", 50e9), ("700 W", 700.0),
-    ("989.5 TFLOPS", 989.5e12), ("5 us", 5e-6), (42, 42.0),
-])
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("3.35 TB/s", 3.35e12),
+        ("80 GB", 80e9),
+        ("50 MiB", 50 * 2**20),
+        ("400 Gb/s", 50e9),
+        ("700 W", 700.0),
+        ("989.5 TFLOPS", 989.5e12),
+        ("5 us", 5e-6),
+        (42, 42.0),
+    ],
+)
 def test_parse_quantity(text, expected):
     assert parse_quantity(text) == pytest.approx(expected)
 
@@ -74,7 +90,9 @@ def test_device_is_frozen_and_evolves():
 
 
 def test_unsupported_precision_names_device_and_choices():
-    with pytest.raises(tokenfab.UnsupportedPrecisionError, match=r"'toy:chip': no peak rate for precision 'fp8' \(supports bf16\)"):
+    with pytest.raises(
+        tokenfab.UnsupportedPrecisionError, match=r"'toy:chip': no peak rate for precision 'fp8' \(supports bf16\)"
+    ):
         device().compute_precision("fp8")
     dev = device(peak_flops_per_s={"bf16": 1e15, "fp4": 4e15})
     assert dev.compute_precision("nvfp4") == "fp4"  # block-scaled variant runs on the fp4 units

@@ -2,16 +2,22 @@ import importlib.metadata
 import types
 
 import pytest
-
 import tokenfab
 from tokenfab import Device, Interconnect, MemoryLevel, Power, hookimpl
 from tokenfab.registry import build_registry
 
 
 def toy(device_id="toy:chip"):
-    return Device(id=device_id, vendor="Toy", name="Toy", year=2024, peak_flops_per_s={"bf16": 1e15},
-                  memory=[MemoryLevel(name="hbm", kind="hbm", capacity_bytes=1e11, bytes_per_s=1e12)],
-                  interconnect=Interconnect(), power=Power(tdp_w=300, idle_w=30))
+    return Device(
+        id=device_id,
+        vendor="Toy",
+        name="Toy",
+        year=2024,
+        peak_flops_per_s={"bf16": 1e15},
+        memory=[MemoryLevel(name="hbm", kind="hbm", capacity_bytes=1e11, bytes_per_s=1e12)],
+        interconnect=Interconnect(),
+        power=Power(tdp_w=300, idle_w=30),
+    )
 
 
 class GoodPack:
@@ -40,8 +46,14 @@ class DuplicatePack:
 
 def test_builtin_nvidia_pack_comes_through_entry_points():
     reg = build_registry()
-    assert {"nvidia:h100-sxm", "nvidia:h200", "nvidia:b200", "nvidia:gb200", "nvidia:a100-80gb",
-            "nvidia:gb200-nvl72"} <= set(reg.backends)
+    assert {
+        "nvidia:h100-sxm",
+        "nvidia:h200",
+        "nvidia:b200",
+        "nvidia:gb200",
+        "nvidia:a100-80gb",
+        "nvidia:gb200-nvl72",
+    } <= set(reg.backends)
     assert reg.provided_by["nvidia:h100-sxm"] == "nvidia"
     assert reg.versions["nvidia"].startswith("tokenfab ")
     assert reg.problems == []
@@ -60,7 +72,7 @@ def test_broken_plugins_are_reported_and_skipped():
 
 def test_pack_that_fails_to_import_is_reported(monkeypatch):
     ep = importlib.metadata.EntryPoint(name="ghost", value="tokenfab_ghost_pack_does_not_exist", group="tokenfab")
-    fake = types.SimpleNamespace(entry_points=[ep], metadata={"Name": "ghost"}, version="0")
+    fake = types.SimpleNamespace(entry_points=[ep], metadata={"Name": "ghost"}, version="0", _normalized_name="ghost")
     real = importlib.metadata.distributions
     monkeypatch.setattr(importlib.metadata, "distributions", lambda: [*real(), fake])
     reg = build_registry()
@@ -75,6 +87,12 @@ def test_unknown_backend_suggests(fresh_registry):
 
 def test_extra_pack_is_usable_in_estimates(fresh_registry):
     reg = fresh_registry([GoodPack()])
-    est = tokenfab.estimate("llama-3.2-1b", "toy:chip", input_tokens=100, output_tokens=10, registry=reg,
-                            economics=tokenfab.economics.Economics(usd_per_device_hour=1.0))
+    est = tokenfab.estimate(
+        "llama-3.2-1b",
+        "toy:chip",
+        input_tokens=100,
+        output_tokens=10,
+        registry=reg,
+        economics=tokenfab.economics.Economics(usd_per_device_hour=1.0),
+    )
     assert est.devices == 1 and est.tpot_s > 0
