@@ -220,7 +220,7 @@ _COLUMNS = [  # (header, key, formatter)
     ("tok/s/device", "tokens_per_s_per_device", _fmt),
     ("mem/device GB", "memory_per_device_bytes", lambda v: _fmt(v / 1e9)),
     ("J/token", "joules_per_token", _fmt),
-    ("$/M tok", "usd_per_mtok", lambda v: f"{v:.3f}"),
+    ("$/M tok", "usd_per_mtok", lambda v: "no price" if v is None else f"{v:.3f}"),
 ]
 
 
@@ -249,7 +249,10 @@ def cmd_estimate(args: argparse.Namespace, console: Console) -> None:
         table.add_row(header, fmt(getattr(est, key)))
     table.add_row("memory capacity/device GB", _fmt(est.memory_capacity_per_device_bytes / 1e9))
     table.add_row("bound (prefill / decode)", f"{est.prefill_bound} / {est.decode_bound}")
-    table.add_row("price basis", f"{est.price_basis}, ${est.usd_per_device_hour:.2f}/device-h")
+    price = "no sourced price: give --usd-per-device-hour or --capex"
+    if est.usd_per_device_hour is not None:
+        price = f"{est.price_basis}, ${est.usd_per_device_hour:.2f}/device-h"
+    table.add_row("price basis", price)
     console.print(table)
     if args.breakdown:
         for title, rows in (

@@ -58,5 +58,5 @@ def usd_per_mtok(
     elif price is not None:
         hourly, basis = price.usd_per_device_hour, "cloud"
     else:
-        raise ValidationError(f"{device.id}: no price; give usd_per_device_hour or capex_usd")
+        return None, None, "none"
     return devices * hourly / 3600.0 / tokens_per_s * 1e6, hourly, basis

@@ -43,15 +43,24 @@ class Precisions:
     compute: str  # the device peak that serves the activations' precision
 
 
+def _first_supported(device: Device, choices: tuple[str, ...]) -> str:
+    for name in choices:
+        if name in device.peak_flops_per_s:
+            return name
+    return choices[0]  # compute_precision will raise a clear error
+
+
 def resolve_precisions(device: Device, weights: str | None, activations: str | None, kv: str | None) -> Precisions:
-    """Defaults: weights bf16; activations = weights when the device computes in that format,
-    else bf16 (weight-only quantisation); KV = activations when 8 or 16 bit, else bf16."""
+    """Defaults: weights bf16 (fp16 on devices without bf16); activations = weights when the
+    device computes in that format, else bf16/fp16 (weight-only quantisation); KV =
+    activations when 8 or 16 bit, else bf16."""
     for field, value in (("weights", weights), ("activations", activations), ("kv", kv)):
         if value is not None and value not in PRECISION_BITS:
             raise ValidationError(f"{field}: precision must be one of {', '.join(PRECISION_BITS)}, got {value!r}")
-    weights = weights or "bf16"
+    if weights is None:
+        weights = _first_supported(device, ("bf16", "fp16", "fp32"))
     if activations is None:
-        activations = "bf16"
+        activations = _first_supported(device, ("bf16", "fp16", "fp32"))
         if weights in _FLOAT_COMPUTE:
             try:
                 device.compute_precision(weights)
@@ -205,10 +214,8 @@ def make_plan(
     wb, ab, kb = _bytes(prec.weights), _bytes(prec.activations), _bytes(prec.kv)
 
     def build(mapping: ParallelMapping, replicas: int) -> Plan:
-        if model.num_heads % mapping.tp:
-            raise ValidationError(
-                f"tp: must divide the {model.num_heads} attention heads of {model.id}, got {mapping.tp}"
-            )
+        if mapping.tp > model.num_heads:
+            raise ValidationError(f"tp: must be <= the {model.num_heads} attention heads of {model.id}, got {mapping.tp}")
         if mapping.tp > 1 and device.interconnect.link_for(mapping.tp) is None:
             raise ValidationError(f"tp: {device.id} has no device-to-device link, so tp must be 1, got {mapping.tp}")
         if mapping.pp > model.num_layers:

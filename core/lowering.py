@@ -52,6 +52,14 @@ class Op:
     rows_per_seq_token: float = 0.0
 
 
+def heads_per_device(model: Model, tp: int) -> tuple[float, float]:
+    """(query heads, KV heads) one device holds under tensor parallelism ``tp``.
+
+    Heads are whole: when ``tp`` does not divide them, devices are padded to ``ceil(heads/tp)``
+    (as Neuron and TensorRT-LLM do); KV heads are replicated when ``tp`` exceeds them."""
+    return float(-(-model.num_heads // tp)), float(-(-model.num_kv_heads // tp))
+
+
 @attrs.frozen(kw_only=True)
 class ParallelMapping:
     """How one model replica is laid over devices: tensor parallel ``tp`` x pipeline ``pp``."""
@@ -76,8 +84,7 @@ def lower(
     are replicated when ``tp`` exceeds them.
     """
     tp, d, hd = mapping.tp, model.hidden_size, model.head_dim
-    heads = model.num_heads / tp
-    kv_heads = max(model.num_kv_heads / tp, 1.0)
+    heads, kv_heads = heads_per_device(model, tp)
     group = model.num_heads / model.num_kv_heads
     inter = model.intermediate_size / tp
     layers = float(model.num_layers)
@@ -177,8 +184,7 @@ def weight_bytes_per_device(model: Model, mapping: ParallelMapping, weight_bytes
     replicated when ``tp`` exceeds the KV heads), embedding and LM head split over ``tp``
     (the embedding table sits with the first stage, the head with the last)."""
     tp, d, hd = mapping.tp, model.hidden_size, model.head_dim
-    kv_heads = max(model.num_kv_heads / tp, 1.0)
-    heads = model.num_heads / tp
+    heads, kv_heads = heads_per_device(model, tp)
     attn = d * (heads + 2 * kv_heads) * hd + heads * hd * d
     mlp = (3 if model.gated_mlp else 2) * d * model.intermediate_size / tp
     per_layer = (attn + mlp) * weight_bytes + 2 * d * act_bytes
@@ -191,6 +197,6 @@ def weight_bytes_per_device(model: Model, mapping: ParallelMapping, weight_bytes
 
 def kv_bytes_per_token_per_device(model: Model, mapping: ParallelMapping, kv_bytes: float) -> float:
     """KV-cache bytes one device stores per cached token: 2 * kv_heads/tp * head_dim * layers/pp."""
-    kv_heads = max(model.num_kv_heads / mapping.tp, 1.0)
+    kv_heads = heads_per_device(model, mapping.tp)[1]
     stage_layers = -(-model.num_layers // mapping.pp)
     return 2.0 * kv_heads * model.head_dim * stage_layers * kv_bytes

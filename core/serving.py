@@ -71,8 +71,8 @@ class Estimate:
     memory_capacity_per_device_bytes: float
     fits: bool
     joules_per_token: float
-    usd_per_mtok: float
-    usd_per_device_hour: float
+    usd_per_mtok: float | None  # None: no sourced price for this device (give one with Economics)
+    usd_per_device_hour: float | None
     price_basis: str
     prefill_bound: str
     decode_bound: str
@@ -263,7 +263,8 @@ def compare(
     registry: Registry | None = None,
     **options: Any,
 ) -> Comparison:
-    """:func:`estimate` for each backend (``"all"`` = every discovered one), ranked by ``metric``.
+    """:func:`estimate` for each backend (``"all"`` = every discovered one), ranked by ``metric``
+    (rows without a value for it, e.g. no sourced price, follow the ranked ones).
 
     Without ``devices`` each backend gets the fewest devices that hold the model.
     """
@@ -295,8 +296,10 @@ def compare(
                 raise
             rows.append(ComparisonRow(backend=backend_id, estimate=None, error=str(exc)))
     larger = METRICS[metric]
-    ok = sorted((r for r in rows if r.estimate), key=lambda r: getattr(r.estimate, metric), reverse=larger)
-    return Comparison(metric=metric, rows=tuple(ok + [r for r in rows if not r.estimate]))
+    ranked = [r for r in rows if r.estimate and getattr(r.estimate, metric) is not None]
+    ranked.sort(key=lambda r: getattr(r.estimate, metric), reverse=larger)
+    unranked = [r for r in rows if r.estimate and getattr(r.estimate, metric) is None]
+    return Comparison(metric=metric, rows=tuple(ranked + unranked + [r for r in rows if not r.estimate]))
 
 
 def _backend_specific(exc: Exception) -> bool:

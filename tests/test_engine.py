@@ -123,7 +123,7 @@ def test_does_not_fit_is_an_error_not_a_number():
         (dict(batch=-3), "batch: must be an integer >= 1"),
         (dict(input_tokens=0), "input_tokens"),
         (dict(devices=3, tp=2), "devices: must be a multiple of tp"),
-        (dict(tp=3), "tp: must divide the 32 attention heads"),
+        (dict(tp=64), "tp: must be <= the 32 attention heads"),
         (dict(weights="fp7"), "weights: precision must be one of"),
         (dict(ep=4), "ep: expert parallelism needs a mixture-of-experts model"),
         (dict(input_tokens=200_000), "context of llama-3.1-8b"),

@@ -59,6 +59,14 @@ def test_tensor_parallel_shards_and_adds_allreduce():
     assert w8 < w1 / 7.9
 
 
+def test_tp_that_does_not_divide_heads_pads():
+    m = tokenfab.load_model("llama-3.1-8b")  # 32 heads, 8 KV heads
+    ops = {op.name: op for op in lower(m, ParallelMapping(tp=12), weight_bytes=2, act_bytes=2, kv_bytes=2)}
+    # ceil(32/12) = 3 query heads and ceil(8/12) = 1 KV head per device
+    assert ops["qkv_proj"].flops_per_token == 2 * 4096 * (3 + 2 * 1) * 128
+    assert ops["attention"].kv_read_bytes_per_ctx == 2 * 1 * 128 * 2
+
+
 def test_causal_pairs_and_sliding_window():
     b, t, c = (np.array([x], dtype=float) for x in (1, 4, 0))
     _, pairs, kv = _scenario_variables(tokenfab.load_model("llama-3.1-8b"), b, t, c)
