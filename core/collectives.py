@@ -6,14 +6,17 @@ For ``n`` devices and a message of ``M`` bytes per device::
                  latency = steps * link.latency_s
     point-to-point  bytes = M, latency = 1 step
 
-Latency steps by topology (the number of serialised hops of the algorithm):
-``switch`` / ``fully_connected`` / ``wafer``: 2 (one-shot reduce-scatter then all-gather through
-the switch); ``ring``: 2 (n - 1); ``torus2d`` / ``mesh``: 2 * 2 (sqrt(n) - 1) (ring per dimension);
-``torus3d``: 2 * 3 (cbrt(n) - 1); ``dragonfly``: 2 * 3 (local, global, local hop).
+Latency steps (serialised hops of the algorithm): ``switch`` / ``fully_connected`` / ``wafer``:
+2 (one-shot reduce-scatter then all-gather, every peer one hop away); every other topology
+(``ring``, ``torus2d``, ``torus3d``, ``mesh``, ``dragonfly``): ``2 * ceil(log2 n)``, the recursive
+halving/doubling (Rabenseifner) schedule that collective libraries use for the small messages of
+inference, which moves the same ``2 (n - 1) / n * M`` bytes as a ring.
 Time = latency + wire bytes / (link.bytes_per_s * link.efficiency).
 """
 
 from __future__ import annotations
+
+import math
 
 from .protocol import Link
 
@@ -24,14 +27,8 @@ def allreduce_steps(topology: str, devices: int) -> float:
         return 0.0
     if topology in ("switch", "fully_connected", "wafer"):
         return 2.0
-    if topology == "ring":
-        return 2.0 * (n - 1.0)
-    if topology in ("torus2d", "mesh"):
-        return 4.0 * max(n**0.5 - 1.0, 1.0)
-    if topology == "torus3d":
-        return 6.0 * max(n ** (1.0 / 3.0) - 1.0, 1.0)
-    if topology == "dragonfly":
-        return 6.0
+    if topology in ("ring", "torus2d", "torus3d", "mesh", "dragonfly"):
+        return 2.0 * math.ceil(math.log2(n))
     raise ValueError(f"unknown topology {topology!r}")
 
 

@@ -27,7 +27,7 @@ from .protocol import Device, System
 # Ranges per device, SI units: wide enough for any chip from an edge NPU to a wafer.
 RANGES = {
     "peak_flops_per_s": (1e11, 1e18),
-    "capacity_bytes": (1e5, 1e14),
+    "capacity_bytes": (1e5, 1e16),  # up to external weight stores (Cerebras MemoryX: 1.2 PB)
     "bytes_per_s": (1e9, 1e17),
     "link_bytes_per_s": (1e8, 1e15),
     "tdp_w": (1.0, 1e5),
@@ -123,7 +123,10 @@ def _behaviour(device: Device) -> list[str]:
     except TokenfabError as exc:
         return [f"{owner}: cannot decode llama-3.2-1b at batch 4: {exc}"]
     faster = attrs.evolve(device, memory=[attrs.evolve(lv, bytes_per_s=lv.bytes_per_s * 2) for lv in device.memory])
-    quick = decode_step("llama-3.2-1b", faster, batch=4, context=512, devices=base.devices)
+    mapping = base.plan.mapping
+    quick = decode_step(
+        "llama-3.2-1b", faster, batch=4, context=512, devices=base.devices, tp=mapping.tp, pp=mapping.pp
+    )
     if not quick.seconds <= base.seconds * (1 + 1e-9):
         return [
             f"{owner}: doubling memory bandwidth made a decode step slower ({base.seconds:g} s -> {quick.seconds:g} s)"

@@ -215,7 +215,9 @@ def make_plan(
 
     def build(mapping: ParallelMapping, replicas: int) -> Plan:
         if mapping.tp > model.num_heads:
-            raise ValidationError(f"tp: must be <= the {model.num_heads} attention heads of {model.id}, got {mapping.tp}")
+            raise ValidationError(
+                f"tp: must be <= the {model.num_heads} attention heads of {model.id}, got {mapping.tp}"
+            )
         if mapping.tp > 1 and device.interconnect.link_for(mapping.tp) is None:
             raise ValidationError(f"tp: {device.id} has no device-to-device link, so tp must be 1, got {mapping.tp}")
         if mapping.pp > model.num_layers:
@@ -255,19 +257,31 @@ def make_plan(
     hooked = registry.pm.hook.tokenfab_default_mapping(
         model=model, backend=backend, weights_bytes=total_w, kv_bytes=total_kv
     )
+    b, c, t = np.asarray(batch), np.asarray(kv_tokens), np.asarray(step_tokens)
     if hooked is not None:
-        return build(
-            ParallelMapping(tp=int(hooked.get("tp", 1)), pp=int(hooked.get("pp", 1))),
-            max(int(hooked.get("devices", 1)) // (int(hooked.get("tp", 1)) * int(hooked.get("pp", 1))), 1),
-        )
+        tp_, pp_ = int(hooked.get("tp", 1)), int(hooked.get("pp", 1))
+        replicas = max(int(hooked.get("devices", tp_ * pp_)) // (tp_ * pp_), 1)
+        # The pack's count is a first guess; per-device rounding (padded heads, embedding on the
+        # end stages) may leave it short, so add stages, then widen the tensor split, until it fits.
+        candidates = [
+            ParallelMapping(tp=tp_ * k, pp=p)
+            for k in (1, 2, 4, 8)
+            if tp_ * k <= model.num_heads
+            for p in range(max(pp_ // k, 1), model.num_layers + 1)
+        ]
+        return _first_fitting(candidates, lambda m: build(m, replicas), b, c, t, batch, kv_tokens, step_tokens)
     domain = device.interconnect.scale_up.domain_size if device.interconnect.scale_up else 1
     tps = [t for t in (1, 2, 4, 8, 16, 32, 64, 72, 128, 256) if t <= domain and model.num_heads % t == 0]
     candidates = [ParallelMapping(tp=t, pp=1) for t in tps]
     candidates += [ParallelMapping(tp=tps[-1], pp=p) for p in range(2, min(model.num_layers, 64) + 1)]
-    b, c, t = np.asarray(batch), np.asarray(kv_tokens), np.asarray(step_tokens)
+    return _first_fitting(candidates, lambda m: build(m, 1), b, c, t, batch, kv_tokens, step_tokens)
+
+
+def _first_fitting(candidates, build, b, c, t, batch, kv_tokens, step_tokens) -> Plan:
+    """The first candidate mapping whose plan fits, else the last one's fit error."""
     last = None
     for mapping in candidates:
-        plan = build(mapping, 1)
+        plan = build(mapping)
         if bool(np.all(plan.fits(b, c, t))):
             return plan
         last = plan

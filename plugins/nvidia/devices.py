@@ -9,6 +9,7 @@ Calibration data (``efficiency``) cites ``shared/reference/calibration.yaml`` en
 from __future__ import annotations
 
 from tokenfab import Device, Efficiency, Interconnect, Link, MemoryLevel, Power, Price, System
+from tokenfab.sources import cite
 
 T = 1e12
 GB = 1e9
@@ -45,13 +46,7 @@ URL = {
 
 
 def _src(**figures: str) -> dict[str, str]:
-    """Map figure paths to citations: each value is 'key1,key2: note'."""
-    out = {}
-    for path, spec in figures.items():
-        keys, _, note = spec.partition(": ")
-        cites = "; ".join(URL[k.strip()] for k in keys.split(","))
-        out[path.replace("__", ".")] = cites + (f" -- {note.strip()}" if note.strip() else "")
-    return out
+    return cite(URL, **figures)
 
 
 # -- shared modelling assumptions (documented in docs/modelling.md) ---------------------------

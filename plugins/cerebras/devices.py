@@ -1,0 +1,84 @@
+"""Cerebras wafer-scale data. Every figure cites its source next to it (keys resolve in URL
+below and in shared/reference/hardware.yaml).
+
+A device here is one CS system (one wafer). Weights live in on-wafer SRAM when they fit across
+one or several wafers (layers pipelined across systems over their 1.2 Tb/s I/O); otherwise they
+stream from MemoryX over that same link. Cerebras publishes no dense FLOPS: the 125 PF "peak AI"
+figure is used as the 16-bit rate and flagged.
+"""
+
+from __future__ import annotations
+
+from tokenfab import Device, Efficiency, Interconnect, Link, MemoryLevel, Power
+from tokenfab.sources import cite
+
+URL = {
+    "toms_wse3": "https://www.tomshardware.com/tech-industry/artificial-intelligence/cerebras-launches-900000-core-125-petaflops-wafer-scale-processor-for-ai-theoretically-equivalent-to-about-62-nvidia-h100-gpus",
+    "tnp_wse3": "https://www.nextplatform.com/2024/03/14/cerebras-goes-hyperscale-with-third-gen-waferscale-supercomputers/",
+    "alcf_cs3": "https://argonne-lcf.github.io/user-guides/ai-testbed/cerebras",
+    "alcf_sc24_cerebras": "https://github.com/argonne-lcf/AIaccelerators-SC24-tutorial/blob/main/Cerebras",
+    "cerebras_wse2_extremetech": "https://www.extremetech.com/computing/322070-cerebras-unveils-2nd-gen-wafer-scale-engine-850000-cores-2-6-trillion-transistors",
+    "cerebras_memoryx": "https://www.cerebras.net/glossary/memoryx/",
+    "semiwiki_cerebras": "https://semiwiki.com/forum/threads/cisco-launched-its-silicon-one-g300-ai-networking-chip-in-a-move-that-aims-to-compete-with-nvidia-and-broadcom.24521/post-97450",
+    "vengineer_cs3_io": "https://vengineer.hatenablog.com/entry/2025/07/02/080000 (12 x 100 GbE = 1.2 Tb/s system I/O)",
+    "hn_cerebras_fit": "https://news.ycombinator.com/item?id=47001147",
+    "cerebras_inference_blog": "https://cerebras.ai/blog/introducing-cerebras-inference-ai-at-instant-speed",
+    "awesome_wse3": "https://awesomeagents.ai/hardware/cerebras-wse-3 (~23 kW system, secondary)",
+    "assumption": "tokenfab modelling assumption, documented in docs/vendors.md",
+}
+
+# Per-operator latency of a layer's pass through its region of the wafer (fabric traversal,
+# wavelet routing, pipeline fill). Not published; 2 us per operator keeps single-stream decode
+# far from the SRAM roofline (21 PB/s would read 16 GB of weights in under a microsecond).
+_FABRIC_OP_S = 2e-6
+_IO = Link(technology="SwarmX / 12 x 100 GbE system I/O", bytes_per_s=150e9, topology="switch",
+           domain_size=2048, latency_s=10e-6, efficiency=0.9, joules_per_byte=5.5e-12 * 8)
+
+
+def _wafer(id_: str, name: str, year: int, flops: float, sram: float, sram_bw: float, sources: dict) -> Device:
+    return Device(
+        id=id_, vendor="Cerebras", name=name, year=year,
+        peak_flops_per_s={"fp16": flops, "bf16": flops},
+        memory=[
+            MemoryLevel(name="sram", kind="sram", capacity_bytes=sram, bytes_per_s=sram_bw, efficiency=0.5,
+                        joules_per_byte=2e-12),
+            MemoryLevel(name="memoryx", kind="external", capacity_bytes=1.2e15, bytes_per_s=150e9, efficiency=0.9,
+                        joules_per_byte=100e-12),
+        ],
+        interconnect=Interconnect(scale_up=None, scale_out=_IO),
+        power=Power(tdp_w=23_000, idle_w=6_000),
+        price=None,
+        efficiency=Efficiency(gemm_max_default=0.5, gemm_half_rows=0.0, vector_fraction=1.0, overhead_s=_FABRIC_OP_S,
+                              attention_memory_fraction=1.0),
+        sources=sources,
+        notes="No sourced system price: give --capex or --usd-per-device-hour for $/token.",
+    )
+
+
+_COMMON = dict(
+    memory__memoryx="cerebras_memoryx,toms_wse3,semiwiki_cerebras: external DDR5+flash weight store up to 1.2 PB; "
+                    "bandwidth into a system bounded by its 1.2 Tb/s (150 GB/s) I/O",
+    memory__sram__efficiency="assumption: a layer reaches half the aggregate on-wafer bandwidth",
+    memory__sram__joules_per_byte="assumption: on-die SRAM ~0.25 pJ/bit",
+    memory__memoryx__joules_per_byte="assumption: DRAM + Ethernet path, 100 pJ/B",
+    interconnect__scale_out="vengineer_cs3_io,hn_cerebras_fit,alcf_sc24_cerebras: 12 x 100 GbE, 150 GB/s",
+    interconnect__scale_out__latency_s="assumption: 10 us per Ethernet hop",
+    power__tdp_w="awesome_wse3,toms_wse3: ~23 kW per CS system (secondary, not re-read)",
+    power__idle_w="assumption: ~26% of system power static (SRAM leakage, cooling, I/O)",
+    efficiency__overhead_s="assumption: 2 us fabric latency per operator",
+    efficiency__gemm_max="assumption: half the quoted peak (basis of the 125 PF figure unstated)",
+)
+
+WSE3 = _wafer(
+    "cerebras:wse-3", "WSE-3 (CS-3 system)", 2024, 125e15, 44e9, 21e15,
+    cite(URL, peak__fp16="toms_wse3: '125 petaflops of peak AI performance' (FP16; sparsity basis unstated)",
+         peak__bf16="toms_wse3,assumption: 16-bit formats share the rate",
+         memory__sram="toms_wse3,alcf_cs3,alcf_sc24_cerebras: 44 GB on-wafer SRAM, 21 PB/s", **_COMMON))
+
+WSE2 = _wafer(
+    "cerebras:wse-2", "WSE-2 (CS-2 system)", 2021, 62.5e15, 40e9, 20e15,
+    cite(URL, peak__fp16="tnp_wse3: WSE-3's 125 PF is described as 2x WSE-2 -> 62.5 PF (derived)",
+         peak__bf16="tnp_wse3,assumption: 16-bit formats share the rate",
+         memory__sram="cerebras_wse2_extremetech: 40 GB on-wafer SRAM, 20 PB/s", **_COMMON))
+
+DEVICES = [WSE2, WSE3]
