@@ -319,8 +319,8 @@ def cmd_compare(args: argparse.Namespace, console: Console) -> None:
         title=f"{args.model}: batch {args.batch}, {args.input_tokens} in / {args.output_tokens} out, "
         f"ranked by {args.sort}"
     )
-    table.add_column("backend")
-    table.add_column("devices")
+    table.add_column("backend", no_wrap=True, min_width=24)
+    table.add_column("devices", no_wrap=True)
     table.add_column("fits")
     for header, _, _ in _COLUMNS:
         table.add_column(header, justify="right")

@@ -46,7 +46,7 @@ def _wafer(id_: str, name: str, year: int, flops: float, sram: float, sram_bw: f
                         joules_per_byte=100e-12),
         ],
         interconnect=Interconnect(scale_up=None, scale_out=_IO),
-        power=Power(tdp_w=23_000, idle_w=6_000),
+        power=Power(tdp_w=23_000, idle_w=12_000),
         price=None,
         efficiency=Efficiency(gemm_max_default=0.5, gemm_half_rows=0.0, vector_fraction=1.0, overhead_s=_FABRIC_OP_S,
                               attention_memory_fraction=1.0),
@@ -64,7 +64,7 @@ _COMMON = dict(
     interconnect__scale_out="vengineer_cs3_io,hn_cerebras_fit,alcf_sc24_cerebras: 12 x 100 GbE, 150 GB/s",
     interconnect__scale_out__latency_s="assumption: 10 us per Ethernet hop",
     power__tdp_w="awesome_wse3,toms_wse3: ~23 kW per CS system (secondary, not re-read)",
-    power__idle_w="assumption: ~26% of system power static (SRAM leakage, cooling, I/O)",
+    power__idle_w="assumption: ~52% of system power static (leakage of 44 GB of SRAM across the wafer, cooling, I/O)",
     efficiency__overhead_s="assumption: 2 us fabric latency per operator",
     efficiency__gemm_max="assumption: half the quoted peak (basis of the 125 PF figure unstated)",
 )
