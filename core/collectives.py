@@ -41,3 +41,12 @@ def allreduce(link: Link, devices: int) -> tuple[float, float]:
 
 def point_to_point(link: Link) -> tuple[float, float]:
     return 1.0, link.latency_s
+
+
+def all_to_all(link: Link, devices: int) -> tuple[float, float]:
+    """(wire-bytes factor, latency) of an expert-parallel dispatch plus combine. The message size
+    already counts the remote share ``(n - 1) / n``; each of the two phases takes one direct step
+    where peers are one hop away, ``ceil(log2 n)`` steps otherwise."""
+    if devices <= 1:
+        return 0.0, 0.0
+    return 1.0, allreduce_steps(link.topology, devices) * link.latency_s

@@ -121,19 +121,26 @@ class Plan:
     def devices(self) -> int:
         return self.mapping.devices * self.replicas
 
+    def group_batch(self, batch: np.ndarray) -> np.ndarray:
+        """Sequences one attention group holds: ``ceil(batch / ep)`` of the replica's ``batch``."""
+        return np.ceil(np.asarray(batch, dtype=np.float64) / self.mapping.ep)
+
     def activation_bytes(self, tokens: np.ndarray, batch: np.ndarray) -> np.ndarray:
         """Peak live activation workspace per device: N (2 d + widest projection) + B vocab/tp fp32 logits."""
         m, tp = self.model, self.mapping.tp
-        widest = max((m.num_heads + 2 * m.num_kv_heads) * m.head_dim, 2 * m.intermediate_size) / tp
+        expert_width = m.experts_per_token * 2 * m.moe_intermediate_size * self.mapping.ep
+        widest = max((m.num_heads + 2 * m.num_kv_heads) * m.head_dim, 2 * m.intermediate_size, expert_width) / tp
         act = PRECISION_BITS[self.precisions.activations] / 8.0
         return tokens * (2 * m.hidden_size + widest) * act + batch * m.vocab_size / tp * 4.0
 
     def memory_per_device(
         self, batch: np.ndarray, kv_tokens: np.ndarray, step_tokens: np.ndarray
     ) -> dict[str, np.ndarray]:
-        """Bytes per memory level of one device: weights, KV for ``kv_tokens`` per sequence, workspace."""
-        kv = batch * kv_tokens * self.kv_bytes_per_token
-        act = self.activation_bytes(batch * step_tokens, batch)
+        """Bytes per memory level of one device: weights, KV for ``kv_tokens`` per sequence of its
+        attention group (``batch`` is the replica's), workspace."""
+        group = self.group_batch(batch)
+        kv = group * kv_tokens * self.kv_bytes_per_token
+        act = self.activation_bytes(group * step_tokens, group)
         used = {self.weights_level: np.full(np.shape(kv), self.weight_bytes_per_device) + act}
         used[self.kv_level] = used.get(self.kv_level, 0.0) + kv
         return used
@@ -156,7 +163,8 @@ class Plan:
         )
         return FitError(
             f"{self.model.id} does not fit on {self.devices} x {self.device.id} "
-            f"(tp={self.mapping.tp}, pp={self.mapping.pp}, weights {self.precisions.weights}) at batch "
+            f"(tp={self.mapping.tp}, pp={self.mapping.pp}, ep={self.mapping.ep}, weights {self.precisions.weights}) "
+            f"at batch "
             f"{int(batch)} and {int(kv_tokens)} tokens of context: needs {parts} per device; "
             f"give more --devices or a smaller precision"
         )
@@ -206,10 +214,13 @@ def make_plan(
     registry = registry or default_registry()
     model = load_model(model) if not isinstance(model, Model) else model
     backend, device = resolve_backend(backend, registry)
-    if ep not in (None, 1):
+    ep_ = _int_field("ep", ep if ep is not None else 1, 1)
+    if ep_ > 1 and not model.is_moe:
         raise ValidationError(
             f"ep: expert parallelism needs a mixture-of-experts model; {model.id} is dense, got {ep!r}"
         )
+    if ep_ > max(model.num_experts, 1):
+        raise ValidationError(f"ep: must be <= the {model.num_experts} experts of {model.id}, got {ep_}")
     prec = resolve_precisions(device, weights, activations, kv)
     wb, ab, kb = _bytes(prec.weights), _bytes(prec.activations), _bytes(prec.kv)
 
@@ -222,10 +233,12 @@ def make_plan(
             raise ValidationError(f"tp: {device.id} has no device-to-device link, so tp must be 1, got {mapping.tp}")
         if mapping.pp > model.num_layers:
             raise ValidationError(f"pp: must be <= the {model.num_layers} layers of {model.id}, got {mapping.pp}")
-        w = weight_bytes_per_device(model, mapping, wb, ab)
-        kv_tok = kv_bytes_per_token_per_device(model, mapping, kb)
-        wl, kl = _placement(registry, model, device, w, kv_tok * batch * kv_tokens, 0.0)
+        if mapping.ep > 1 and device.interconnect.link_for(mapping.tp * mapping.ep) is None:
+            raise ValidationError(f"ep: {device.id} has no device-to-device link, so ep must be 1, got {mapping.ep}")
         ops = tuple(lower(model, mapping, weight_bytes=wb, act_bytes=ab, kv_bytes=kb))
+        w = weight_bytes_per_device(ops, mapping)
+        kv_tok = kv_bytes_per_token_per_device(model, mapping, kb)
+        wl, kl = _placement(registry, model, device, w, kv_tok * np.ceil(batch / mapping.ep) * kv_tokens, 0.0)
         return Plan(
             model=model,
             backend=backend,
@@ -240,17 +253,18 @@ def make_plan(
             kv_bytes_per_token=kv_tok,
         )
 
-    if devices is not None or tp is not None or pp is not None:
+    if devices is not None or tp is not None or pp is not None or ep_ > 1:
         pp_ = _int_field("pp", pp if pp is not None else 1, 1)
         if devices is not None:
             devices_ = _int_field("devices", devices, 1)
-            tp_ = _int_field("tp", tp, 1) if tp is not None else max(devices_ // pp_, 1)
-            if devices_ % (tp_ * pp_):
-                raise ValidationError(f"devices: must be a multiple of tp*pp = {tp_ * pp_}, got {devices_}")
-            replicas = devices_ // (tp_ * pp_)
+            tp_ = _int_field("tp", tp, 1) if tp is not None else max(devices_ // (pp_ * ep_), 1)
+            unit = tp_ * pp_ * ep_
+            if devices_ % unit:
+                raise ValidationError(f"devices: must be a multiple of tp*pp*ep = {unit}, got {devices_}")
+            replicas = devices_ // unit
         else:
             tp_, replicas = _int_field("tp", tp if tp is not None else 1, 1), 1
-        return build(ParallelMapping(tp=tp_, pp=pp_), replicas)
+        return build(ParallelMapping(tp=tp_, pp=pp_, ep=ep_), replicas)
 
     total_w = model.params * wb
     total_kv = model.kv_elements_per_token() * kb * batch * kv_tokens
@@ -376,54 +390,87 @@ class StepCost:
         }
 
 
-def _scenario_variables(model: Model, batch: np.ndarray, tokens: np.ndarray, context: np.ndarray):
-    window = float(model.sliding_window) if model.sliding_window else np.inf
+def attention_pairs(batch: np.ndarray, tokens: np.ndarray, context: np.ndarray, window: float = np.inf):
+    """(pairs P, KV tokens read K) of ``batch`` sequences adding ``tokens`` after ``context``,
+    attending within ``window``: ``P = B * sum_{i=1..T} min(C + i, W)``, ``K = B * min(C + T, W)``."""
     seen = np.clip(window - context, 0.0, tokens)  # new tokens whose whole prefix is inside the window
-    per_seq_pairs = seen * context + seen * (seen + 1.0) / 2.0 + (tokens - seen) * np.minimum(window, context + tokens)
-    pairs = batch * per_seq_pairs
-    kv_read = batch * np.minimum(context + tokens, window)
-    return batch * tokens, pairs, kv_read
+    per_seq = seen * context + seen * (seen + 1.0) / 2.0 + (tokens - seen) * np.minimum(window, context + tokens)
+    return batch * per_seq, batch * np.minimum(context + tokens, window)
 
 
-def run_plan(plan: Plan, phase: str, batch: Any, tokens: Any, context: Any, *, check_fit: bool = True) -> StepCost:
-    """Evaluate ``plan`` for broadcast scenarios in one kernel call."""
+@attrs.frozen(kw_only=True)
+class Part:
+    """Sequences of a step that share a shape: ``batch`` sequences each adding ``tokens`` after
+    ``context`` cached ones. ``sampled`` parts run the LM head (decode, or a prompt's last chunk)."""
+
+    batch: np.ndarray
+    tokens: np.ndarray
+    context: np.ndarray
+    sampled: bool = True
+
+
+def run_plan(
+    plan: Plan, phase: str, batch: Any, tokens: Any, context: Any, *, check_fit: bool = True, extra: Part | None = None
+) -> StepCost:
+    """Evaluate ``plan`` for broadcast scenarios in one kernel call.
+
+    ``batch`` is one replica's; each of the ``ep`` attention groups takes ``ceil(batch / ep)``.
+    With ``pp > 1`` stages, the group's sequences run as ``m = min(batch, pp)`` micro-batches in
+    flight: the step's time is the latency of one micro-batch through all stages, and every stage
+    works ``m / pp`` of it. ``extra`` adds a second part to every scenario (a prefill chunk mixed
+    into a decode step): its tokens share the matrix products' weight reads.
+    """
     b, t, c = np.broadcast_arrays(
         _array_field("batch", batch, 1), _array_field("tokens", tokens, 1), _array_field("context", context, 0)
     )
     shape = b.shape
-    B, T, C = (x.reshape(-1).astype(np.float64) for x in (b, t, c))
-    S = B.size
-    # Each replica takes an equal share of the batch.
-    B_rep = np.ceil(B / plan.replicas)
-    N, P, K = _scenario_variables(plan.model, B_rep, T, C)
-    ops, device, mapping = plan.ops, plan.device, plan.mapping
-    O = len(ops)
+    B_rep, T, C = (x.reshape(-1).astype(np.float64) for x in (b, t, c))
+    mapping, ops, device = plan.mapping, plan.ops, plan.device
+    B_group = plan.group_batch(B_rep)
+    micro = np.minimum(B_group, mapping.pp)  # micro-batches in flight
+    B = np.ceil(B_group / micro)  # sequences per micro-batch
+    parts = [Part(batch=B, tokens=T, context=C)]
+    if extra is not None:
+        parts.append(
+            Part(
+                batch=np.broadcast_to(np.asarray(extra.batch, dtype=np.float64), B.shape),
+                tokens=np.broadcast_to(np.asarray(extra.tokens, dtype=np.float64), B.shape),
+                context=np.broadcast_to(np.asarray(extra.context, dtype=np.float64), B.shape),
+                sampled=extra.sampled,
+            )
+        )
+    S, O = B.size, len(ops)
     col = {
         f.name: np.array([getattr(op, f.name) for op in ops], dtype=np.float64)
         for f in attrs.fields(Op)
         if f.type in ("float", float)
     }
+    N = sum(p.batch * p.tokens for p in parts)
+    B_sampled = sum(p.batch for p in parts if p.sampled)
+    windows = col["window"]
+    P, K = np.zeros((S, O)), np.zeros((S, O))
+    for part in parts:
+        for w in np.unique(windows):
+            pairs, kv_tokens = attention_pairs(part.batch, part.tokens, part.context, w if w > 0 else np.inf)
+            P[:, windows == w] += pairs[:, None]
+            K[:, windows == w] += kv_tokens[:, None]
+    T_rows = np.maximum.reduce([p.tokens for p in parts])
 
-    def outer(per_token: str | None = None, per_seq: str | None = None, per_pair: str | None = None) -> np.ndarray:
-        out = np.zeros((S, O))
-        if per_token:
-            out += N[:, None] * col[per_token][None, :]
-        if per_seq:
-            out += B_rep[:, None] * col[per_seq][None, :]
-        if per_pair:
-            out += P[:, None] * col[per_pair][None, :]
-        return out
-
-    flops = outer("flops_per_token", "flops_per_seq", "flops_per_pair")
+    flops = N[:, None] * col["flops_per_token"] + B_sampled[:, None] * col["flops_per_seq"] + P * col["flops_per_pair"]
     rows = (
         N[:, None] * col["rows_per_token"]
-        + B_rep[:, None] * col["rows_per_seq"]
-        + T[:, None] * col["rows_per_seq_token"]
+        + B_sampled[:, None] * col["rows_per_seq"]
+        + T_rows[:, None] * col["rows_per_seq_token"]
     )
-    act = outer("act_bytes_per_token", "act_bytes_per_seq")
-    kv = K[:, None] * col["kv_read_bytes_per_ctx"][None, :] + N[:, None] * col["kv_write_bytes_per_token"][None, :]
-    weight = np.broadcast_to(col["weight_bytes"], (S, O))
-    message = N[:, None] * col["comm_bytes_per_token"][None, :]
+    act = N[:, None] * col["act_bytes_per_token"] + B_sampled[:, None] * col["act_bytes_per_seq"]
+    kv = K * col["kv_read_bytes_per_ctx"] + N[:, None] * col["kv_write_bytes_per_token"]
+    # Expected distinct experts read: E_local * (1 - (1 - k/E)^tokens routed over all groups).
+    with np.errstate(divide="ignore", invalid="ignore"):
+        miss = np.where(col["experts_total"] > 0, 1.0 - col["experts_top_k"] / np.maximum(col["experts_total"], 1), 1.0)
+        routed = N[:, None] * mapping.ep
+        distinct = col["experts_local"] * (1.0 - np.power(miss, routed))
+    weight = col["weight_bytes"] + col["expert_bytes"] * distinct
+    message = N[:, None] * col["comm_bytes_per_token"]
 
     levels = [level.name for level in device.memory]
     wl, kl = levels.index(plan.weights_level), levels.index(plan.kv_level)
@@ -443,6 +490,9 @@ def run_plan(plan: Plan, phase: str, batch: Any, tokens: Any, context: Any, *, c
         if kind == "allreduce":
             link = device.interconnect.link_for(mapping.tp)
             factor_row[i], latency_row[i] = collectives.allreduce(link, mapping.tp)
+        elif kind == "alltoall":
+            link = device.interconnect.link_for(mapping.tp * mapping.ep)
+            factor_row[i], latency_row[i] = collectives.all_to_all(link, mapping.tp * mapping.ep)
         elif kind == "p2p":
             link = device.interconnect.link_for(mapping.devices)
             if link is None:
@@ -455,7 +505,7 @@ def run_plan(plan: Plan, phase: str, batch: Any, tokens: Any, context: Any, *, c
     inputs = KernelInputs(
         flops=flops,
         flop_rate=np.broadcast_to(rate_row, (S, O)),
-        gemm_rows=rows,
+        gemm_rows=np.maximum(rows, 0.0),
         gemm_half_rows=np.broadcast_to(half_row, (S, O)),
         comm_bytes=message * factor_row[None, :],
         comm_bytes_per_s=np.broadcast_to(bw_row, (S, O)),
@@ -475,10 +525,11 @@ def run_plan(plan: Plan, phase: str, batch: Any, tokens: Any, context: Any, *, c
     )
     out = evaluate(inputs)
 
-    # Replica energy: the tp devices of the active stage run every op; the other stages idle.
-    stage_devices, idle_devices = mapping.tp, mapping.tp * (mapping.pp - 1)
+    # Replica energy over the step: each micro-batch crosses every stage once on tp * ep devices;
+    # devices idle for the rest of the step draw idle power.
     seconds = out["total_s"]
-    joules = stage_devices * out["total_joules"] + idle_devices * power.idle_w * seconds
+    active = mapping.tp * mapping.ep
+    joules = active * (micro * out["total_joules"] + power.idle_w * (mapping.pp - micro) * seconds)
     by_bound = np.stack([np.where(out["bound"] == code, out["seconds"], 0.0).sum(axis=1) for code in range(4)])
     bound = np.array(BOUND_NAMES)[np.argmax(by_bound, axis=0)]
     memory = plan.memory_per_device(B_rep, C + T, T)
@@ -505,7 +556,7 @@ def run_plan(plan: Plan, phase: str, batch: Any, tokens: Any, context: Any, *, c
             flops=shaped(flops[:, i] * op.count),
             bytes=shaped(level_bytes[:, i, :].sum(axis=1) * op.count),
             comm_bytes=shaped(inputs.comm_bytes[:, i] * op.count),
-            joules=shaped(out["joules"][:, i] * stage_devices),
+            joules=shaped(out["joules"][:, i] * active * micro),
             bound=shaped(bound_names[out["bound"][:, i].astype(int)]),
         )
         for i, op in enumerate(ops)
@@ -517,8 +568,8 @@ def run_plan(plan: Plan, phase: str, batch: Any, tokens: Any, context: Any, *, c
         joules=shaped(joules),
         bound=shaped(bound),
         breakdown=breakdown,
-        devices=mapping.devices,
-        batch=shaped(B),
+        devices=plan.mapping.devices,
+        batch=shaped(B_rep),
         tokens=shaped(T),
         context=shaped(C),
         memory_per_device_bytes=shaped(total_memory),
@@ -567,7 +618,8 @@ def step(
         kv=kv,
         registry=registry,
     )
-    return run_plan(plan, phase, b, t, c, check_fit=check_fit)
+    # ``batch`` counts every sequence the devices serve; each data-parallel replica takes its share.
+    return run_plan(plan, phase, np.ceil(b / plan.replicas), t, c, check_fit=check_fit)
 
 
 def prefill(model: Any, backend: Any, *, batch: Any = 1, tokens: Any, context: Any = 0, **options: Any) -> StepCost:

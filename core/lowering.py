@@ -1,25 +1,32 @@
 """Lowering: a model and a parallel mapping become an op table of coefficient rows.
 
-Each operator (one instance, per device, after tensor-parallel sharding) is described by
-coefficients of the scenario variables of a step:
+Each operator (one instance, per device, after sharding) is described by coefficients of the
+scenario variables of a step:
 
-* ``B`` sequences in the batch, ``T`` new tokens per sequence, ``N = B*T`` tokens,
+* ``B`` sequences in the attention group, ``T`` new tokens per sequence, ``N = B*T`` tokens,
 * ``P`` attention (query, key) pairs: ``B * sum_{i=1..T} min(C + i, W)`` for context ``C``
-  already cached and sliding window ``W`` (causal),
-* ``K`` KV-cache tokens read: ``B * min(C + T, W)``.
+  already cached and window ``W`` (causal; ``W`` infinite for full-attention layers),
+* ``K`` KV-cache tokens read: ``B * min(C + T, W)``,
+* ``X`` expected distinct experts a device reads: ``E_local * (1 - (1 - k/E)^(N * groups))``
+  (``T`` tokens routed top-``k`` over ``E`` experts touch ``E (1 - (1 - k/E)^T)`` of them),
 
 so that for a scenario::
 
     flops       = flops_per_token*N + flops_per_seq*B + flops_per_pair*P
-    weight      = weight_bytes                                  (read once per step)
+    weight      = weight_bytes + expert_bytes*X                 (read once per step)
     activation  = act_bytes_per_token*N + act_bytes_per_seq*B
     kv          = kv_read_bytes_per_ctx*K + kv_write_bytes_per_token*N
     comm        = comm_bytes_per_token*N   (message size of the collective)
     rows (M)    = rows_per_token*N + rows_per_seq*B + rows_per_seq_token*T
 
-Matrix products count 2 FLOP per multiply-add. Attention scores and values cost
-``4 * heads * head_dim`` FLOP per pair. Vector ops use small per-element constants
-(RMSNorm 4, SwiGLU 5, RoPE 6 per rotated element) that matter only for their bytes.
+Matrix products count 2 FLOP per multiply-add. GQA attention costs ``4 * heads * head_dim`` FLOP
+per pair; MLA (weights absorbed, attention in the latent space) ``heads * (4 * kv_lora_rank +
+2 * rope_dim)``. Vector ops use small per-element constants (RMSNorm 4, SwiGLU 5, RoPE 6).
+
+Parallel mapping: ``tp`` tensor-splits heads, MLP width, experts and vocabulary; ``pp``
+pipeline-stages the layers; ``ep > 1`` runs attention data-parallel over ``ep`` groups of ``tp``
+devices and spreads the experts over all ``ep * tp`` devices, with an all-to-all dispatch and
+combine around every MoE layer (DeepSeek-V3's serving layout).
 """
 
 from __future__ import annotations
@@ -28,17 +35,26 @@ import attrs
 
 from .models import Model
 
-OP_KINDS = ("gemm", "attention", "vector", "allreduce", "p2p")
+OP_KINDS = ("gemm", "attention", "vector", "allreduce", "alltoall", "p2p")
 
 
 @attrs.frozen(kw_only=True)
 class Op:
-    """One operator row of the op table. See the module docstring for the formulas."""
+    """One operator row of the op table. See the module docstring for the formulas.
+
+    ``stored_bytes`` is what one device keeps in memory for this op (per instance): equal to
+    ``weight_bytes`` for dense weights, all local experts for an MoE layer, the table for the
+    embedding gather. ``layer`` marks per-layer ops (split over pipeline stages)."""
 
     name: str
     kind: str
     count: float
     weight_bytes: float = 0.0
+    stored_bytes: float = 0.0
+    expert_bytes: float = 0.0
+    experts_local: float = 0.0
+    experts_total: float = 0.0
+    experts_top_k: float = 0.0
     flops_per_token: float = 0.0
     flops_per_seq: float = 0.0
     flops_per_pair: float = 0.0
@@ -50,6 +66,8 @@ class Op:
     rows_per_token: float = 0.0
     rows_per_seq: float = 0.0
     rows_per_seq_token: float = 0.0
+    window: float = 0.0  # sliding window of an attention op (0: full context)
+    layer: bool = True
 
 
 def heads_per_device(model: Model, tp: int) -> tuple[float, float]:
@@ -62,14 +80,164 @@ def heads_per_device(model: Model, tp: int) -> tuple[float, float]:
 
 @attrs.frozen(kw_only=True)
 class ParallelMapping:
-    """How one model replica is laid over devices: tensor parallel ``tp`` x pipeline ``pp``."""
+    """How one model replica is laid over devices: ``tp`` x ``pp`` x ``ep`` (see module docstring)."""
 
     tp: int = 1
     pp: int = 1
+    ep: int = 1
 
     @property
     def devices(self) -> int:
-        return self.tp * self.pp
+        return self.tp * self.pp * self.ep
+
+
+def _gemm(name: str, elems: float, in_dim: float, out_dim: float, count: float, wb: float, ab: float) -> Op:
+    return Op(
+        name=name,
+        kind="gemm",
+        count=count,
+        weight_bytes=elems * wb,
+        stored_bytes=elems * wb,
+        flops_per_token=2.0 * elems,
+        act_bytes_per_token=(in_dim + out_dim) * ab,
+        rows_per_token=1.0,
+    )
+
+
+def _norm(name: str, d: float, count: float, ab: float) -> Op:
+    return Op(
+        name=name,
+        kind="vector",
+        count=count,
+        weight_bytes=d * ab,
+        stored_bytes=d * ab,
+        flops_per_token=4.0 * d,
+        act_bytes_per_token=2.0 * d * ab,
+    )
+
+
+def _attention_ops(model: Model, tp: int, wb: float, ab: float, kb: float) -> list[Op]:
+    """Projections, cache write and attention core of one layer, split into full-context and
+    sliding-window rows when the model mixes them."""
+    d, layers = model.hidden_size, float(model.num_layers)
+    heads, kv_heads = heads_per_device(model, tp)
+    windowed = float(model.window_layers)
+    if model.is_mla:
+        r, rope, nope, v = model.kv_lora_rank, model.qk_rope_head_dim, model.qk_nope_head_dim, model.v_head_dim
+        qk = nope + rope
+        ops = []
+        if model.q_lora_rank:
+            ops.append(_gemm("q_a_proj", d * model.q_lora_rank, d, model.q_lora_rank, layers, wb, ab))
+            ops.append(_gemm("q_b_proj", model.q_lora_rank * heads * qk, model.q_lora_rank, heads * qk, layers, wb, ab))
+        else:
+            ops.append(_gemm("q_proj", d * heads * qk, d, heads * qk, layers, wb, ab))
+        # The latent and rope key are computed by every tensor-parallel device (replicated).
+        ops.append(_gemm("kv_a_proj", d * (r + rope), d, r + rope, layers, wb, ab))
+        # Absorbed decode: kv_b is read once per step and applied to queries and outputs in the
+        # latent space (its up-projection cost), 2 * r * heads * (nope + v) FLOP per token.
+        ops.append(_gemm("kv_b_proj", r * heads * (nope + v), r, heads * (nope + v), layers, wb, ab))
+        ops.append(
+            Op(
+                name="rope_kv_write",
+                kind="vector",
+                count=layers,
+                flops_per_token=6.0 * (heads + 1) * rope,
+                act_bytes_per_token=2.0 * (heads * rope + r + rope) * ab,
+                kv_write_bytes_per_token=(r + rope) * kb,
+            )
+        )
+        core = dict(
+            flops_per_pair=heads * (4.0 * r + 2.0 * rope),
+            act_bytes_per_token=2.0 * heads * (r + rope) * ab,
+            kv_read_bytes_per_ctx=(r + rope) * kb,
+            rows_per_seq_token=heads,
+        )
+        o_in = heads * v
+    else:
+        hd = model.head_dim
+        qkv_out = (heads + 2 * kv_heads) * hd
+        qkv_elems = d * qkv_out + (qkv_out if model.attention_bias else 0)
+        ops = [
+            _gemm("qkv_proj", qkv_elems, d, qkv_out, layers, wb, ab),
+            Op(
+                name="rope_kv_write",
+                kind="vector",
+                count=layers,
+                flops_per_token=6.0 * (heads + kv_heads) * hd,
+                act_bytes_per_token=2.0 * (heads + kv_heads) * hd * ab,
+                kv_write_bytes_per_token=2.0 * kv_heads * hd * kb,
+            ),
+        ]
+        core = dict(
+            flops_per_pair=4.0 * heads * hd,
+            act_bytes_per_token=2.0 * heads * hd * ab,
+            kv_read_bytes_per_ctx=2.0 * kv_heads * hd * kb,
+            rows_per_seq_token=model.num_heads / model.num_kv_heads,
+        )
+        o_in = heads * hd
+    if layers - windowed > 0:
+        ops.append(Op(name="attention", kind="attention", count=layers - windowed, **core))
+    if windowed > 0:
+        ops.append(
+            Op(name="attention_window", kind="attention", count=windowed, window=float(model.sliding_window), **core)
+        )
+    ops.append(_gemm("o_proj", o_in * d, o_in, d, layers, wb, ab))
+    return ops
+
+
+def _mlp_ops(model: Model, mapping: ParallelMapping, wb: float, ab: float) -> list[Op]:
+    d, tp = model.hidden_size, mapping.tp
+    ops = []
+    if model.dense_layers:
+        count = float(model.dense_layers)
+        inter = model.intermediate_size / tp
+        up = (2 if model.gated_mlp else 1) * d * inter
+        ops += [
+            _gemm("mlp_up", up, d, up / d, count, wb, ab),
+            Op(
+                name="mlp_act",
+                kind="vector",
+                count=count,
+                flops_per_token=5.0 * inter,
+                act_bytes_per_token=(3.0 if model.gated_mlp else 2.0) * inter * ab,
+            ),
+            _gemm("mlp_down", inter * d, inter, d, count, wb, ab),
+        ]
+    if model.is_moe:
+        count, k, E = float(model.moe_layers), float(model.experts_per_token), float(model.num_experts)
+        spread = tp * mapping.ep  # devices the experts are spread over
+        expert = model.expert_params * wb / spread  # bytes of one expert's share on one device...
+        local = E  # ...across all E experts: each device holds 1/spread of every expert's bytes in total
+        ops.append(_gemm("router", d * E, d, E, count, wb, ab))
+        ops.append(
+            Op(
+                name="moe_experts",
+                kind="gemm",
+                count=count,
+                expert_bytes=expert,
+                experts_local=local,
+                experts_total=E,
+                experts_top_k=k,
+                stored_bytes=E * expert,
+                flops_per_token=2.0 * k * model.expert_params / spread * mapping.ep,
+                act_bytes_per_token=(k * (d + 3 * model.moe_intermediate_size / spread) + d) * ab,
+                rows_per_token=k * mapping.ep / E if E > 0 else 1.0,
+            )
+        )
+        if model.num_shared_experts:
+            shared = model.num_shared_experts * model.expert_params / tp
+            ops.append(_gemm("shared_experts", shared, d, 2 * shared / (3 * d), count, wb, ab))
+        if mapping.ep > 1:
+            n = spread
+            ops.append(
+                Op(
+                    name="moe_alltoall",
+                    kind="alltoall",
+                    count=count,
+                    comm_bytes_per_token=2.0 * k * d * ab * (n - 1) / n / tp,
+                )
+            )
+    return ops
 
 
 def lower(
@@ -78,125 +246,69 @@ def lower(
     """The op table of one decoder step of ``model`` on one device of ``mapping``.
 
     ``weight_bytes``, ``act_bytes`` and ``kv_bytes`` are bytes per element of weights,
-    activations and KV cache. Layer ops carry ``count = num_layers`` (a token passes through
-    every layer; with ``pp`` stages each device holds ``num_layers / pp`` of them).
-    Query heads, MLP width and vocabulary split over ``tp``; KV heads split over ``tp`` and
-    are replicated when ``tp`` exceeds them.
+    activations and KV cache. Layer ops carry ``count`` = the layers of their kind (a token
+    passes through every layer; with ``pp`` stages each device holds ``1/pp`` of them).
     """
-    tp, d, hd = mapping.tp, model.hidden_size, model.head_dim
-    heads, kv_heads = heads_per_device(model, tp)
-    group = model.num_heads / model.num_kv_heads
-    inter = model.intermediate_size / tp
+    tp, d = mapping.tp, model.hidden_size
+    wb, ab, kb = weight_bytes, act_bytes, kv_bytes
     layers = float(model.num_layers)
-    qkv_out = (heads + 2 * kv_heads) * hd
-    qkv_elems = d * qkv_out + (qkv_out if model.attention_bias else 0)
-    up_elems = (2 if model.gated_mlp else 1) * d * inter
     vocab = model.vocab_size / tp
-
-    def gemm(name: str, elems: float, in_dim: float, out_dim: float, count: float = layers) -> Op:
-        return Op(
-            name=name,
-            kind="gemm",
-            count=count,
-            weight_bytes=elems * weight_bytes,
-            flops_per_token=2.0 * elems,
-            act_bytes_per_token=(in_dim + out_dim) * act_bytes,
-            rows_per_token=1.0,
-        )
-
-    def norm(name: str, count: float = layers) -> Op:
-        return Op(
-            name=name,
-            kind="vector",
-            count=count,
-            weight_bytes=d * act_bytes,
-            flops_per_token=4.0 * d,
-            act_bytes_per_token=2.0 * d * act_bytes,
-        )
-
     ops = [
         Op(
             name="embedding",
             kind="vector",
             count=1.0,
-            act_bytes_per_token=2.0 * d * act_bytes,
-            weight_bytes=0.0,
-            flops_per_token=0.0,
+            act_bytes_per_token=2.0 * d * ab,
+            layer=False,
+            stored_bytes=model.embedding_params / tp * wb,
         ),
-        norm("attn_norm"),
-        gemm("qkv_proj", qkv_elems, d, qkv_out),
-        Op(
-            name="rope_kv_write",
-            kind="vector",
-            count=layers,
-            flops_per_token=6.0 * (heads + kv_heads) * hd,
-            act_bytes_per_token=2.0 * (heads + kv_heads) * hd * act_bytes,
-            kv_write_bytes_per_token=2.0 * kv_heads * hd * kv_bytes,
-        ),
-        Op(
-            name="attention",
-            kind="attention",
-            count=layers,
-            flops_per_pair=4.0 * heads * hd,
-            act_bytes_per_token=2.0 * heads * hd * act_bytes,
-            kv_read_bytes_per_ctx=2.0 * kv_heads * hd * kv_bytes,
-            rows_per_seq_token=group,
-        ),
-        gemm("o_proj", heads * hd * d, heads * hd, d),
+        _norm("attn_norm", d, layers, ab),
     ]
+    ops += _attention_ops(model, tp, wb, ab, kb)
     if tp > 1:
-        ops.append(Op(name="attn_allreduce", kind="allreduce", count=layers, comm_bytes_per_token=d * act_bytes))
-    ops += [
-        norm("mlp_norm"),
-        gemm("mlp_up", up_elems, d, up_elems / d),
-        Op(
-            name="mlp_act",
-            kind="vector",
-            count=layers,
-            flops_per_token=5.0 * inter,
-            act_bytes_per_token=(3.0 if model.gated_mlp else 2.0) * inter * act_bytes,
-        ),
-        gemm("mlp_down", inter * d, inter, d),
-    ]
+        ops.append(Op(name="attn_allreduce", kind="allreduce", count=layers, comm_bytes_per_token=d * ab))
+    ops.append(_norm("mlp_norm", d, layers, ab))
+    ops += _mlp_ops(model, mapping, wb, ab)
     if tp > 1:
-        ops.append(Op(name="mlp_allreduce", kind="allreduce", count=layers, comm_bytes_per_token=d * act_bytes))
-    ops.append(norm("final_norm", count=1.0))
+        ops.append(Op(name="mlp_allreduce", kind="allreduce", count=layers, comm_bytes_per_token=d * ab))
+    ops.append(attrs.evolve(_norm("final_norm", d, 1.0, ab), layer=False))
     # The LM head runs on the last position of each sequence only (sampling); vocab split over tp.
-    lm_elems = vocab * d
+    lm = vocab * d
     ops.append(
         Op(
             name="lm_head",
             kind="gemm",
             count=1.0,
-            weight_bytes=lm_elems * weight_bytes,
-            flops_per_seq=2.0 * lm_elems,
-            act_bytes_per_seq=(d + vocab) * act_bytes,
+            weight_bytes=lm * wb,
+            layer=False,
+            stored_bytes=(lm * wb if not model.tie_word_embeddings else 0.0),
+            flops_per_seq=2.0 * lm,
+            act_bytes_per_seq=(d + vocab) * ab,
             rows_per_seq=1.0,
         )
     )
     if mapping.pp > 1:
-        ops.append(Op(name="pp_send", kind="p2p", count=float(mapping.pp - 1), comm_bytes_per_token=d * act_bytes))
+        ops.append(
+            Op(name="pp_send", kind="p2p", count=float(mapping.pp - 1), comm_bytes_per_token=d * ab, layer=False)
+        )
     return ops
 
 
-def weight_bytes_per_device(model: Model, mapping: ParallelMapping, weight_bytes: float, act_bytes: float) -> float:
-    """Bytes of weights one device stores: layers split over ``pp`` and ``tp`` (KV projections
-    replicated when ``tp`` exceeds the KV heads), embedding and LM head split over ``tp``
-    (the embedding table sits with the first stage, the head with the last)."""
-    tp, d, hd = mapping.tp, model.hidden_size, model.head_dim
-    heads, kv_heads = heads_per_device(model, tp)
-    attn = d * (heads + 2 * kv_heads) * hd + heads * hd * d
-    mlp = (3 if model.gated_mlp else 2) * d * model.intermediate_size / tp
-    per_layer = (attn + mlp) * weight_bytes + 2 * d * act_bytes
-    embed = model.embedding_params / tp * weight_bytes
-    head = model.lm_head_params / tp * weight_bytes
-    stage_layers = -(-model.num_layers // mapping.pp)
-    ends = max(embed, head) if mapping.pp > 1 else embed + head
-    return stage_layers * per_layer + ends
+def weight_bytes_per_device(ops: list[Op] | tuple[Op, ...], mapping: ParallelMapping) -> float:
+    """Bytes of weights one device stores: per-layer ops' ``stored_bytes`` over its stage's share of
+    the layers (``ceil(count / pp)``), plus the embedding and LM head (on one end stage each when
+    ``pp > 1``, both on the single stage otherwise)."""
+    layers = sum(op.stored_bytes * -(-op.count // mapping.pp) for op in ops if op.layer)
+    ends = [op.stored_bytes * op.count for op in ops if not op.layer]
+    return layers + (max(ends) if mapping.pp > 1 else sum(ends))
 
 
 def kv_bytes_per_token_per_device(model: Model, mapping: ParallelMapping, kv_bytes: float) -> float:
-    """KV-cache bytes one device stores per cached token: 2 * kv_heads/tp * head_dim * layers/pp."""
-    kv_heads = heads_per_device(model, mapping.tp)[1]
+    """KV-cache bytes one device stores per cached token of its attention group:
+    ``2 * kv_heads/tp * head_dim`` per layer (MLA: the full latent ``kv_lora_rank + rope_dim``,
+    replicated over ``tp``), over ``ceil(layers / pp)`` layers."""
     stage_layers = -(-model.num_layers // mapping.pp)
+    if model.is_mla:
+        return (model.kv_lora_rank + model.qk_rope_head_dim) * stage_layers * kv_bytes
+    kv_heads = heads_per_device(model, mapping.tp)[1]
     return 2.0 * kv_heads * model.head_dim * stage_layers * kv_bytes

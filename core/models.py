@@ -1,4 +1,5 @@
-"""Model descriptions: a dense decoder-only transformer, from the catalog, a Hugging Face
+"""Model descriptions: decoder-only transformers, dense or mixture-of-experts, with GQA/MQA or
+MLA attention and optional sliding-window layers; from the catalog, a Hugging Face
 ``config.json`` path, or a dict in the same format."""
 
 from __future__ import annotations
@@ -12,10 +13,38 @@ import attrs
 
 from .errors import UnknownIdError, ValidationError
 
-#: model_type values whose config this loader understands (dense decoder-only transformers).
-SUPPORTED_MODEL_TYPES = ("llama", "mistral", "qwen2", "qwen3")
-#: Config keys that describe features the lowering would silently get wrong if ignored.
-_UNSUPPORTED_KEYS = ("num_local_experts", "num_experts", "n_routed_experts", "kv_lora_rank", "moe_intermediate_size")
+#: model_type values whose config this loader understands.
+SUPPORTED_MODEL_TYPES = (
+    "llama",
+    "mistral",
+    "mixtral",
+    "qwen2",
+    "qwen3",
+    "qwen3_moe",
+    "deepseek_v2",
+    "deepseek_v3",
+    "gpt_oss",
+)
+
+# Keys of Hugging Face configs that do not change FLOPs or bytes (training, tokenizer, numerics,
+# positional-encoding details) or that the loader reads. Any other key is an error naming it, so a
+# feature tokenfab does not model is never silently ignored; pass strict=False to skip the check.
+_KNOWN_KEYS = frozenset(
+    """
+_name_or_path _source architectures model_type torch_dtype dtype transformers_version use_cache auto_map
+bos_token_id eos_token_id pad_token_id initializer_range rms_norm_eps layer_norm_eps norm_eps attention_dropout
+hidden_dropout dropout mlp_bias attention_bias hidden_act rope_theta rope_scaling rope_parameters pretraining_tp
+tie_word_embeddings vocab_size hidden_size intermediate_size num_hidden_layers num_attention_heads
+num_key_value_heads head_dim max_position_embeddings max_window_layers sliding_window use_sliding_window
+layer_types quantization_config output_router_logits router_aux_loss_coef router_jitter_noise
+num_local_experts num_experts num_experts_per_tok moe_intermediate_size shared_expert_intermediate_size
+decoder_sparse_step mlp_only_layers norm_topk_prob n_routed_experts n_shared_experts first_k_dense_replace
+moe_layer_freq routed_scaling_factor topk_method topk_group n_group scoring_func aux_loss_alpha seq_aux
+ep_size num_nextn_predict_layers q_lora_rank kv_lora_rank qk_rope_head_dim qk_nope_head_dim v_head_dim
+experts_per_token initial_context_length swiglu_limit rope_interleave use_qk_norm qk_layernorm
+bias_act attention_chunk_size tie_embeddings_and_encoder_decoder
+""".split()
+)
 
 
 def _positive_int(owner: str):
@@ -26,15 +55,28 @@ def _positive_int(owner: str):
     return check
 
 
+def _non_negative_int(instance: Any, attribute: attrs.Attribute, value: Any) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise ValidationError(f"Model {instance.id!r}: {attribute.name} must be an integer >= 0, got {value!r}")
+
+
 _pos = _positive_int("Model")
 
 
 @attrs.frozen(kw_only=True)
 class Model:
-    """A dense decoder-only transformer (GQA/MQA attention, gated or plain MLP).
+    """A decoder-only transformer.
 
-    ``head_dim`` defaults to ``hidden_size // num_heads``; ``sliding_window`` limits the
-    context every layer attends to (None = full attention).
+    Attention: GQA/MQA (``num_kv_heads``) or, when ``kv_lora_rank > 0``, DeepSeek's multi-head
+    latent attention (MLA): the cache holds ``kv_lora_rank + qk_rope_head_dim`` elements per token
+    per layer, shared by all heads. ``sliding_window`` applies to ``sliding_layers`` of the
+    layers (all of them by default); the rest attend to the full context.
+
+    MLP: dense (``intermediate_size``, gated or not) or mixture-of-experts when ``num_experts > 0``:
+    ``experts_per_token`` routed experts of width ``moe_intermediate_size`` out of ``num_experts``,
+    plus ``num_shared_experts`` always-active experts, in every layer after the first
+    ``first_dense_layers`` (which use the dense MLP). ``mtp_layers`` extra layers predict further
+    tokens (DeepSeek-V3's multi-token prediction); they are not counted in ``params``.
     """
 
     id: str
@@ -50,34 +92,107 @@ class Model:
     attention_bias: bool = False
     max_context: int = attrs.field(default=131072, validator=_pos)
     sliding_window: int | None = None
+    sliding_layers: int | None = None
+    # mixture of experts
+    num_experts: int = attrs.field(default=0, validator=_non_negative_int)
+    experts_per_token: int = attrs.field(default=0, validator=_non_negative_int)
+    moe_intermediate_size: int = attrs.field(default=0, validator=_non_negative_int)
+    num_shared_experts: int = attrs.field(default=0, validator=_non_negative_int)
+    first_dense_layers: int = attrs.field(default=0, validator=_non_negative_int)
+    # multi-head latent attention
+    kv_lora_rank: int = attrs.field(default=0, validator=_non_negative_int)
+    q_lora_rank: int = attrs.field(default=0, validator=_non_negative_int)
+    qk_nope_head_dim: int = attrs.field(default=0, validator=_non_negative_int)
+    qk_rope_head_dim: int = attrs.field(default=0, validator=_non_negative_int)
+    v_head_dim: int = attrs.field(default=0, validator=_non_negative_int)
+    mtp_layers: int = attrs.field(default=0, validator=_non_negative_int)
     source: str = ""
 
     def __attrs_post_init__(self) -> None:
-        if self.num_heads % self.num_kv_heads:
+        owner = f"Model {self.id!r}"
+        if not self.is_mla and self.num_heads % self.num_kv_heads:
             raise ValidationError(
-                f"Model {self.id!r}: num_heads ({self.num_heads}) must be a multiple of "
-                f"num_kv_heads ({self.num_kv_heads})"
+                f"{owner}: num_heads ({self.num_heads}) must be a multiple of num_kv_heads ({self.num_kv_heads})"
             )
         if self.sliding_window is not None and self.sliding_window < 1:
-            raise ValidationError(f"Model {self.id!r}: sliding_window must be >= 1 or None, got {self.sliding_window}")
+            raise ValidationError(f"{owner}: sliding_window must be >= 1 or None, got {self.sliding_window}")
+        if self.sliding_layers is not None and not 0 <= self.sliding_layers <= self.num_layers:
+            raise ValidationError(
+                f"{owner}: sliding_layers must be between 0 and num_layers ({self.num_layers}), "
+                f"got {self.sliding_layers}"
+            )
+        if self.num_experts:
+            if not 1 <= self.experts_per_token <= self.num_experts:
+                raise ValidationError(
+                    f"{owner}: experts_per_token must be between 1 and num_experts "
+                    f"({self.num_experts}), got {self.experts_per_token}"
+                )
+            if self.moe_intermediate_size < 1:
+                raise ValidationError(f"{owner}: moe_intermediate_size must be >= 1 for a MoE model")
+            if self.first_dense_layers >= self.num_layers:
+                raise ValidationError(f"{owner}: first_dense_layers must be < num_layers ({self.num_layers})")
+        if self.is_mla and (self.qk_rope_head_dim < 1 or self.qk_nope_head_dim < 1 or self.v_head_dim < 1):
+            raise ValidationError(f"{owner}: MLA needs qk_rope_head_dim, qk_nope_head_dim and v_head_dim >= 1")
 
-    # -- parameter counts (elements) --------------------------------------------------------
+    # -- structure ------------------------------------------------------------------------------
+    @property
+    def is_moe(self) -> bool:
+        return self.num_experts > 0
+
+    @property
+    def is_mla(self) -> bool:
+        return self.kv_lora_rank > 0
+
+    @property
+    def moe_layers(self) -> int:
+        return self.num_layers - self.first_dense_layers if self.is_moe else 0
+
+    @property
+    def dense_layers(self) -> int:
+        return self.num_layers - self.moe_layers
+
+    @property
+    def window_layers(self) -> int:
+        """Layers that attend within ``sliding_window`` (0 without a window)."""
+        if self.sliding_window is None:
+            return 0
+        return self.num_layers if self.sliding_layers is None else self.sliding_layers
+
+    # -- parameter counts (elements) ------------------------------------------------------------
     @property
     def attention_params(self) -> int:
-        """q, k, v and o projections of one layer (plus biases on q, k, v if present)."""
-        q = self.hidden_size * self.num_heads * self.head_dim
-        kv = 2 * self.hidden_size * self.num_kv_heads * self.head_dim
-        o = self.num_heads * self.head_dim * self.hidden_size
-        bias = (self.num_heads + 2 * self.num_kv_heads) * self.head_dim if self.attention_bias else 0
+        """Projections of one layer. GQA: q, k, v, o (+ q/k/v biases). MLA: q (or q_a, q_b),
+        kv_a (to the latent and the rope key), kv_b (latent up-projection to k_nope and v), o."""
+        d, h = self.hidden_size, self.num_heads
+        if self.is_mla:
+            qk = self.qk_nope_head_dim + self.qk_rope_head_dim
+            q = d * self.q_lora_rank + self.q_lora_rank * h * qk if self.q_lora_rank else d * h * qk
+            kv_a = d * (self.kv_lora_rank + self.qk_rope_head_dim)
+            kv_b = self.kv_lora_rank * h * (self.qk_nope_head_dim + self.v_head_dim)
+            return q + kv_a + kv_b + h * self.v_head_dim * d
+        q = d * h * self.head_dim
+        kv = 2 * d * self.num_kv_heads * self.head_dim
+        o = h * self.head_dim * d
+        bias = (h + 2 * self.num_kv_heads) * self.head_dim if self.attention_bias else 0
         return q + kv + o + bias
 
     @property
-    def mlp_params(self) -> int:
+    def dense_mlp_params(self) -> int:
         return (3 if self.gated_mlp else 2) * self.hidden_size * self.intermediate_size
 
     @property
-    def layer_params(self) -> int:
-        return self.attention_params + self.mlp_params + 2 * self.hidden_size  # two RMSNorm weights
+    def expert_params(self) -> int:
+        """One routed (or shared) expert: gated, width ``moe_intermediate_size``."""
+        return 3 * self.hidden_size * self.moe_intermediate_size
+
+    @property
+    def moe_params(self) -> int:
+        """Router, all routed experts and the shared experts of one MoE layer."""
+        return (
+            self.hidden_size * self.num_experts
+            + self.num_experts * self.expert_params
+            + self.num_shared_experts * self.expert_params
+        )
 
     @property
     def embedding_params(self) -> int:
@@ -89,19 +204,44 @@ class Model:
 
     @property
     def params(self) -> int:
-        """Total parameters: layers, embedding, untied LM head and the final norm."""
-        return self.num_layers * self.layer_params + self.embedding_params + self.lm_head_params + self.hidden_size
+        """Total parameters (main model; MTP layers excluded): layers, embedding, head, final norm."""
+        layers = (
+            self.num_layers * (self.attention_params + 2 * self.hidden_size)
+            + self.dense_layers * self.dense_mlp_params
+            + self.moe_layers * self.moe_params
+        )
+        return layers + self.embedding_params + self.lm_head_params + self.hidden_size
 
     @property
     def active_params(self) -> int:
-        return self.params
+        """Parameters one token uses: routed experts count ``experts_per_token`` of them."""
+        inactive = self.moe_layers * (self.num_experts - self.experts_per_token) * self.expert_params
+        return self.params - inactive
 
     def kv_elements_per_token(self) -> int:
-        """K and V elements stored per token over all layers: 2 * layers * kv_heads * head_dim."""
+        """KV-cache elements per token over all layers: ``2 * kv_heads * head_dim`` per layer,
+        or ``kv_lora_rank + qk_rope_head_dim`` per layer for MLA."""
+        if self.is_mla:
+            return self.num_layers * (self.kv_lora_rank + self.qk_rope_head_dim)
         return 2 * self.num_layers * self.num_kv_heads * self.head_dim
 
+    def draft(self) -> Model:
+        """The multi-token-prediction module as a draft model: ``mtp_layers`` layers of this model."""
+        if not self.mtp_layers:
+            raise ValidationError(f"Model {self.id!r} has no multi-token-prediction layers (mtp_layers = 0)")
+        return attrs.evolve(
+            self,
+            id=f"{self.id}-mtp",
+            num_layers=self.mtp_layers,
+            first_dense_layers=min(self.first_dense_layers, self.mtp_layers - 1),
+            mtp_layers=0,
+            sliding_layers=None if self.sliding_layers is None else 0,
+        )
 
-def model_from_config(config: Mapping[str, Any], *, model_id: str | None = None, source: str = "") -> Model:
+
+def model_from_config(
+    config: Mapping[str, Any], *, model_id: str | None = None, source: str = "", strict: bool = True
+) -> Model:
     """Build a :class:`Model` from a Hugging Face ``config.json`` dict."""
     cfg = dict(config)
     name = model_id or str(cfg.get("_name_or_path") or cfg.get("name") or "custom").split("/")[-1].lower()
@@ -110,44 +250,84 @@ def model_from_config(config: Mapping[str, Any], *, model_id: str | None = None,
         raise ValidationError(
             f"model config {name!r}: model_type must be one of {', '.join(SUPPORTED_MODEL_TYPES)}, got {model_type!r}"
         )
-    for key in _UNSUPPORTED_KEYS:
-        if cfg.get(key):
+    if strict:
+        unknown = sorted(set(cfg) - _KNOWN_KEYS)
+        if unknown:
             raise ValidationError(
-                f"model config {name!r}: key {key!r} (mixture-of-experts / MLA) is not "
-                f"supported for model_type {model_type!r} yet"
+                f"model config {name!r}: unknown key {unknown[0]!r} (tokenfab does not know what it "
+                f"changes; pass strict=False to ignore unknown keys)"
             )
 
     def need(key: str) -> Any:
-        if key not in cfg:
+        if cfg.get(key) is None:
             raise ValidationError(f"model config {name!r}: missing required key {key!r}")
         return cfg[key]
 
     hidden, heads = need("hidden_size"), need("num_attention_heads")
-    window = cfg.get("sliding_window") if cfg.get("use_sliding_window", model_type == "mistral") else None
-    return Model(
+    layers = need("num_hidden_layers")
+    fields: dict[str, Any] = dict(
         id=name,
         hidden_size=hidden,
-        num_layers=need("num_hidden_layers"),
+        num_layers=layers,
         num_heads=heads,
         num_kv_heads=cfg.get("num_key_value_heads") or heads,
         head_dim=cfg.get("head_dim") or hidden // heads,
         intermediate_size=need("intermediate_size"),
         vocab_size=need("vocab_size"),
         tie_word_embeddings=bool(cfg.get("tie_word_embeddings", False)),
-        gated_mlp=cfg.get("hidden_act", "silu") in ("silu", "swiglu", "gelu_pytorch_tanh") or model_type == "llama",
-        attention_bias=bool(cfg.get("attention_bias", model_type == "qwen2")),
-        max_context=int(cfg.get("max_position_embeddings", 131072)),
-        sliding_window=window,
+        gated_mlp=True,  # every supported family uses a gated (SwiGLU-style) MLP
+        attention_bias=bool(cfg.get("attention_bias", model_type in ("qwen2", "gpt_oss"))),
+        max_context=int(cfg.get("max_position_embeddings") or 131072),
         source=source or str(cfg.get("_source", "")),
     )
+    # sliding windows: Mistral applies its window to every layer; Qwen2 only with use_sliding_window;
+    # layer_types (gpt-oss, newer configs) names the windowed layers.
+    window = cfg.get("sliding_window")
+    if cfg.get("layer_types"):
+        sliding = sum(1 for kind in cfg["layer_types"] if kind == "sliding_attention")
+        fields.update(sliding_window=window if sliding else None, sliding_layers=sliding)
+    elif window and cfg.get("use_sliding_window", model_type in ("mistral", "mixtral")):
+        fields["sliding_window"] = window
+    # mixture of experts
+    experts = cfg.get("num_local_experts") or cfg.get("num_experts") or cfg.get("n_routed_experts") or 0
+    if experts:
+        top_k = cfg.get("num_experts_per_tok") or cfg.get("experts_per_token")
+        if not top_k:
+            raise ValidationError(f"model config {name!r}: missing required key 'num_experts_per_tok'")
+        fields.update(
+            num_experts=experts,
+            experts_per_token=top_k,
+            moe_intermediate_size=cfg.get("moe_intermediate_size") or fields["intermediate_size"],
+            num_shared_experts=cfg.get("n_shared_experts") or 0,
+            first_dense_layers=cfg.get("first_k_dense_replace") or 0,
+        )
+        if cfg.get("shared_expert_intermediate_size"):  # Qwen2-MoE style shared expert of its own width
+            fields["num_shared_experts"] = max(
+                1, round(cfg["shared_expert_intermediate_size"] / fields["moe_intermediate_size"])
+            )
+    # multi-head latent attention
+    if cfg.get("kv_lora_rank"):
+        fields.update(
+            kv_lora_rank=cfg["kv_lora_rank"],
+            q_lora_rank=cfg.get("q_lora_rank") or 0,
+            qk_nope_head_dim=need("qk_nope_head_dim"),
+            qk_rope_head_dim=need("qk_rope_head_dim"),
+            v_head_dim=need("v_head_dim"),
+            head_dim=need("qk_nope_head_dim") + need("qk_rope_head_dim"),
+            num_kv_heads=heads,
+        )
+    fields["mtp_layers"] = cfg.get("num_nextn_predict_layers") or 0
+    return Model(**fields)
 
 
-def load_model(spec: str | Mapping[str, Any] | Model, *, catalog: Mapping[str, Any] | None = None) -> Model:
+def load_model(
+    spec: str | Mapping[str, Any] | Model, *, catalog: Mapping[str, Any] | None = None, strict: bool = True
+) -> Model:
     """A model from a catalog id, a path to a Hugging Face ``config.json`` (or its folder), or a dict."""
     if isinstance(spec, Model):
         return spec
     if isinstance(spec, Mapping):
-        return model_from_config(spec)
+        return model_from_config(spec, strict=strict)
     if not isinstance(spec, str):
         raise ValidationError(f"model: expected an id, a config.json path or a dict, got {type(spec).__name__}")
     if catalog is None:
@@ -168,7 +348,6 @@ def load_model(spec: str | Mapping[str, Any] | Model, *, catalog: Mapping[str, A
         if not isinstance(config, dict):
             raise ValidationError(f"model: {path!r} must hold a JSON object")
         default_id = os.path.basename(os.path.dirname(os.path.abspath(path))).lower() or "custom"
-        return model_from_config(
-            config, model_id=config.get("_name_or_path", default_id).split("/")[-1].lower(), source=path
-        )
+        model_id = str(config.get("_name_or_path", default_id)).split("/")[-1].lower()
+        return model_from_config(config, model_id=model_id, source=path, strict=strict)
     raise UnknownIdError("model", spec, list(catalog))

@@ -14,6 +14,26 @@ For a replica serving ``B`` concurrent sequences of ``I`` input and ``O`` output
 * ``joules_per_token = (B * E_prefill + (O - 1) * E_step) / (B * O)`` per replica;
 * ``usd_per_mtok`` from :mod:`tokenfab.economics`.
 
+Mixed batches with chunked prefill (``chunked_prefill=True``, the default, as vLLM V1, SGLang
+and TensorRT-LLM schedule): prompt chunks of ``c = min(budget - B, max(I, B * I / (O - 1)))`` tokens (``budget`` =
+``prefill_chunk_tokens``, 8192) ride along the ``B`` decode tokens of a step and share its weight
+reads (``c`` may hold several whole prompts, or a slice of one). A cycle of ``O - 1`` decode
+steps needs ``n = B * I / c`` of them to carry prompt tokens; with
+``f = min(1, n / (O - 1))``::
+
+    ttft_s  = ceil(I / c) * t_mixed
+    tpot_s  = (1 - f) * t_decode + f * t_mixed       (times n / (O - 1) when prompts outrun steps)
+    tokens_per_s = replicas * B / tpot_s
+
+``chunked_prefill=False`` is the older scheduler: each prompt is a step of its own that stalls
+the batch, ``tpot_s = t_decode + (B - 1) * ttft / (O - 1)``.
+
+Speculative decoding (``speculative=Speculative(draft, tokens=g, acceptance=a)``): a cycle runs
+``g`` draft decode steps and one target step verifying ``g + 1`` tokens per sequence, and yields
+``(1 - a^(g+1)) / (1 - a)`` tokens per sequence on average (Leviathan et al., 2023), so
+``tpot = (g * t_draft + t_verify) / E[tokens]``. The draft is another model on the same devices,
+or ``"mtp"``: the target's own multi-token-prediction layers (DeepSeek-V3).
+
 Memory fit: in steady state the ``B`` sequences of a replica are at evenly staggered points of
 their generation, so the KV cache holds ``B * I + O * (B + 1) / 2`` tokens (``I + O`` per
 sequence when ``B = 1``); weights, that cache and the step workspace must fit every device.
@@ -21,6 +41,7 @@ sequence when ``B = 1``); weights, that cache and the step workspace must fit ev
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from typing import Any
 
@@ -28,8 +49,9 @@ import attrs
 import numpy as np
 
 from .economics import Economics, usd_per_mtok
-from .engine import StepCost, _int_field, make_plan, run_plan
+from .engine import Part, StepCost, _int_field, make_plan, run_plan
 from .errors import FitError, TokenfabError, ValidationError
+from .models import load_model
 from .registry import Registry, default_registry
 
 DECODE_SAMPLES = 16
@@ -46,6 +68,27 @@ METRICS = {  # name -> True when larger is better
 
 
 @attrs.frozen(kw_only=True)
+class Speculative:
+    """Speculative decoding: ``draft`` (a model id, config, :class:`Model`, or ``"mtp"``) proposes
+    ``tokens`` tokens per cycle, each accepted with probability ``acceptance``."""
+
+    draft: Any
+    tokens: int = 3
+    acceptance: float = 0.7
+
+    def __attrs_post_init__(self) -> None:
+        _int_field("speculative.tokens", self.tokens, 1)
+        if not 0.0 <= float(self.acceptance) <= 1.0:
+            raise ValidationError(f"speculative.acceptance: must be between 0 and 1, got {self.acceptance!r}")
+
+    @property
+    def expected_tokens(self) -> float:
+        """Tokens per sequence per cycle: ``(1 - a^(g+1)) / (1 - a)`` (``g + 1`` when ``a = 1``)."""
+        a, g = float(self.acceptance), self.tokens
+        return float(g + 1) if a == 1.0 else (1.0 - a ** (g + 1)) / (1.0 - a)
+
+
+@attrs.frozen(kw_only=True)
 class Estimate:
     """A serving estimate. Times in seconds, energy in joules, money in US dollars."""
 
@@ -54,6 +97,7 @@ class Estimate:
     devices: int
     tp: int
     pp: int
+    ep: int
     replicas: int
     batch: int
     input_tokens: int
@@ -76,6 +120,8 @@ class Estimate:
     price_basis: str
     prefill_bound: str
     decode_bound: str
+    chunked_prefill: bool
+    speculative_tokens_per_step: float
     prefill: StepCost = attrs.field(repr=False)
     decode: StepCost = attrs.field(repr=False)
 
@@ -105,6 +151,9 @@ def estimate(
     weights: str | None = None,
     activations: str | None = None,
     kv: str | None = None,
+    chunked_prefill: bool = True,
+    prefill_chunk_tokens: int = 8192,
+    speculative: Speculative | None = None,
     economics: Economics | None = None,
     registry: Registry | None = None,
 ) -> Estimate:
@@ -142,14 +191,44 @@ def estimate(
     if not bool(plan.fits(np.float64(B), np.float64(kv_tokens), np.float64(1))):
         raise plan.fit_error(B, kv_tokens, 1)
     pre = run_plan(plan, "prefill", 1, inp, 0, check_fit=False)
-    contexts = inp + (np.arange(DECODE_SAMPLES) + 0.5) / DECODE_SAMPLES * max(out - 1, 0)
-    dec = run_plan(plan, "decode", B, 1, np.floor(contexts), check_fit=False)
-    ttft, step = float(pre.seconds), float(np.mean(dec.seconds))
+    contexts = np.floor(inp + (np.arange(DECODE_SAMPLES) + 0.5) / DECODE_SAMPLES * max(out - 1, 0))
     steps = out - 1
-    tpot = step + ((B - 1) * ttft / steps if steps else 0.0)
-    e2e = ttft + steps * tpot
-    tokens_per_s = plan.replicas * B * out / e2e
-    joules = (B * float(pre.joules) + steps * float(np.mean(dec.joules))) / (B * out)
+    spec_tokens = 1.0
+    if speculative is not None:
+        dec, step, step_joules, spec_tokens = _speculative_step(plan, speculative, B, contexts, registry, inp, out)
+    else:
+        dec = run_plan(plan, "decode", B, 1, contexts, check_fit=False)
+        step, step_joules = float(np.mean(dec.seconds)), float(np.mean(dec.joules))
+    mixed = chunked_prefill and steps and speculative is None
+    if mixed:
+        budget = _int_field("prefill_chunk_tokens", prefill_chunk_tokens, 1)
+        if budget <= B:
+            raise ValidationError(f"prefill_chunk_tokens: must exceed the batch per replica ({B}), got {budget}")
+        # Prompt tokens a mixed step carries: the steady arrival rate B*I/(O-1), at least one whole
+        # prompt (a lone request is not split), at most the budget left beside the decode tokens.
+        chunk = min(budget - B, max(inp, B * inp / steps))
+        part = (
+            Part(batch=np.float64(chunk / inp), tokens=np.float64(inp), context=np.float64(0.0), sampled=False)
+            if chunk >= inp
+            else Part(
+                batch=np.float64(1.0), tokens=np.float64(chunk), context=np.float64((inp - chunk) / 2.0), sampled=False
+            )
+        )
+        mix = run_plan(plan, "decode", B, 1, contexts, check_fit=False, extra=part)
+        t_mix, e_mix = float(np.mean(mix.seconds)), float(np.mean(mix.joules))
+        n = B * inp / chunk
+        f = min(1.0, n / steps)
+        ttft = math.ceil(inp / chunk) * t_mix
+        tpot = ((1 - f) * step + f * t_mix) * max(1.0, n / steps)
+        e2e = ttft + steps * tpot
+        tokens_per_s = plan.replicas * B / tpot
+        joules = ((1 - f) * step_joules + f * e_mix) * max(1.0, n / steps) / B
+    else:
+        ttft = float(pre.seconds)
+        tpot = step + ((B - 1) * ttft / steps if steps else 0.0)
+        e2e = ttft + steps * tpot
+        tokens_per_s = plan.replicas * B * out / e2e
+        joules = (B * float(pre.joules) + steps * step_joules) / (B * out)
     usd, hourly, basis = usd_per_mtok(
         plan.device, economics, devices=plan.devices, tokens_per_s=tokens_per_s, joules_per_token=joules
     )
@@ -162,6 +241,7 @@ def estimate(
         devices=plan.devices,
         tp=plan.mapping.tp,
         pp=plan.mapping.pp,
+        ep=plan.mapping.ep,
         replicas=plan.replicas,
         batch=B * plan.replicas,
         input_tokens=inp,
@@ -184,9 +264,50 @@ def estimate(
         price_basis=basis,
         prefill_bound=str(pre.bound),
         decode_bound=str(dec_bounds[np.argmax(counts)]),
+        chunked_prefill=bool(mixed),
+        speculative_tokens_per_step=spec_tokens,
         prefill=pre,
         decode=dec,
     )
+
+
+def _speculative_step(plan, spec: Speculative, B: int, contexts: np.ndarray, registry, inp: int, out: int):
+    """(verify StepCost, seconds per token-step, joules per token-step, tokens per cycle).
+
+    The draft runs on the target's devices with the same tensor split (capped at its heads);
+    its weights and KV cache must fit beside the target's."""
+    target = plan.model
+    draft = target.draft() if spec.draft == "mtp" else load_model(spec.draft)
+    mapping = plan.mapping
+    draft_plan = make_plan(
+        draft,
+        plan.device,
+        batch=B,
+        kv_tokens=float(np.max(contexts)) + 1,
+        step_tokens=1,
+        tp=min(mapping.tp, draft.num_heads),
+        pp=1,
+        weights=plan.precisions.weights,
+        activations=plan.precisions.activations,
+        kv=plan.precisions.kv,
+        registry=registry,
+    )
+    kv_tokens = _kv_tokens(B, inp, out)
+    used = plan.memory_per_device(np.float64(B), np.float64(kv_tokens), np.float64(spec.tokens + 1))
+    for level, amount in draft_plan.memory_per_device(np.float64(B), np.float64(kv_tokens), np.float64(1)).items():
+        used[level] = used.get(level, 0.0) + amount
+        if float(used[level]) > plan.usable_bytes(level):
+            raise FitError(
+                f"{target.id} with draft {draft.id} does not fit on {plan.devices} x {plan.device.id}: "
+                f"{level} needs {float(used[level]) / 1e9:.1f} GB of {plan.usable_bytes(level) / 1e9:.1f} "
+                f"GB usable per device"
+            )
+    drafted = run_plan(draft_plan, "decode", B, 1, contexts, check_fit=False)
+    verify = run_plan(plan, "decode", B, spec.tokens + 1, contexts, check_fit=False)
+    per_cycle = spec.tokens * np.asarray(drafted.seconds) + np.asarray(verify.seconds)
+    energy = spec.tokens * np.asarray(drafted.joules) + np.asarray(verify.joules)
+    gain = spec.expected_tokens
+    return verify, float(np.mean(per_cycle)) / gain, float(np.mean(energy)) / gain, gain
 
 
 def max_batch(

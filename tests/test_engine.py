@@ -65,7 +65,9 @@ def test_tensor_parallel_allreduce_costs_time():
 
 
 def test_estimate_arithmetic_is_consistent():
-    est = tokenfab.estimate("llama-3.1-8b", "nvidia:h100-sxm", batch=4, input_tokens=512, output_tokens=129)
+    est = tokenfab.estimate(
+        "llama-3.1-8b", "nvidia:h100-sxm", batch=4, input_tokens=512, output_tokens=129, chunked_prefill=False
+    )
     step = float(np.mean(est.decode.seconds))
     assert est.ttft_s == pytest.approx(float(est.prefill.seconds))
     assert est.tpot_s == pytest.approx(step + 3 * est.ttft_s / 128)
@@ -90,6 +92,28 @@ def test_estimate_arithmetic_is_consistent():
         "usd_per_mtok",
     ):
         assert key in d
+
+
+def test_mixed_batch_arithmetic():
+    # 64 sequences, 1,000 in / 101 out: prompts arrive at 64 * 1000 / 100 = 640 tokens per step, so every
+    # step carries max(1000, 640) = 1000 prompt tokens (one whole prompt); n = 64 steps of 100 carry one.
+    est = tokenfab.estimate("llama-3.1-8b", "nvidia:h100-sxm", batch=64, input_tokens=1000, output_tokens=101)
+    decode = tokenfab.decode_step("llama-3.1-8b", "nvidia:h100-sxm", batch=64, context=est.decode.context)
+    step = float(np.mean(decode.seconds))
+    assert est.chunked_prefill
+    t_mix = est.ttft_s  # one mixed step brings a whole prompt to its first token
+    f = 64 / 100
+    assert est.tpot_s == pytest.approx((1 - f) * step + f * t_mix, rel=1e-9)
+    assert est.tokens_per_s == pytest.approx(64 / est.tpot_s)
+    # mixing shares weight reads: never slower than stalling the batch for each prompt
+    serial = tokenfab.estimate(
+        "llama-3.1-8b", "nvidia:h100-sxm", batch=64, input_tokens=1000, output_tokens=101, chunked_prefill=False
+    )
+    assert est.tokens_per_s >= serial.tokens_per_s
+    # a lone request is not split: its first token comes after one step holding the whole prompt
+    solo = tokenfab.estimate("llama-3.1-8b", "nvidia:h100-sxm", batch=1, input_tokens=1000, output_tokens=100)
+    alone = tokenfab.prefill("llama-3.1-8b", "nvidia:h100-sxm", tokens=1000)
+    assert solo.ttft_s == pytest.approx(alone.seconds, rel=0.05)
 
 
 def test_energy_never_above_tdp():

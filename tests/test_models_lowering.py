@@ -5,14 +5,14 @@ import json
 import numpy as np
 import pytest
 import tokenfab
-from tokenfab.engine import _scenario_variables, make_plan
+from tokenfab.engine import attention_pairs, make_plan
 from tokenfab.lowering import ParallelMapping, lower, weight_bytes_per_device
 
 
 def test_llama_3_1_8b_parameter_count():
     m = tokenfab.load_model("llama-3.1-8b")
     # q 4096*4096 + k,v 2*4096*1024 + o 4096*4096 + mlp 3*4096*14336 + 2 norms = 218,112,000 per layer
-    assert m.layer_params == 218_112_000
+    assert m.attention_params + m.dense_mlp_params + 2 * 4096 == 218_112_000
     # 32 layers + embedding and untied head 2*128256*4096 + final norm 4096 (matches HF: 8,030,261,248)
     assert m.params == 8_030_261_248
     assert m.kv_elements_per_token() * 2 == 131_072  # bf16 KV bytes/token: 2*32*8*128*2
@@ -53,8 +53,12 @@ def test_tensor_parallel_shards_and_adds_allreduce():
     assert ops["qkv_proj"].flops_per_token == 2 * 8192 * (8 + 2 * 1) * 128
     assert ops["attn_allreduce"].comm_bytes_per_token == 8192 * 2
     assert ops["attention"].kv_read_bytes_per_ctx == 2 * 1 * 128 * 2
-    w1 = weight_bytes_per_device(m, ParallelMapping(tp=1), 2, 2)
-    w8 = weight_bytes_per_device(m, ParallelMapping(tp=8), 2, 2)
+
+    def stored(tp):
+        mapping = ParallelMapping(tp=tp)
+        return weight_bytes_per_device(lower(m, mapping, weight_bytes=2, act_bytes=2, kv_bytes=2), mapping)
+
+    w1, w8 = stored(1), stored(8)
     assert w1 == pytest.approx(m.params * 2)
     assert w8 < w1 / 7.9
 
@@ -69,11 +73,13 @@ def test_tp_that_does_not_divide_heads_pads():
 
 def test_causal_pairs_and_sliding_window():
     b, t, c = (np.array([x], dtype=float) for x in (1, 4, 0))
-    _, pairs, kv = _scenario_variables(tokenfab.load_model("llama-3.1-8b"), b, t, c)
+    pairs, kv = attention_pairs(b, t, c)
     assert pairs[0] == 1 + 2 + 3 + 4 and kv[0] == 4
-    windowed = tokenfab.load_model({**json.loads(json.dumps(_mistral())), "sliding_window": 2})
-    _, pairs, kv = _scenario_variables(windowed, b, t, c)
+    pairs, kv = attention_pairs(b, t, c, window=2.0)
     assert pairs[0] == 1 + 2 + 2 + 2 and kv[0] == 2
+    # decode after 10 cached tokens with a window of 4: the new token sees 4
+    pairs, kv = attention_pairs(np.array([3.0]), np.array([1.0]), np.array([10.0]), window=4.0)
+    assert pairs[0] == 3 * 4 and kv[0] == 3 * 4
 
 
 def _mistral():
@@ -98,7 +104,8 @@ def test_load_model_from_config_json(tmp_path):
     "change,message",
     [
         ({"model_type": "gpt2"}, "model_type must be one of"),
-        ({"num_local_experts": 8}, "num_local_experts"),
+        ({"num_local_experts": 8}, "missing required key 'num_experts_per_tok'"),
+        ({"rope_scaling_typo": 8}, "unknown key 'rope_scaling_typo'"),
         ({"hidden_size": None}, "hidden_size"),
     ],
 )
