@@ -19,7 +19,7 @@ from rich.table import Table
 from . import __version__
 from .economics import Economics
 from .errors import TokenfabError
-from .serving import METRICS, compare, estimate
+from .serving import METRICS, Speculative, compare, estimate
 
 
 def _add_scenario(parser: argparse.ArgumentParser) -> None:
@@ -34,6 +34,11 @@ def _add_scenario(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--weights", help="weight precision (bf16, fp8, int4, ...)")
     parser.add_argument("--activations", help="activation / math precision")
     parser.add_argument("--kv", help="KV-cache precision")
+    parser.add_argument("--no-chunked-prefill", dest="chunked_prefill", action="store_false",
+                        help="stall the batch for each prompt instead of mixing prompt chunks into decode steps")
+    parser.add_argument("--draft", help="speculative decoding: draft model id, config.json, or 'mtp'")
+    parser.add_argument("--draft-tokens", type=int, default=3, help="tokens drafted per cycle (default 3)")
+    parser.add_argument("--acceptance", type=float, default=0.7, help="draft token acceptance rate (default 0.7)")
     parser.add_argument("--usd-per-device-hour", type=float, help="override the device-hour price")
     parser.add_argument("--capex", type=float, dest="capex_usd", help="price per device, amortised instead of cloud")
     parser.add_argument("--usd-per-kwh", type=float, default=0.10, help="electricity price for capex pricing")
@@ -48,7 +53,12 @@ def _options(args: argparse.Namespace) -> dict[str, Any]:
         usd_per_kwh=args.usd_per_kwh,
         pue=args.pue,
     )
+    speculative = None
+    if args.draft:
+        speculative = Speculative(draft=args.draft, tokens=args.draft_tokens, acceptance=args.acceptance)
     return dict(
+        chunked_prefill=args.chunked_prefill,
+        speculative=speculative,
         batch=args.batch,
         input_tokens=args.input_tokens,
         output_tokens=args.output_tokens,
@@ -227,6 +237,7 @@ _COLUMNS = [  # (header, key, formatter)
 def _mapping(e: Any) -> str:
     return (
         f"{e.devices} (tp{e.tp}"
+        + (f" ep{e.ep}" if e.ep > 1 else "")
         + (f" pp{e.pp}" if e.pp > 1 else "")
         + (f" x{e.replicas}" if e.replicas > 1 else "")
         + ")"

@@ -464,12 +464,15 @@ def run_plan(
     )
     act = N[:, None] * col["act_bytes_per_token"] + B_sampled[:, None] * col["act_bytes_per_seq"]
     kv = K * col["kv_read_bytes_per_ctx"] + N[:, None] * col["kv_write_bytes_per_token"]
-    # Expected distinct experts read: E_local * (1 - (1 - k/E)^tokens routed over all groups).
-    with np.errstate(divide="ignore", invalid="ignore"):
-        miss = np.where(col["experts_total"] > 0, 1.0 - col["experts_top_k"] / np.maximum(col["experts_total"], 1), 1.0)
-        routed = N[:, None] * mapping.ep
-        distinct = col["experts_local"] * (1.0 - np.power(miss, routed))
+    # Expected distinct experts read, E (1 - (1 - k/E)^tokens routed over all groups); a grouped
+    # expert GEMM runs each touched expert on its share of tokens: rows = routed * k / touched.
+    moe = col["experts_total"] > 0
+    routed = N[:, None] * mapping.ep
+    miss = np.where(moe, 1.0 - col["experts_top_k"] / np.maximum(col["experts_total"], 1.0), 1.0)
+    distinct = col["experts_local"] * (1.0 - np.power(miss, routed))
     weight = col["weight_bytes"] + col["expert_bytes"] * distinct
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rows = np.where(moe, routed * col["experts_top_k"] / np.where(moe, distinct, 1.0), rows)
     message = N[:, None] * col["comm_bytes_per_token"]
 
     levels = [level.name for level in device.memory]

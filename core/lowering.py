@@ -8,7 +8,8 @@ scenario variables of a step:
   already cached and window ``W`` (causal; ``W`` infinite for full-attention layers),
 * ``K`` KV-cache tokens read: ``B * min(C + T, W)``,
 * ``X`` expected distinct experts a device reads: ``E_local * (1 - (1 - k/E)^(N * groups))``
-  (``T`` tokens routed top-``k`` over ``E`` experts touch ``E (1 - (1 - k/E)^T)`` of them),
+  (``T`` tokens routed top-``k`` over ``E`` experts touch ``E (1 - (1 - k/E)^T)`` of them); an
+  expert GEMM's rows are the tokens per touched expert, ``T * k / (E (1 - (1 - k/E)^T))``,
 
 so that for a scenario::
 
