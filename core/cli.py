@@ -34,8 +34,12 @@ def _add_scenario(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--weights", help="weight precision (bf16, fp8, int4, ...)")
     parser.add_argument("--activations", help="activation / math precision")
     parser.add_argument("--kv", help="KV-cache precision")
-    parser.add_argument("--no-chunked-prefill", dest="chunked_prefill", action="store_false",
-                        help="stall the batch for each prompt instead of mixing prompt chunks into decode steps")
+    parser.add_argument(
+        "--no-chunked-prefill",
+        dest="chunked_prefill",
+        action="store_false",
+        help="stall the batch for each prompt instead of mixing prompt chunks into decode steps",
+    )
     parser.add_argument("--draft", help="speculative decoding: draft model id, config.json, or 'mtp'")
     parser.add_argument("--draft-tokens", type=int, default=3, help="tokens drafted per cycle (default 3)")
     parser.add_argument("--acceptance", type=float, default=0.7, help="draft token acceptance rate (default 0.7)")

@@ -3,7 +3,6 @@ hand-computed worked examples."""
 
 import numpy as np
 import pytest
-
 import tokenfab
 from tokenfab.lowering import ParallelMapping, lower
 from tokenfab.serving import Speculative
@@ -34,8 +33,9 @@ def test_mixtral_expected_distinct_experts_and_bytes():
 
 
 def test_moe_memory_holds_all_experts():
-    plan = tokenfab.engine.make_plan("mixtral-8x7b", "nvidia:h100-sxm", batch=1, kv_tokens=100, step_tokens=1,
-                                     devices=2)
+    plan = tokenfab.engine.make_plan(
+        "mixtral-8x7b", "nvidia:h100-sxm", batch=1, kv_tokens=100, step_tokens=1, devices=2
+    )
     # all 46.7B parameters stored (bf16), split over two GPUs
     assert plan.weight_bytes_per_device == pytest.approx(46_702_792_704 * 2 / 2, rel=0.002)
 
@@ -55,13 +55,22 @@ def test_deepseek_v3_mla_kv_bytes_and_attention_flops():
 
 
 def test_deepseek_v3_on_eight_h200_fp8_gives_a_breakdown():
-    est = tokenfab.estimate("deepseek-v3", "nvidia:h200", devices=8, weights="fp8", batch=16, input_tokens=1000,
-                            output_tokens=500)
+    est = tokenfab.estimate(
+        "deepseek-v3", "nvidia:h200", devices=8, weights="fp8", batch=16, input_tokens=1000, output_tokens=500
+    )
     assert est.fits and est.devices == 8
     assert 80e9 < est.memory_per_device_bytes < 134e9  # ~84 GB of fp8 weights per GPU, plus KV
     names = {op.name for op in est.decode.breakdown}
-    assert {"q_a_proj", "kv_a_proj", "kv_b_proj", "attention", "router", "moe_experts", "shared_experts",
-            "mlp_allreduce"} <= names
+    assert {
+        "q_a_proj",
+        "kv_a_proj",
+        "kv_b_proj",
+        "attention",
+        "router",
+        "moe_experts",
+        "shared_experts",
+        "mlp_allreduce",
+    } <= names
     assert 0.005 < est.tpot_s < 0.1
 
 
@@ -90,8 +99,9 @@ def test_sliding_window_layers_split():
 
 
 def test_expert_parallel_all_to_all():
-    step = tokenfab.decode_step("deepseek-v3", "nvidia:h200", batch=64, context=1000, devices=16, tp=2, ep=8,
-                                weights="fp8")
+    step = tokenfab.decode_step(
+        "deepseek-v3", "nvidia:h200", batch=64, context=1000, devices=16, tp=2, ep=8, weights="fp8"
+    )
     a2a = step.op("moe_alltoall")
     # per attention group (tp=2) 64/8 = 8 sequences; each token goes to k=8 experts on 16 devices:
     # 2 (dispatch + combine) * 8 * 7168 * 1 B (fp8 activations) * 15/16 / 2 per token, 8 tokens, 58 MoE layers.
@@ -117,34 +127,48 @@ def test_speculative_decoding_expected_tokens_and_speedup():
     spec = Speculative(draft="llama-3.2-1b", tokens=4, acceptance=0.7)
     assert spec.expected_tokens == pytest.approx((1 - 0.7**5) / 0.3)  # 2.77
     base = tokenfab.estimate("llama-3.1-70b", "nvidia:h100-sxm", devices=8, input_tokens=500, output_tokens=200)
-    fast = tokenfab.estimate("llama-3.1-70b", "nvidia:h100-sxm", devices=8, input_tokens=500, output_tokens=200,
-                             speculative=spec)
+    fast = tokenfab.estimate(
+        "llama-3.1-70b", "nvidia:h100-sxm", devices=8, input_tokens=500, output_tokens=200, speculative=spec
+    )
     assert 1.8 < base.tpot_s / fast.tpot_s < 2.8
     assert fast.speculative_tokens_per_step == pytest.approx(2.7731, rel=1e-3)
-    mtp = tokenfab.estimate("deepseek-v3", "nvidia:h200", devices=8, weights="fp8", input_tokens=500,
-                            output_tokens=200, speculative=Speculative(draft="mtp", tokens=1, acceptance=0.85))
-    plain = tokenfab.estimate("deepseek-v3", "nvidia:h200", devices=8, weights="fp8", input_tokens=500,
-                              output_tokens=200)
+    mtp = tokenfab.estimate(
+        "deepseek-v3",
+        "nvidia:h200",
+        devices=8,
+        weights="fp8",
+        input_tokens=500,
+        output_tokens=200,
+        speculative=Speculative(draft="mtp", tokens=1, acceptance=0.85),
+    )
+    plain = tokenfab.estimate(
+        "deepseek-v3", "nvidia:h200", devices=8, weights="fp8", input_tokens=500, output_tokens=200
+    )
     assert 1.2 < plain.tpot_s / mtp.tpot_s < 1.85
     with pytest.raises(tokenfab.ValidationError, match="acceptance"):
         Speculative(draft="mtp", acceptance=1.5)
     with pytest.raises(tokenfab.ValidationError, match="no multi-token-prediction layers"):
-        tokenfab.estimate("llama-3.1-8b", "nvidia:h100-sxm", input_tokens=10, output_tokens=10,
-                          speculative=Speculative(draft="mtp"))
+        tokenfab.estimate(
+            "llama-3.1-8b", "nvidia:h100-sxm", input_tokens=10, output_tokens=10, speculative=Speculative(draft="mtp")
+        )
 
 
 def test_kv_precision_halves_cache():
     bf16 = tokenfab.engine.make_plan("llama-3.1-70b", "nvidia:h200", batch=1, kv_tokens=10, step_tokens=1, devices=2)
-    fp8 = tokenfab.engine.make_plan("llama-3.1-70b", "nvidia:h200", batch=1, kv_tokens=10, step_tokens=1, devices=2,
-                                    kv="fp8")
+    fp8 = tokenfab.engine.make_plan(
+        "llama-3.1-70b", "nvidia:h200", batch=1, kv_tokens=10, step_tokens=1, devices=2, kv="fp8"
+    )
     assert bf16.kv_bytes_per_token == 2 * fp8.kv_bytes_per_token == 2 * 80 * 4 * 128 * 2
     with pytest.raises(tokenfab.UnsupportedPrecisionError):
         tokenfab.decode_step("llama-3.1-8b", "nvidia:h100-sxm", batch=1, context=1, activations="fp4")
 
 
-@pytest.mark.parametrize("model_id", ["mixtral-8x22b", "deepseek-v2", "qwen3-8b", "qwen3-30b-a3b", "qwen3-235b-a22b",
-                                      "gpt-oss-20b", "deepseek-r1"])
+@pytest.mark.parametrize(
+    "model_id",
+    ["mixtral-8x22b", "deepseek-v2", "qwen3-8b", "qwen3-30b-a3b", "qwen3-235b-a22b", "gpt-oss-20b", "deepseek-r1"],
+)
 def test_catalog_models_estimate(model_id):
-    est = tokenfab.estimate(model_id, "nvidia:b200", devices=8, weights="fp8", batch=8, input_tokens=500,
-                            output_tokens=100)
+    est = tokenfab.estimate(
+        model_id, "nvidia:b200", devices=8, weights="fp8", batch=8, input_tokens=500, output_tokens=100
+    )
     assert est.fits and np.isfinite(est.tokens_per_s) and est.tokens_per_s > 0
