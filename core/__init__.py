@@ -54,7 +54,7 @@ def models() -> list[str]:
 
 
 from . import conformance, economics, registry  # noqa: E402
-from .serving import Estimate, compare, estimate  # noqa: E402  (needs the names above)
+from .serving import Estimate, Speculative, compare, estimate, sweep  # noqa: E402  (needs the names above)
 
 __all__ = [
     "HOOKSPEC_VERSION",
@@ -89,4 +89,6 @@ __all__ = [
     "conformance",
     "economics",
     "registry",
+    "Speculative",
+    "sweep",
 ]

@@ -13,13 +13,14 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 from rich.console import Console
 from rich.table import Table
 
 from . import __version__
 from .economics import Economics
 from .errors import TokenfabError
-from .serving import METRICS, Speculative, compare, estimate
+from .serving import METRICS, Speculative, compare, estimate, sweep
 
 
 def _add_scenario(parser: argparse.ArgumentParser) -> None:
@@ -93,6 +94,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--backend", required=True, help="backend id, e.g. nvidia:h100-sxm")
     p.add_argument("--breakdown", action="store_true", help="per-operator breakdown of prefill and a mid decode step")
     _add_scenario(p)
+    p = sub.add_parser("sweep", help="step costs over a grid of batch x context on many backends")
+    p.add_argument("--model", required=True)
+    p.add_argument("--backends", default="all", help="comma-separated backend ids, or 'all' (default)")
+    p.add_argument("--batch", default="1,8,32,128", help="comma-separated batch sizes")
+    p.add_argument("--context", default="1024,4096,16384", help="comma-separated context lengths")
+    p.add_argument("--tokens", type=int, default=1, help="new tokens per sequence per step (default 1)")
+    p.add_argument("--phase", default="decode", choices=("decode", "prefill"))
+    for flag in ("--devices", "--tp", "--pp", "--ep"):
+        p.add_argument(flag, type=int)
+    for flag in ("--weights", "--activations", "--kv"):
+        p.add_argument(flag)
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--csv", action="store_true")
     p = sub.add_parser("compare", help="rank backends on one scenario")
     p.add_argument("--backends", default="all", help="comma-separated backend ids, or 'all' (default)")
     p.add_argument("--sort", default="usd_per_mtok", choices=sorted(METRICS), help="ranking metric")
@@ -351,12 +365,84 @@ def cmd_compare(args: argparse.Namespace, console: Console) -> None:
             console.print(f"{row.backend}: {row.error}")
 
 
+def _int_list(name: str, text: str) -> list[int]:
+    try:
+        return [int(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise TokenfabError(f"{name}: expected comma-separated integers, got {text!r}") from None
+
+
+def cmd_sweep(args: argparse.Namespace, console: Console) -> None:
+    batches, contexts = _int_list("batch", args.batch), _int_list("context", args.context)
+    result = sweep(
+        args.model,
+        args.backends,
+        batch=np.array(batches)[:, None],
+        context=np.array(contexts)[None, :],
+        tokens=args.tokens,
+        phase=args.phase,
+        devices=args.devices,
+        tp=args.tp,
+        pp=args.pp,
+        ep=args.ep,
+        weights=args.weights,
+        activations=args.activations,
+        kv=args.kv,
+    )
+    if args.json:
+        _print_json(result.to_dict())
+        return
+    keys = [
+        "backend",
+        "devices",
+        "batch",
+        "context",
+        "tokens",
+        "seconds",
+        "tokens_per_s",
+        "bound",
+        "fits",
+        "memory_per_device_bytes",
+        "error",
+    ]
+    if args.csv:
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=keys, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(result.rows)
+        sys.stdout.write(buffer.getvalue())
+        return
+    table = Table(title=f"{args.model}: {args.phase} step costs")
+    for col in ("backend", "devices", "batch", "context", "ms", "tok/s", "bound", "fits", "mem/device GB"):
+        table.add_column(col, no_wrap=col == "backend")
+    for r in result.rows:
+        if r.get("error"):
+            table.add_row(r["backend"], "-", "-", "-", "-", "-", "-", "no", "-")
+            continue
+        table.add_row(
+            r["backend"],
+            str(r["devices"]),
+            str(r["batch"]),
+            str(r["context"]),
+            _fmt(r["seconds"] * 1e3),
+            _fmt(r["tokens_per_s"]),
+            r["bound"],
+            "yes" if r["fits"] else "no",
+            _fmt(r["memory_per_device_bytes"] / 1e9),
+        )
+    console.print(table)
+    for r in result.rows:
+        if r.get("error"):
+            console.print(f"{r['backend']}: {r['error']}")
+
+
 COMMANDS = {
     "backends": cmd_backends,
     "plugins": cmd_plugins,
     "models": cmd_models,
     "estimate": cmd_estimate,
     "compare": cmd_compare,
+    "sweep": cmd_sweep,
 }
 
 

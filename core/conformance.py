@@ -136,11 +136,23 @@ def _behaviour(device: Device) -> list[str]:
     return []
 
 
+def _problem(reason: str):
+    from .registry import Problem
+
+    return Problem("pack", reason)
+
+
 def check_pack(pack: Any, *, behaviour: bool = True) -> list[str]:
     """Every problem with a pack (a module or object with ``@hookimpl`` functions)."""
-    from .registry import build_registry
+    from .models import load_model
+    from .registry import build_registry, collect_models
 
     registry = build_registry([pack], entry_points=False)
+    for model_id, config in collect_models(registry).items():  # tokenfab_models must give loadable configs
+        try:
+            load_model(config)
+        except Exception as exc:
+            registry.problems.append(_problem(f"tokenfab_models: model {model_id!r}: {exc}"))
     problems = [str(p) for p in registry.problems]
     if not registry.backends:
         problems.append("the pack registers no devices (tokenfab_devices returned nothing)")

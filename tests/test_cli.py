@@ -88,3 +88,47 @@ def test_bad_input_exits_2_with_one_line(capsys, argv, message):
     code, out, err = run(capsys, *argv)
     assert code == 2 and message in err
     assert err.count("\n") == 1 and err.startswith("tokenfab: error: ")
+
+
+def test_sweep_csv(capsys):
+    code, out, _ = run(
+        capsys,
+        "sweep",
+        "--model",
+        "llama-3.1-8b",
+        "--backends",
+        "nvidia:h200",
+        "--batch",
+        "1,8",
+        "--context",
+        "512",
+        "--csv",
+    )
+    lines = out.strip().splitlines()
+    assert code == 0 and lines[0].startswith("backend,devices,batch,context") and len(lines) == 3
+
+
+def test_speculative_and_chunking_flags(capsys):
+    code, out, _ = run(
+        capsys,
+        "estimate",
+        "--model",
+        "llama-3.1-70b",
+        "--backend",
+        "nvidia:h100-sxm",
+        "--devices",
+        "8",
+        "--draft",
+        "llama-3.2-1b",
+        "--draft-tokens",
+        "4",
+        "--acceptance",
+        "0.8",
+        "--json",
+    )
+    data = json.loads(out)
+    assert code == 0 and data["speculative_tokens_per_step"] == pytest.approx((1 - 0.8**5) / 0.2)
+    code, out, _ = run(
+        capsys, "estimate", "--model", "llama-3.1-8b", "--backend", "nvidia:h200", "--no-chunked-prefill", "--json"
+    )
+    assert json.loads(out)["chunked_prefill"] is False

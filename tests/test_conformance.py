@@ -43,3 +43,18 @@ def test_memory_ordering_is_checked():
     h100 = tokenfab.get_backend("nvidia:h100-sxm")
     swapped = attrs.evolve(h100, id="broken:order", memory=list(reversed(h100.memory)))
     assert any("smaller than the inner level" in p for p in check_device(swapped))
+
+
+class BadModelsPack:
+    @hookimpl
+    def tokenfab_devices(self):
+        return [tokenfab.get_backend("nvidia:h100-sxm")]
+
+    @hookimpl
+    def tokenfab_models(self):
+        return {"broken-7b": {"model_type": "llama", "hidden_size": 4096}}
+
+
+def test_model_hook_results_are_checked():
+    problems = "\n".join(check_pack(BadModelsPack(), behaviour=False))
+    assert "tokenfab_models: model 'broken-7b'" in problems and "missing required key" in problems

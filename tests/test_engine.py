@@ -197,3 +197,17 @@ def test_compare_ranks_and_reports_unfit_rows():
 def test_system_backend_uses_its_device():
     est = tokenfab.estimate("llama-3.1-405b", "nvidia:gb200-nvl72", batch=8, input_tokens=1000, output_tokens=100)
     assert est.backend == "nvidia:gb200-nvl72" and est.devices >= 5
+
+
+def test_sweep_one_plan_per_backend_and_fit_flags():
+    result = tokenfab.sweep(
+        "llama-3.1-8b", ["nvidia:h100-sxm", "nvidia:h200"], batch=[[1], [64]], context=[1024, 8192], devices=1
+    )
+    rows = [r for r in result.rows if r["backend"] == "nvidia:h100-sxm"]
+    assert [(r["batch"], r["context"]) for r in rows] == [(1, 1024), (1, 8192), (64, 1024), (64, 8192)]
+    single = tokenfab.decode_step("llama-3.1-8b", "nvidia:h100-sxm", batch=64, context=1024, devices=1)
+    assert rows[2]["seconds"] == pytest.approx(single.seconds, rel=1e-12)
+    assert rows[2]["tokens_per_s"] == pytest.approx(64 / single.seconds)
+    # 64 x 8k tokens of KV do not fit one 80 GB H100 but fit a 141 GB H200
+    assert rows[3]["fits"] is False
+    assert [r for r in result.rows if r["backend"] == "nvidia:h200"][3]["fits"] is True
