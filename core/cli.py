@@ -119,6 +119,14 @@ def _fmt(value: float, digits: int = 3) -> str:
     return f"{value:.{digits}g}" if abs(value) < 1e4 else f"{value:,.0f}"
 
 
+def _print_csv(rows: Sequence[dict], keys: Sequence[str]) -> None:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(keys), extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows(rows)
+    sys.stdout.write(buffer.getvalue())
+
+
 def _print_json(data: Any) -> None:
     print(json.dumps(data, indent=2, default=str))
 
@@ -321,12 +329,12 @@ def cmd_compare(args: argparse.Namespace, console: Console) -> None:
         _print_json(result.to_dict())
         return
     if args.csv:
-        buffer = io.StringIO()
         keys = [
             "backend",
             "devices",
             "tp",
             "pp",
+            "ep",
             "replicas",
             "weights",
             "activations",
@@ -338,11 +346,7 @@ def cmd_compare(args: argparse.Namespace, console: Console) -> None:
             "decode_bound",
             "error",
         ]
-        writer = csv.DictWriter(buffer, fieldnames=keys, extrasaction="ignore")
-        writer.writeheader()
-        for row in result.rows:
-            writer.writerow(row.to_dict())
-        sys.stdout.write(buffer.getvalue())
+        _print_csv([row.to_dict() for row in result.rows], keys)
         return
     table = Table(
         title=f"{args.model}: batch {args.batch}, {args.input_tokens} in / {args.output_tokens} out, "
@@ -406,11 +410,7 @@ def cmd_sweep(args: argparse.Namespace, console: Console) -> None:
         "error",
     ]
     if args.csv:
-        buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=keys, extrasaction="ignore")
-        writer.writeheader()
-        writer.writerows(result.rows)
-        sys.stdout.write(buffer.getvalue())
+        _print_csv(result.rows, keys)
         return
     table = Table(title=f"{args.model}: {args.phase} step costs")
     for col in ("backend", "devices", "batch", "context", "ms", "tok/s", "bound", "fits", "mem/device GB"):

@@ -392,13 +392,7 @@ def compare(
     if metric not in METRICS:
         raise ValidationError(f"metric: must be one of {', '.join(METRICS)}, got {metric!r}")
     registry = registry or default_registry()
-    if isinstance(backends, str):
-        backends = sorted(registry.backends) if backends == "all" else [b for b in backends.split(",") if b.strip()]
-    ids = [b.strip() for b in backends]
-    if not ids:
-        raise ValidationError("backends: give at least one backend id or 'all'")
-    for backend_id in ids:
-        registry.get(backend_id)  # unknown ids are user errors, not rows
+    ids = _backend_ids(backends, registry)
     rows = []
     for backend_id in ids:
         try:
@@ -421,6 +415,18 @@ def compare(
     ranked.sort(key=lambda r: getattr(r.estimate, metric), reverse=larger)
     unranked = [r for r in rows if r.estimate and getattr(r.estimate, metric) is None]
     return Comparison(metric=metric, rows=tuple(ranked + unranked + [r for r in rows if not r.estimate]))
+
+
+def _backend_ids(backends: Iterable[str] | str, registry: Registry) -> list[str]:
+    """Backend ids from ``"all"``, ``"a,b"`` or a list; unknown ids are user errors, not rows."""
+    if isinstance(backends, str):
+        backends = sorted(registry.backends) if backends == "all" else backends.split(",")
+    ids = [b.strip() for b in backends if b.strip()]
+    if not ids:
+        raise ValidationError("backends: give at least one backend id or 'all'")
+    for backend_id in ids:
+        registry.get(backend_id)
+    return ids
 
 
 def _backend_specific(exc: Exception) -> bool:
@@ -464,11 +470,7 @@ def sweep(
     if phase not in ("decode", "prefill"):
         raise ValidationError(f"phase: must be 'decode' or 'prefill', got {phase!r}")
     registry = registry or default_registry()
-    if isinstance(backends, str):
-        backends = sorted(registry.backends) if backends == "all" else [b for b in backends.split(",") if b.strip()]
-    ids = [b.strip() for b in backends]
-    for backend_id in ids:
-        registry.get(backend_id)
+    ids = _backend_ids(backends, registry)
     b, c, t = np.broadcast_arrays(np.asarray(batch), np.asarray(context), np.asarray(tokens))
     rows: list[dict] = []
     for backend_id in ids:
