@@ -340,7 +340,7 @@ class StepCost:
     """Cost of one forward step of a model replica (prefill or decode).
 
     ``seconds`` is the step's wall time; ``joules`` the energy of all ``devices`` of the replica
-    (``tp * pp``) over the step; ``bound`` the resource (compute, memory, communication,
+    (``tp * pp * ep``) over the step; ``bound`` the resource (compute, memory, communication,
     overhead) that accounts for most of the time. Values are floats for a single scenario
     and arrays shaped like the broadcast inputs otherwise. ``breakdown`` holds one
     :class:`OpCost` per operator.
