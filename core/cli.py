@@ -51,6 +51,12 @@ def _add_scenario(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print JSON")
 
 
+def _mapping_options(args: argparse.Namespace) -> dict[str, Any]:
+    """Devices, parallel mapping and precisions, shared by estimate, compare and sweep."""
+    names = ("devices", "tp", "pp", "ep", "weights", "activations", "kv")
+    return {name: getattr(args, name) for name in names}
+
+
 def _options(args: argparse.Namespace) -> dict[str, Any]:
     econ = Economics(
         usd_per_device_hour=args.usd_per_device_hour,
@@ -67,14 +73,8 @@ def _options(args: argparse.Namespace) -> dict[str, Any]:
         batch=args.batch,
         input_tokens=args.input_tokens,
         output_tokens=args.output_tokens,
-        devices=args.devices,
-        tp=args.tp,
-        pp=args.pp,
-        ep=args.ep,
-        weights=args.weights,
-        activations=args.activations,
-        kv=args.kv,
         economics=econ,
+        **_mapping_options(args),
     )
 
 
@@ -385,13 +385,7 @@ def cmd_sweep(args: argparse.Namespace, console: Console) -> None:
         context=np.array(contexts)[None, :],
         tokens=args.tokens,
         phase=args.phase,
-        devices=args.devices,
-        tp=args.tp,
-        pp=args.pp,
-        ep=args.ep,
-        weights=args.weights,
-        activations=args.activations,
-        kv=args.kv,
+        **_mapping_options(args),
     )
     if args.json:
         _print_json(result.to_dict())

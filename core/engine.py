@@ -469,7 +469,7 @@ def run_plan(
     moe = col["experts_total"] > 0
     routed = N[:, None] * mapping.ep
     miss = np.where(moe, 1.0 - col["experts_top_k"] / np.maximum(col["experts_total"], 1.0), 1.0)
-    distinct = col["experts_local"] * (1.0 - np.power(miss, routed))
+    distinct = col["experts_total"] * (1.0 - np.power(miss, routed))
     weight = col["weight_bytes"] + col["expert_bytes"] * distinct
     with np.errstate(divide="ignore", invalid="ignore"):
         rows = np.where(moe, routed * col["experts_top_k"] / np.where(moe, distinct, 1.0), rows)

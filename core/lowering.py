@@ -7,7 +7,8 @@ scenario variables of a step:
 * ``P`` attention (query, key) pairs: ``B * sum_{i=1..T} min(C + i, W)`` for context ``C``
   already cached and window ``W`` (causal; ``W`` infinite for full-attention layers),
 * ``K`` KV-cache tokens read: ``B * min(C + T, W)``,
-* ``X`` expected distinct experts a device reads: ``E_local * (1 - (1 - k/E)^(N * groups))``
+* ``X`` expected distinct experts read: ``E * (1 - (1 - k/E)^(N * groups))``, of whose bytes
+  a device holds its ``expert_bytes`` share each
   (``T`` tokens routed top-``k`` over ``E`` experts touch ``E (1 - (1 - k/E)^T)`` of them); an
   expert GEMM's rows are the tokens per touched expert, ``T * k / (E (1 - (1 - k/E)^T))``,
 
@@ -53,7 +54,6 @@ class Op:
     weight_bytes: float = 0.0
     stored_bytes: float = 0.0
     expert_bytes: float = 0.0
-    experts_local: float = 0.0
     experts_total: float = 0.0
     experts_top_k: float = 0.0
     flops_per_token: float = 0.0
@@ -207,8 +207,8 @@ def _mlp_ops(model: Model, mapping: ParallelMapping, wb: float, ab: float) -> li
     if model.is_moe:
         count, k, E = float(model.moe_layers), float(model.experts_per_token), float(model.num_experts)
         spread = tp * mapping.ep  # devices the experts are spread over
-        expert = model.expert_params * wb / spread  # bytes of one expert's share on one device...
-        local = E  # ...across all E experts: each device holds 1/spread of every expert's bytes in total
+        # Each device holds 1/spread of the bytes of every expert (whole experts or slices alike).
+        expert = model.expert_params * wb / spread
         ops.append(_gemm("router", d * E, d, E, count, wb, ab))
         ops.append(
             Op(
@@ -216,13 +216,11 @@ def _mlp_ops(model: Model, mapping: ParallelMapping, wb: float, ab: float) -> li
                 kind="gemm",
                 count=count,
                 expert_bytes=expert,
-                experts_local=local,
                 experts_total=E,
                 experts_top_k=k,
                 stored_bytes=E * expert,
                 flops_per_token=2.0 * k * model.expert_params / spread * mapping.ep,
                 act_bytes_per_token=(k * (d + 3 * model.moe_intermediate_size / spread) + d) * ab,
-                rows_per_token=k * mapping.ep / E if E > 0 else 1.0,
             )
         )
         if model.num_shared_experts:
