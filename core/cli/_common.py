@@ -1,0 +1,103 @@
+"""Options and output helpers shared by the CLI commands."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from ..economics import Economics
+from ..errors import TokenfabError
+from ..serving import Speculative
+
+
+def add_scenario(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", required=True, help="model id (tokenfab models) or path to a config.json")
+    parser.add_argument("--batch", type=int, default=1, help="concurrent sequences (default 1)")
+    parser.add_argument("--input", type=int, default=1000, dest="input_tokens", help="prompt tokens (default 1000)")
+    parser.add_argument("--output", type=int, default=500, dest="output_tokens", help="generated tokens (default 500)")
+    parser.add_argument("--devices", type=int, help="devices (default: fewest that fit)")
+    parser.add_argument("--tp", type=int, help="tensor-parallel degree (default devices / pp)")
+    parser.add_argument("--pp", type=int, help="pipeline stages (default 1)")
+    parser.add_argument("--ep", type=int, help="expert-parallel degree (MoE models only)")
+    parser.add_argument("--weights", help="weight precision (bf16, fp8, int4, ...)")
+    parser.add_argument("--activations", help="activation / math precision")
+    parser.add_argument("--kv", help="KV-cache precision")
+    parser.add_argument(
+        "--no-chunked-prefill",
+        dest="chunked_prefill",
+        action="store_false",
+        help="stall the batch for each prompt instead of mixing prompt chunks into decode steps",
+    )
+    parser.add_argument("--draft", help="speculative decoding: draft model id, config.json, or 'mtp'")
+    parser.add_argument("--draft-tokens", type=int, default=3, help="tokens drafted per cycle (default 3)")
+    parser.add_argument("--acceptance", type=float, default=0.7, help="draft token acceptance rate (default 0.7)")
+    parser.add_argument("--usd-per-device-hour", type=float, help="override the device-hour price")
+    parser.add_argument("--capex", type=float, dest="capex_usd", help="price per device, amortised instead of cloud")
+    parser.add_argument("--usd-per-kwh", type=float, default=0.10, help="electricity price for capex pricing")
+    parser.add_argument("--pue", type=float, default=1.3, help="facility PUE for capex pricing")
+    parser.add_argument("--json", action="store_true", help="print JSON")
+
+
+def mapping_options(args: argparse.Namespace) -> dict[str, Any]:
+    """Devices, parallel mapping and precisions, shared by estimate, compare and sweep."""
+    names = ("devices", "tp", "pp", "ep", "weights", "activations", "kv")
+    return {name: getattr(args, name) for name in names}
+
+
+def options(args: argparse.Namespace) -> dict[str, Any]:
+    econ = Economics(
+        usd_per_device_hour=args.usd_per_device_hour,
+        capex_usd=args.capex_usd,
+        usd_per_kwh=args.usd_per_kwh,
+        pue=args.pue,
+    )
+    speculative = None
+    if args.draft:
+        speculative = Speculative(draft=args.draft, tokens=args.draft_tokens, acceptance=args.acceptance)
+    return dict(
+        chunked_prefill=args.chunked_prefill,
+        speculative=speculative,
+        batch=args.batch,
+        input_tokens=args.input_tokens,
+        output_tokens=args.output_tokens,
+        economics=econ,
+        **mapping_options(args),
+    )
+
+
+def fmt(value: float, digits: int = 3) -> str:
+    return f"{value:.{digits}g}" if abs(value) < 1e4 else f"{value:,.0f}"
+
+
+def print_csv(rows: Sequence[dict], keys: Sequence[str]) -> None:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(keys), extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows(rows)
+    sys.stdout.write(buffer.getvalue())
+
+
+def print_json(data: Any) -> None:
+    print(json.dumps(data, indent=2, default=str))
+
+
+def mapping(e: Any) -> str:
+    return (
+        f"{e.devices} (tp{e.tp}"
+        + (f" ep{e.ep}" if e.ep > 1 else "")
+        + (f" pp{e.pp}" if e.pp > 1 else "")
+        + (f" x{e.replicas}" if e.replicas > 1 else "")
+        + ")"
+    )
+
+
+def int_list(name: str, text: str) -> list[int]:
+    try:
+        return [int(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise TokenfabError(f"{name}: expected comma-separated integers, got {text!r}") from None
