@@ -10,6 +10,8 @@ from rich.table import Table
 
 from ._common import print_json
 
+ORDER = 10
+
 
 def register(sub: Any) -> dict:
     """Add this module's subcommands to ``sub``; return name -> handler."""

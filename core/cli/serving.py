@@ -13,6 +13,8 @@ from ..serving import METRICS, compare, estimate, sweep
 from ._common import add_scenario, int_list, mapping, mapping_options, options, print_csv, print_json
 from ._common import fmt as _fmt
 
+ORDER = 20
+
 
 def register(sub: Any) -> dict:
     """Add this module's subcommands to ``sub``; return name -> handler."""

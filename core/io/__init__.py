@@ -1,0 +1,1 @@
+"""Input and output: tables, CSV/JSON/Arrow, plots, HTML report."""

@@ -1,0 +1,1 @@
+"""Planning: mapping search, deployment planner, Pareto fronts."""

@@ -1,0 +1,1 @@
+"""Testing support for pack authors: the conformance suite as a pytest plugin."""

@@ -1,0 +1,1 @@
+"""Training: step time, time-to-train, cost, energy and MFU for pre-training and fine-tuning."""

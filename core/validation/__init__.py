@@ -1,0 +1,1 @@
+"""Validation: published results tokenfab is calibrated and checked against."""
