@@ -105,6 +105,7 @@ class Estimate:
     weights: str
     activations: str
     kv: str
+    attention: str
     ttft_s: float
     tpot_s: float
     e2e_latency_s: float
@@ -151,6 +152,7 @@ def estimate(
     weights: str | None = None,
     activations: str | None = None,
     kv: str | None = None,
+    attention: str | None = None,
     chunked_prefill: bool = True,
     prefill_chunk_tokens: int = 8192,
     speculative: Speculative | None = None,
@@ -179,6 +181,7 @@ def estimate(
         weights=weights,
         activations=activations,
         kv=kv,
+        attention=attention,
         registry=registry,
     )
     B = int(np.ceil(batch / plan.replicas))
@@ -249,6 +252,7 @@ def estimate(
         weights=plan.precisions.weights,
         activations=plan.precisions.activations,
         kv=plan.precisions.kv,
+        attention=plan.precisions.attention,
         ttft_s=ttft,
         tpot_s=tpot,
         e2e_latency_s=e2e,
@@ -290,6 +294,7 @@ def _speculative_step(plan, spec: Speculative, B: int, contexts: np.ndarray, reg
         weights=plan.precisions.weights,
         activations=plan.precisions.activations,
         kv=plan.precisions.kv,
+        attention=plan.precisions.attention,
         registry=registry,
     )
     kv_tokens = _kv_tokens(B, inp, out)
