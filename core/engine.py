@@ -36,12 +36,23 @@ _FLOAT_COMPUTE = ("fp32", "tf32", "bf16", "fp16", "fp8", "fp6", "fp4", "mxfp8", 
 
 @attrs.frozen(kw_only=True)
 class Precisions:
-    """Precision of weights, activations (the matrix-product math) and KV cache."""
+    """Precision per tensor class: ``weights`` (storage), ``activations`` (the inputs of the
+    matrix products), ``kv`` (cache storage) and ``attention`` (the math of QK^T and PV).
+
+    ``compute`` and ``attention_compute`` name the device peaks that serve the activations'
+    and the attention math's formats."""
 
     weights: str
     activations: str
     kv: str
     compute: str  # the device peak that serves the activations' precision
+    attention: str = "bf16"
+    attention_compute: str = "bf16"
+
+
+#: Attention math formats real kernels run (see :func:`resolve_attention`): 16/32-bit floats, and
+#: fp8 (FlashAttention-3 on Hopper, TensorRT-LLM FP8 context FMHA) over an fp8 KV cache.
+ATTENTION_FORMATS = ("fp32", "tf32", "bf16", "fp16", "fp8")
 
 
 def _first_supported(device: Device, choices: tuple[str, ...]) -> str:
@@ -51,11 +62,35 @@ def _first_supported(device: Device, choices: tuple[str, ...]) -> str:
     return choices[0]  # compute_precision will raise a clear error
 
 
-def resolve_precisions(device: Device, weights: str | None, activations: str | None, kv: str | None) -> Precisions:
+def resolve_attention(device: Device, attention: str | None, kv: str) -> str:
+    """The attention math precision: never below what real attention kernels use.
+
+    Default: 16-bit (bf16, else fp16) whatever the weights. TensorRT-LLM, vLLM and SGLang run
+    attention math in bf16 even with fp8 or fp4 weights; FlashAttention-3's fp8 path (Hopper)
+    and TensorRT-LLM's FP8 context FMHA are options that need an fp8 KV cache. No serving stack
+    runs attention in fp4/fp6/int formats, so those are refused. Asking for ``"fp8"`` needs
+    ``kv="fp8"``.
+    """
+    if attention is None:
+        return _first_supported(device, ("bf16", "fp16", "fp32"))
+    if attention not in ATTENTION_FORMATS:
+        raise ValidationError(
+            f"attention: precision must be one of {', '.join(ATTENTION_FORMATS)} (attention kernels do "
+            f"not run below fp8), got {attention!r}"
+        )
+    if attention == "fp8" and kv != "fp8":
+        raise ValidationError(f"attention: fp8 attention math needs an fp8 KV cache (kv='fp8'), got kv={kv!r}")
+    return attention
+
+
+def resolve_precisions(
+    device: Device, weights: str | None, activations: str | None, kv: str | None, attention: str | None = None
+) -> Precisions:
     """Defaults: weights bf16 (fp16 on devices without bf16); activations = weights when the
-    device computes in that format, else bf16/fp16 (weight-only quantisation); KV =
-    activations when 8 or 16 bit, else bf16."""
-    for field, value in (("weights", weights), ("activations", activations), ("kv", kv)):
+    device computes in that format (fp8 and fp4 tensor cores), else bf16/fp16 (weight-only
+    quantisation); KV = activations when 8 or 16 bit, else bf16; attention math by
+    :func:`resolve_attention` (16-bit unless fp8 is asked for over an fp8 cache)."""
+    for field, value in (("weights", weights), ("activations", activations), ("kv", kv), ("attention", attention)):
         if value is not None and value not in PRECISION_BITS:
             raise ValidationError(f"{field}: precision must be one of {', '.join(PRECISION_BITS)}, got {value!r}")
     if weights is None:
@@ -71,7 +106,15 @@ def resolve_precisions(device: Device, weights: str | None, activations: str | N
     compute = device.compute_precision(activations)
     if kv is None:
         kv = activations if activations in ("bf16", "fp16", "fp8") else "bf16"
-    return Precisions(weights=weights, activations=activations, kv=kv, compute=compute)
+    attention = resolve_attention(device, attention, kv)
+    return Precisions(
+        weights=weights,
+        activations=activations,
+        kv=kv,
+        compute=compute,
+        attention=attention,
+        attention_compute=device.compute_precision(attention),
+    )
 
 
 def resolve_backend(backend: str | Device | System, registry: Registry | None = None) -> tuple[Device | System, Device]:
@@ -138,7 +181,7 @@ class Plan:
             weights=prec.weights,
             activations=prec.activations,
             kv=prec.kv,
-            attention=getattr(prec, "attention", None),
+            attention=prec.attention,
             weights_memory=self.weights_level,
             kv_memory=self.kv_level,
         )
@@ -222,8 +265,8 @@ def _placement(
 
 
 def _resolve_precisions(device: Device, deployment: Deployment) -> Precisions:
-    extra = {"attention": deployment.attention} if deployment.attention is not None else {}
-    return resolve_precisions(device, deployment.weights, deployment.activations, deployment.kv, **extra)
+    d = deployment
+    return resolve_precisions(device, d.weights, d.activations, d.kv, d.attention)
 
 
 def _check_mapping(model: Model, device: Device, mapping: ParallelMapping) -> None:
@@ -582,9 +625,13 @@ def run_plan(
 
     kinds = [op.kind for op in ops]
     eff = device.efficiency
-    gemm_rate = device.peak(plan.precisions.compute) * eff.gemm_fraction(plan.precisions.compute)
+    prec = plan.precisions
+    gemm_rate = device.peak(prec.compute) * eff.gemm_fraction(prec.compute)
+    attention_rate = device.peak(prec.attention_compute) * eff.gemm_fraction(prec.attention_compute)
     matrix = np.array([k in ("gemm", "attention") for k in kinds])
-    rate_row = np.where(matrix, gemm_rate, device.vector_flops_per_s)
+    rate_row = np.array(
+        [attention_rate if k == "attention" else gemm_rate if k == "gemm" else device.vector_flops_per_s for k in kinds]
+    )
     half_row = np.where(matrix, eff.gemm_half_rows, 0.0)
     factor_row, latency_row, bw_row = np.zeros(O), np.zeros(O), np.zeros(O)
     jcomm = 0.0

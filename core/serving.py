@@ -85,6 +85,7 @@ class Estimate:
     weights: str
     activations: str
     kv: str
+    attention: str
     ttft_s: float
     tpot_s: float
     e2e_latency_s: float
@@ -139,6 +140,7 @@ def estimate(
     weights: str | None = None,
     activations: str | None = None,
     kv: str | None = None,
+    attention: str | None = None,
     chunked_prefill: bool = True,
     prefill_chunk_tokens: int = 8192,
     speculative: Speculative | None = None,
@@ -158,7 +160,8 @@ def estimate(
     if isinstance(backend, Workload):
         backend, workload = None, backend
     mapping = dict(devices=devices, tp=tp, pp=pp, ep=ep, dp=dp)
-    dep = as_deployment(backend, deployment, **mapping, weights=weights, activations=activations, kv=kv)
+    precisions = dict(weights=weights, activations=activations, kv=kv, attention=attention)
+    dep = as_deployment(backend, deployment, **mapping, **precisions)
     wl = as_workload(
         workload, batch=batch, input_tokens=input_tokens, output_tokens=output_tokens, speculative=speculative
     )
@@ -241,6 +244,7 @@ def estimate(
         weights=plan.precisions.weights,
         activations=plan.precisions.activations,
         kv=plan.precisions.kv,
+        attention=plan.precisions.attention,
         ttft_s=ttft,
         tpot_s=tpot,
         e2e_latency_s=e2e,
@@ -284,6 +288,7 @@ def _speculative_step(plan, spec: Speculative, B: int, contexts: np.ndarray, reg
         weights=plan.precisions.weights,
         activations=plan.precisions.activations,
         kv=plan.precisions.kv,
+        attention=plan.precisions.attention,
         registry=registry,
     )
     kv_tokens = _kv_tokens(B, inp, out)
