@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 
 
 class TokenfabError(Exception):
@@ -17,6 +16,8 @@ class UnknownIdError(TokenfabError, KeyError):
     """An id (backend, model, precision) that nothing provides."""
 
     def __init__(self, kind: str, value: str, known: list[str]):
+        import difflib
+
         self.kind, self.value, self.known = kind, value, list(known)
         close = difflib.get_close_matches(value, self.known, n=3, cutoff=0.5)
         hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""

@@ -40,12 +40,24 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Callable]]:
     return parser, handlers
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    from rich.console import Console
+class LazyConsole:
+    """A rich ``Console`` created on first use, so that commands printing JSON or CSV never import rich."""
 
+    def __init__(self) -> None:
+        self._console = None
+
+    def __getattr__(self, name: str):
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(width=max(Console().width, 140))
+        return getattr(self._console, name)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
     parser, handlers = build_parser()
     args = parser.parse_args(argv)
-    console = Console(width=max(Console().width, 140))
+    console = LazyConsole()
     try:
         handlers[args.command](args, console)
     except TokenfabError as exc:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
-
-from rich.console import Console
-from rich.table import Table
+from typing import TYPE_CHECKING, Any
 
 from ._common import print_json
+
+if TYPE_CHECKING:  # rich is imported only when a table is printed
+    from rich.console import Console
 
 ORDER = 10
 
@@ -53,6 +53,8 @@ def cmd_backends(args: argparse.Namespace, console: Console) -> None:
     if args.json:
         print_json(rows)
         return
+    from rich.table import Table
+
     table = Table(title="tokenfab backends")
     for col in ("id", "name", "memory", "bandwidth", "bf16 / fp8 / fp4 dense", "TDP", "$/device-h", "pack"):
         table.add_column(col)
@@ -94,6 +96,8 @@ def cmd_plugins(args: argparse.Namespace, console: Console) -> None:
     if args.json:
         print_json(rows)
         return
+    from rich.table import Table
+
     table = Table(title="tokenfab plugins")
     for col in ("plugin", "version", "status", "backends", "problems"):
         table.add_column(col)
@@ -125,6 +129,8 @@ def cmd_models(args: argparse.Namespace, console: Console) -> None:
     if args.json:
         print_json(rows)
         return
+    from rich.table import Table
+
     table = Table(title="tokenfab models")
     for col in ("id", "params", "layers", "hidden", "heads / kv", "KV per token (bf16)", "context"):
         table.add_column(col)

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-from rich.console import Console
-from rich.table import Table
-
-from ..serving import METRICS, compare, estimate, sweep
-from ._common import add_scenario, int_list, mapping, mapping_options, options, print_csv, print_json
+from ..serving import METRICS, compare, estimate
+from ._common import add_scenario, mapping, options, print_csv, print_json
 from ._common import fmt as _fmt
+
+if TYPE_CHECKING:  # rich is imported only when a table is printed
+    from rich.console import Console
 
 ORDER = 20
 
@@ -22,25 +21,12 @@ def register(sub: Any) -> dict:
     p.add_argument("--backend", required=True, help="backend id, e.g. nvidia:h100-sxm")
     p.add_argument("--breakdown", action="store_true", help="per-operator breakdown of prefill and a mid decode step")
     add_scenario(p)
-    p = sub.add_parser("sweep", help="step costs over a grid of batch x context on many backends")
-    p.add_argument("--model", required=True)
-    p.add_argument("--backends", default="all", help="comma-separated backend ids, or 'all' (default)")
-    p.add_argument("--batch", default="1,8,32,128", help="comma-separated batch sizes")
-    p.add_argument("--context", default="1024,4096,16384", help="comma-separated context lengths")
-    p.add_argument("--tokens", type=int, default=1, help="new tokens per sequence per step (default 1)")
-    p.add_argument("--phase", default="decode", choices=("decode", "prefill"))
-    for flag in ("--devices", "--tp", "--pp", "--ep"):
-        p.add_argument(flag, type=int)
-    for flag in ("--weights", "--activations", "--kv", "--attention"):
-        p.add_argument(flag)
-    p.add_argument("--json", action="store_true")
-    p.add_argument("--csv", action="store_true")
     p = sub.add_parser("compare", help="rank backends on one scenario")
     p.add_argument("--backends", default="all", help="comma-separated backend ids, or 'all' (default)")
     p.add_argument("--sort", default="usd_per_mtok", choices=sorted(METRICS), help="ranking metric")
     p.add_argument("--csv", action="store_true", help="print CSV")
     add_scenario(p)
-    return {"estimate": cmd_estimate, "compare": cmd_compare, "sweep": cmd_sweep}
+    return {"estimate": cmd_estimate, "compare": cmd_compare}
 
 
 _COLUMNS = [  # (header, key, formatter)
@@ -60,6 +46,8 @@ def cmd_estimate(args: argparse.Namespace, console: Console) -> None:
     if args.json:
         print_json(est.to_dict(breakdown=args.breakdown))
         return
+    from rich.table import Table
+
     table = Table(
         title=f"{est.model} on {est.backend}: batch {est.batch}, {est.input_tokens} in / {est.output_tokens} out"
     )
@@ -84,6 +72,8 @@ def cmd_estimate(args: argparse.Namespace, console: Console) -> None:
             ("prefill", est.to_dict(breakdown=True)["prefill_breakdown"]),
             ("decode (mid-generation step)", est.to_dict(breakdown=True)["decode_breakdown"]),
         ):
+            from rich.table import Table
+
             bt = Table(title=f"{title}: per operator, one device, all layers")
             for col in (
                 "op",
@@ -136,6 +126,8 @@ def cmd_compare(args: argparse.Namespace, console: Console) -> None:
         ]
         print_csv([row.to_dict() for row in result.rows], keys)
         return
+    from rich.table import Table
+
     table = Table(
         title=f"{args.model}: batch {args.batch}, {args.input_tokens} in / {args.output_tokens} out, "
         f"ranked by {args.sort}"
@@ -155,57 +147,3 @@ def cmd_compare(args: argparse.Namespace, console: Console) -> None:
     for row in result.rows:
         if row.error:
             console.print(f"{row.backend}: {row.error}")
-
-
-def cmd_sweep(args: argparse.Namespace, console: Console) -> None:
-    batches, contexts = int_list("batch", args.batch), int_list("context", args.context)
-    result = sweep(
-        args.model,
-        args.backends,
-        batch=np.array(batches)[:, None],
-        context=np.array(contexts)[None, :],
-        tokens=args.tokens,
-        phase=args.phase,
-        **mapping_options(args),
-    )
-    if args.json:
-        print_json(result.to_dict())
-        return
-    keys = [
-        "backend",
-        "devices",
-        "batch",
-        "context",
-        "tokens",
-        "seconds",
-        "tokens_per_s",
-        "bound",
-        "fits",
-        "memory_per_device_bytes",
-        "error",
-    ]
-    if args.csv:
-        print_csv(result.rows, keys)
-        return
-    table = Table(title=f"{args.model}: {args.phase} step costs")
-    for col in ("backend", "devices", "batch", "context", "ms", "tok/s", "bound", "fits", "mem/device GB"):
-        table.add_column(col, no_wrap=col == "backend")
-    for r in result.rows:
-        if r.get("error"):
-            table.add_row(r["backend"], "-", "-", "-", "-", "-", "-", "no", "-")
-            continue
-        table.add_row(
-            r["backend"],
-            str(r["devices"]),
-            str(r["batch"]),
-            str(r["context"]),
-            _fmt(r["seconds"] * 1e3),
-            _fmt(r["tokens_per_s"]),
-            r["bound"],
-            "yes" if r["fits"] else "no",
-            _fmt(r["memory_per_device_bytes"] / 1e9),
-        )
-    console.print(table)
-    for r in result.rows:
-        if r.get("error"):
-            console.print(f"{r['backend']}: {r['error']}")
