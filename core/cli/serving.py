@@ -31,7 +31,7 @@ def register(sub: Any) -> dict:
     p.add_argument("--phase", default="decode", choices=("decode", "prefill"))
     for flag in ("--devices", "--tp", "--pp", "--ep"):
         p.add_argument(flag, type=int)
-    for flag in ("--weights", "--activations", "--kv"):
+    for flag in ("--weights", "--activations", "--kv", "--attention"):
         p.add_argument(flag)
     add_output(p)
     p = sub.add_parser("compare", help="rank backends on one scenario", epilog=metrics_help(), formatter_class=raw)
@@ -78,7 +78,10 @@ def cmd_estimate(args: argparse.Namespace, console: Any) -> None:
         return emit(args, console, [est.to_dict()], [])
     pairs = [
         ("devices", mapping(est)),
-        ("precision (weights / activations / kv)", f"{est.weights} / {est.activations} / {est.kv}"),
+        (
+            "precision (weights / activations / kv / attention)",
+            f"{est.weights} / {est.activations} / {est.kv} / {est.attention}",
+        ),
     ]
     pairs += [(DEFINED[column.key][0], column.cell(record)) for column in _metric_columns()]
     price = "none: no sourced price; give --usd-per-device-hour or --capex"

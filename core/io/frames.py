@@ -23,9 +23,21 @@ def _require(module: str) -> Any:
         ) from None
 
 
+def flatten(record: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested mappings as dotted keys: ``{"deployment": {"tp": 8}}`` -> ``{"deployment.tp": 8}``."""
+    flat: dict[str, Any] = {}
+    for key, value in record.items():
+        if isinstance(value, Mapping):
+            flat.update(flatten(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
 def uniform_records(records: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """Rows with the union of all keys (first-seen order), ``None`` where a row lacks one."""
-    rows = [dict(r) for r in records]
+    """Flat rows (see :func:`flatten`) with the union of all keys (first-seen order), ``None``
+    where a row lacks one."""
+    rows = [flatten(r) for r in records]
     keys: dict[str, None] = {}
     for row in rows:
         keys.update(dict.fromkeys(row))
