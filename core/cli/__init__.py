@@ -50,7 +50,7 @@ class LazyConsole:
         if self._console is None:
             from rich.console import Console
 
-            self._console = Console(width=max(Console().width, 140))
+            self._console = Console()  # the terminal's width ($COLUMNS), 80 when output is not a terminal
         return getattr(self._console, name)
 
 

@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import TYPE_CHECKING, Any
 
-from ._common import fmt, mapping_options, print_csv, print_json
+from ._common import add_output, emit, mapping_options, print_json
 
 if TYPE_CHECKING:  # rich is imported only when a table or progress bar is drawn
     from rich.console import Console
@@ -31,7 +31,7 @@ def register(sub: Any) -> dict:
     p.add_argument("--phase", default="decode", choices=("decode", "prefill"))
     for flag in ("--devices", "--tp", "--pp", "--ep"):
         p.add_argument(flag, type=int)
-    for flag in ("--weights", "--activations", "--kv"):
+    for flag in ("--weights", "--activations", "--kv", "--attention"):
         p.add_argument(flag)
     p.add_argument("--out", help="write rows to FILE (.csv, .jsonl, .parquet, .arrow) as they are computed")
     where = p.add_mutually_exclusive_group()
@@ -39,13 +39,12 @@ def register(sub: Any) -> dict:
     where.add_argument("--scheduler", help="spread chunks over the Dask cluster at ADDRESS, e.g. tcp://host:8786")
     p.add_argument("--chunk", type=int, default=65536, help="scenarios per chunk (default 65536)")
     p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar with --out")
-    p.add_argument("--json", action="store_true")
-    p.add_argument("--csv", action="store_true")
+    add_output(p)
     return {"sweep": cmd_sweep}
 
 
 def cmd_sweep(args: argparse.Namespace, console: Console) -> None:
-    from ..sweeps import COLUMNS, sweep
+    from ..sweeps import sweep
 
     result = sweep(
         args.model,
@@ -66,34 +65,19 @@ def cmd_sweep(args: argparse.Namespace, console: Console) -> None:
     if args.json:
         print_json(result.to_dict())
         return
-    if args.csv:
-        print_csv(result.rows, COLUMNS)
-        return
-    _table(args, result.rows, console)
+    from ..io.tables import Column
 
-
-def _table(args: argparse.Namespace, rows: list[dict], console: Console) -> None:
-    from rich.table import Table
-
-    table = Table(title=f"{args.model}: {args.phase} step costs")
-    for col in ("backend", "devices", "batch", "context", "ms", "tok/s", "bound", "fits", "mem/device GB"):
-        table.add_column(col, no_wrap=col == "backend")
-    for r in rows:
-        if r.get("error"):
-            table.add_row(r["backend"], "-", "-", "-", "-", "-", "-", "no", "-")
-            continue
-        table.add_row(
-            r["backend"],
-            str(r["devices"]),
-            str(r["batch"]),
-            str(r["context"]),
-            fmt(r["seconds"] * 1e3),
-            fmt(r["tokens_per_s"]),
-            r["bound"],
-            "yes" if r["fits"] else "no",
-            fmt(r["memory_per_device_bytes"] / 1e9),
-        )
-    console.print(table)
-    for r in rows:
-        if r.get("error"):
-            console.print(f"{r['backend']}: {r['error']}")
+    columns = [
+        Column(key="backend", header="backend", justify="left", priority=0),
+        Column(key="devices", header="devices", short="dev", priority=2),
+        Column(key="batch", header="batch", priority=0),
+        Column(key="context", header="context", short="ctx", priority=0),
+        Column(key="seconds", header="step", unit="s", priority=0),
+        Column(key="tokens_per_s", header="tok/s", priority=1),
+        Column(key="bound", header="bound", justify="left", priority=3),
+        Column(key="fits", header="fits", justify="left", priority=1),
+        Column(key="memory_per_device_bytes", header="mem/dev", unit="B", priority=2),
+    ]
+    rows = result.rows
+    notes = [f"{r['backend']}: {r['error']}" for r in rows if r.get("error")]
+    emit(args, console, rows, columns, title=f"{args.model}: {args.phase} step costs", notes=notes)
