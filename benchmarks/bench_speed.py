@@ -203,7 +203,9 @@ def main() -> None:
             res[name] = got if isinstance(got, dict) else {"error": got}
             if isinstance(got, dict):
                 numpy_s = wall([sys.executable, "-c", "import numpy"], args.cpu, repeat=3)
-                res[name]["import_ms"] = (wall([sys.executable, "-c", f"import {mod}"], args.cpu, repeat=3) - numpy_s) * 1e3
+                res[name]["import_ms"] = (
+                    wall([sys.executable, "-c", f"import {mod}"], args.cpu, repeat=3) - numpy_s
+                ) * 1e3
     report(res)
 
 
@@ -238,8 +240,10 @@ def report(res: dict[str, dict]) -> None:
         if "sweep" in res[n]:
             s = res[n]["sweep"]
             if "rss_mb" in s:
-                print(f"  {n}: sweep of {s['scenarios']:.0e} scenarios ({s['mode']}): peak RSS {s['rss_mb']:,.0f} MB, "
-                      f"{s['seconds']:.1f} s")
+                print(
+                    f"  {n}: sweep of {s['scenarios']:.0e} scenarios ({s['mode']}): peak RSS {s['rss_mb']:,.0f} MB, "
+                    f"{s['seconds']:.1f} s"
+                )
             else:
                 print(f"  {n}: sweep failed: {s.get('mode')}")
     print("ratios")
@@ -248,15 +252,19 @@ def report(res: dict[str, dict]) -> None:
     if "GenZ" in res and res["GenZ"].get("rate") and "rate_1000000" in tf:
         print(f"  tokenfab / GenZ scenarios/s at 1e6: {tf['rate_1000000'] / res['GenZ']['rate']:,.0f}x")
     if la.get("decode_us") and tf.get("decode_us"):
-        print(f"  llm-analysis inference() / tokenfab scalar decode_step time: {la['decode_us'] / tf['decode_us']:.1f}x")
+        print(
+            f"  llm-analysis inference() / tokenfab scalar decode_step time: {la['decode_us'] / tf['decode_us']:.1f}x"
+        )
         for key in ("prefill_us", "estimate_us"):
             print(f"  llm-analysis inference() / tokenfab scalar {key[:-3]} time: {la['decode_us'] / tf[key]:.1f}x")
     if tf.get("cli_ms") and tf.get("numpy_proc_ms"):
         print(f"  tokenfab estimate process / bare numpy import process: {tf['cli_ms'] / tf['numpy_proc_ms']:.2f}x")
     if "baseline" in res and "rate_1000000" in res["baseline"] and "rate_1000000" in tf:
         b = res["baseline"]
-        print(f"  this / baseline scenarios/s at 1e6: {tf['rate_1000000'] / b['rate_1000000']:.1f}x; scalar "
-              f"decode_step {b['decode_us'] / tf['decode_us']:.1f}x faster; CLI {b['cli_ms'] / tf['cli_ms']:.2f}x faster")
+        print(
+            f"  this / baseline scenarios/s at 1e6: {tf['rate_1000000'] / b['rate_1000000']:.1f}x; scalar "
+            f"decode_step {b['decode_us'] / tf['decode_us']:.1f}x faster; CLI {b['cli_ms'] / tf['cli_ms']:.2f}x faster"
+        )
 
 
 if __name__ == "__main__":

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 
-
 class TokenfabError(Exception):
     """Base class: bad input that the user can fix. The CLI turns it into exit code 2."""
 

@@ -437,7 +437,7 @@ def _evaluate(client: Any, plan: Any, phase: str, grid: Grid, chunk: int) -> Ite
             yield evaluate_chunk(plan, phase, grid, start, stop)
         return
     window = 2 * max(len(client.scheduler_info().get("workers", {})), 1)
-    plan_f, grid_f = client.scatter([plan, grid], broadcast=True)
+    plan_f, grid_f = client.scatter([plan, grid], broadcast=True, hash=False)
     pending = []
     for start, stop in spans:
         pending.append(client.submit(evaluate_chunk, plan_f, phase, grid_f, start, stop, pure=False))

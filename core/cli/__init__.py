@@ -44,14 +44,21 @@ class LazyConsole:
     """A rich ``Console`` created on first use, so that commands printing JSON or CSV never import rich."""
 
     def __init__(self) -> None:
-        self._console = None
+        object.__setattr__(self, "_console", None)
 
-    def __getattr__(self, name: str):
+    def _real(self):
         if self._console is None:
             from rich.console import Console
 
-            self._console = Console()  # the terminal's width ($COLUMNS), 80 when output is not a terminal
-        return getattr(self._console, name)
+            # the terminal's width ($COLUMNS), 80 when output is not a terminal
+            object.__setattr__(self, "_console", Console())
+        return self._console
+
+    def __getattr__(self, name: str):
+        return getattr(self._real(), name)
+
+    def __setattr__(self, name: str, value) -> None:
+        setattr(self._real(), name, value)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
