@@ -55,6 +55,7 @@ def models() -> list[str]:
 
 from . import conformance, economics, registry  # noqa: E402
 from .serving import Estimate, Speculative, compare, estimate, sweep  # noqa: E402  (needs the names above)
+from .validation import validate  # noqa: E402
 
 __all__ = [
     "HOOKSPEC_VERSION",
@@ -91,4 +92,5 @@ __all__ = [
     "registry",
     "Speculative",
     "sweep",
+    "validate",
 ]
