@@ -27,6 +27,7 @@ def add_scenario(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--weights", help="weight precision (bf16, fp8, int4, ...)")
     parser.add_argument("--activations", help="activation / math precision")
     parser.add_argument("--kv", help="KV-cache precision")
+    parser.add_argument("--attention", help="attention math precision (default bf16; fp8 needs --kv fp8)")
     parser.add_argument(
         "--no-chunked-prefill",
         dest="chunked_prefill",
@@ -45,7 +46,7 @@ def add_scenario(parser: argparse.ArgumentParser) -> None:
 
 def mapping_options(args: argparse.Namespace) -> dict[str, Any]:
     """Devices, parallel mapping and precisions, shared by estimate, compare and sweep."""
-    names = ("devices", "tp", "pp", "ep", "weights", "activations", "kv")
+    names = ("devices", "tp", "pp", "ep", "weights", "activations", "kv", "attention")
     return {name: getattr(args, name) for name in names}
 
 

@@ -31,7 +31,7 @@ def register(sub: Any) -> dict:
     p.add_argument("--phase", default="decode", choices=("decode", "prefill"))
     for flag in ("--devices", "--tp", "--pp", "--ep"):
         p.add_argument(flag, type=int)
-    for flag in ("--weights", "--activations", "--kv"):
+    for flag in ("--weights", "--activations", "--kv", "--attention"):
         p.add_argument(flag)
     p.add_argument("--json", action="store_true")
     p.add_argument("--csv", action="store_true")
@@ -66,7 +66,10 @@ def cmd_estimate(args: argparse.Namespace, console: Console) -> None:
     table.add_column("metric")
     table.add_column("value", justify="right")
     table.add_row("devices", mapping(est))
-    table.add_row("precision (weights / activations / kv)", f"{est.weights} / {est.activations} / {est.kv}")
+    table.add_row(
+        "precision (weights / activations / kv / attention)",
+        f"{est.weights} / {est.activations} / {est.kv} / {est.attention}",
+    )
     for header, key, fmt in _COLUMNS:
         table.add_row(header, fmt(getattr(est, key)))
     table.add_row("memory capacity/device GB", _fmt(est.memory_capacity_per_device_bytes / 1e9))
