@@ -21,7 +21,7 @@ from typing import Any
 import attrs
 import numpy as np
 
-from . import collectives
+from . import bounds, collectives, guard
 from .errors import FitError, ValidationError
 from .kernel import BOUND_NAMES, KernelInputs, evaluate
 from .lowering import Op, ParallelMapping, kv_bytes_per_token_per_device, lower, weight_bytes_per_device
@@ -84,21 +84,11 @@ def resolve_backend(backend: str | Device | System, registry: Registry | None = 
 
 
 def _int_field(name: str, value: Any, low: int) -> int:
-    if value is None or isinstance(value, bool) or not float(value).is_integer() or int(value) < low:
-        raise ValidationError(f"{name}: must be an integer >= {low}, got {value!r}")
-    return int(value)
+    return bounds.check_int(name, value, low)
 
 
 def _array_field(name: str, value: Any, low: int) -> np.ndarray:
-    try:
-        arr = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise ValidationError(f"{name}: must be an integer >= {low} or an array of them, got {value!r}") from None
-    if arr.size == 0 or not np.all(np.isfinite(arr)) or np.any(arr < low) or np.any(arr != np.floor(arr)):
-        bad = arr[~(np.isfinite(arr) & (arr >= low) & (arr == np.floor(arr)))] if arr.size else arr
-        shown = float(bad.flat[0]) if bad.size else value
-        raise ValidationError(f"{name}: must be an integer >= {low} (or an array of them), got {shown!r}")
-    return arr
+    return bounds.check_array(name, value, low)
 
 
 @attrs.frozen(kw_only=True)
@@ -178,14 +168,19 @@ def _placement(
     registry: Registry, model: Model, device: Device, weight_bytes: float, kv_bytes: float, act_bytes: float
 ) -> tuple[str, str]:
     default = device.weight_memory.name
-    choice = registry.pm.hook.tokenfab_placement(
-        model=model, device=device, weights_bytes=weight_bytes, kv_bytes=kv_bytes, activation_bytes=act_bytes
+    choice = guard.call_first(
+        registry,
+        "tokenfab_placement",
+        guard.placement_check(device),
+        model=model,
+        device=device,
+        weights_bytes=weight_bytes,
+        kv_bytes=kv_bytes,
+        activation_bytes=act_bytes,
     )
     if choice is None:
         return default, default
-    weights_level, kv_level = choice.get("weights", default), choice.get("kv", default)
-    device.level(weights_level), device.level(kv_level)  # validates the names
-    return weights_level, kv_level
+    return choice.get("weights", default), choice.get("kv", default)
 
 
 def make_plan(
@@ -268,8 +263,14 @@ def make_plan(
 
     total_w = model.params * wb
     total_kv = model.kv_elements_per_token() * kb * batch * kv_tokens
-    hooked = registry.pm.hook.tokenfab_default_mapping(
-        model=model, backend=backend, weights_bytes=total_w, kv_bytes=total_kv
+    hooked = guard.call_first(
+        registry,
+        "tokenfab_default_mapping",
+        guard.mapping_check,
+        model=model,
+        backend=backend,
+        weights_bytes=total_w,
+        kv_bytes=total_kv,
     )
     b, c, t = np.asarray(batch), np.asarray(kv_tokens), np.asarray(step_tokens)
     if hooked is not None:
@@ -603,9 +604,11 @@ def step(
     check_fit: bool = True,
     registry: Registry | None = None,
 ) -> StepCost:
-    b = _array_field("batch", batch, 1)
-    t = _array_field("tokens", tokens, 1)
-    c = _array_field("context", context, 0)
+    b, t, c = bounds.broadcast(
+        batch=_array_field("batch", batch, 1),
+        tokens=_array_field("tokens", tokens, 1),
+        context=_array_field("context", context, 0),
+    )
     plan = make_plan(
         model,
         backend,
@@ -621,8 +624,11 @@ def step(
         kv=kv,
         registry=registry,
     )
+    bounds.check_context(plan.model, c, t)
     # ``batch`` counts every sequence the devices serve; each data-parallel replica takes its share.
-    return run_plan(plan, phase, np.ceil(b / plan.replicas), t, c, check_fit=check_fit)
+    cost = run_plan(plan, phase, np.ceil(b / plan.replicas), t, c, check_fit=check_fit)
+    bounds.check_finite({"seconds": cost.seconds, "joules": cost.joules}, "step cost")
+    return cost
 
 
 def prefill(model: Any, backend: Any, *, batch: Any = 1, tokens: Any, context: Any = 0, **options: Any) -> StepCost:

@@ -75,30 +75,60 @@ def cmd_backends(args: argparse.Namespace, console: Console) -> None:
         console.print(f"[yellow]skipped {problem}[/yellow]")
 
 
+def plugin_rows(reg: Any) -> list[dict]:
+    """One row per pack (entry point, TOML or local): kind, status, devices, problems, overrides."""
+    names = sorted(set(reg.packs) | {p.plugin for p in reg.problems})
+    rows = []
+    for name in names:
+        info = reg.packs.get(name)
+        backends = sorted(b for b, who in reg.provided_by.items() if who == name)
+        problems = [p.reason for p in reg.problems if p.plugin == name]
+        status = info.status if info is not None else "error"
+        if status == "ok" and not backends:
+            status = "no devices"
+        elif status == "error" and backends:
+            status = "warning"
+        rows.append(
+            {
+                "plugin": name,
+                "kind": info.kind if info is not None else "",
+                "source": info.source if info is not None else "",
+                "version": reg.versions.get(name, ""),
+                "status": status,
+                "devices": len(backends),
+                "backends": backends,
+                "overrides": {k: v for k, v in reg.overrides.items() if v["pack"] == name},
+                "problems": problems,
+                "output": reg.outputs.get(name, ""),
+            }
+        )
+    return rows
+
+
 def cmd_plugins(args: argparse.Namespace, console: Console) -> None:
     from ..registry import default_registry
 
-    reg = default_registry()
-    names = sorted({reg.pm.get_name(p) for p in reg.pm.get_plugins()} | {p.plugin for p in reg.problems})
-    rows = [
-        {
-            "plugin": n,
-            "version": reg.versions.get(n, ""),
-            "backends": sorted(b for b, who in reg.provided_by.items() if who == n),
-            "problems": [p.reason for p in reg.problems if p.plugin == n],
-        }
-        for n in names
-    ]
-    for row in rows:
-        row["status"] = "error" if row["problems"] and not row["backends"] else ("warning" if row["problems"] else "ok")
+    rows = plugin_rows(default_registry())
     if args.json:
         print_json(rows)
         return
     table = Table(title="tokenfab plugins")
-    for col in ("plugin", "version", "status", "backends", "problems"):
+    for col in ("plugin", "kind", "version", "status", "devices", "backends", "problems"):
         table.add_column(col)
     for r in rows:
-        table.add_row(r["plugin"], r["version"], r["status"], ", ".join(r["backends"]), "; ".join(r["problems"]))
+        notes = list(r["problems"])
+        notes += [f"overrides {k} of {v['replaced']} ({v['reason']})" for k, v in r["overrides"].items()]
+        if r["output"]:
+            notes.append(f"printed {len(r['output'])} characters (captured, not shown)")
+        table.add_row(
+            r["plugin"],
+            r["kind"],
+            r["version"],
+            r["status"],
+            str(r["devices"]),
+            ", ".join(r["backends"]),
+            "; ".join(notes),
+        )
     console.print(table)
 
 

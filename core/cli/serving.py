@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ..serving import METRICS, compare, estimate, sweep
-from ._common import add_scenario, int_list, mapping, mapping_options, options, print_csv, print_json
+from ._common import add_scenario, exit_code, int_list, mapping, mapping_options, options, print_csv, print_json
 from ._common import fmt as _fmt
 
 ORDER = 20
@@ -107,12 +107,12 @@ def cmd_estimate(args: argparse.Namespace, console: Console) -> None:
             console.print(bt)
 
 
-def cmd_compare(args: argparse.Namespace, console: Console) -> None:
+def cmd_compare(args: argparse.Namespace, console: Console) -> int:
     opts = options(args)
     result = compare(args.model, args.backends, metric=args.sort, **opts)
     if args.json:
         print_json(result.to_dict())
-        return
+        return exit_code(result)
     if args.csv:
         keys = [
             "backend",
@@ -129,10 +129,11 @@ def cmd_compare(args: argparse.Namespace, console: Console) -> None:
             "usd_per_device_hour",
             "prefill_bound",
             "decode_bound",
+            "status",
             "error",
         ]
         print_csv([row.to_dict() for row in result.rows], keys)
-        return
+        return exit_code(result)
     table = Table(
         title=f"{args.model}: batch {args.batch}, {args.input_tokens} in / {args.output_tokens} out, "
         f"ranked by {args.sort}"
@@ -152,9 +153,10 @@ def cmd_compare(args: argparse.Namespace, console: Console) -> None:
     for row in result.rows:
         if row.error:
             console.print(f"{row.backend}: {row.error}")
+    return exit_code(result)
 
 
-def cmd_sweep(args: argparse.Namespace, console: Console) -> None:
+def cmd_sweep(args: argparse.Namespace, console: Console) -> int:
     batches, contexts = int_list("batch", args.batch), int_list("context", args.context)
     result = sweep(
         args.model,
@@ -167,7 +169,7 @@ def cmd_sweep(args: argparse.Namespace, console: Console) -> None:
     )
     if args.json:
         print_json(result.to_dict())
-        return
+        return exit_code(result)
     keys = [
         "backend",
         "devices",
@@ -179,11 +181,12 @@ def cmd_sweep(args: argparse.Namespace, console: Console) -> None:
         "bound",
         "fits",
         "memory_per_device_bytes",
+        "status",
         "error",
     ]
     if args.csv:
         print_csv(result.rows, keys)
-        return
+        return exit_code(result)
     table = Table(title=f"{args.model}: {args.phase} step costs")
     for col in ("backend", "devices", "batch", "context", "ms", "tok/s", "bound", "fits", "mem/device GB"):
         table.add_column(col, no_wrap=col == "backend")
@@ -206,3 +209,4 @@ def cmd_sweep(args: argparse.Namespace, console: Console) -> None:
     for r in result.rows:
         if r.get("error"):
             console.print(f"{r['backend']}: {r['error']}")
+    return exit_code(result)
