@@ -12,6 +12,7 @@ Python API (contract in DESIGN section 3)::
 
 from __future__ import annotations
 
+from .deployment import Deployment, Workload
 from .engine import OpCost, StepCost, decode_step, prefill
 from .errors import FitError, TokenfabError, UnknownIdError, UnsupportedPrecisionError, ValidationError
 from .hookspecs import HOOKSPEC_VERSION, hookimpl
@@ -55,10 +56,12 @@ def models() -> list[str]:
 
 from . import conformance, economics, registry  # noqa: E402
 from .serving import Estimate, Speculative, compare, estimate, sweep  # noqa: E402  (needs the names above)
+from .validation import validate  # noqa: E402
 
 __all__ = [
     "HOOKSPEC_VERSION",
     "PRECISION_BITS",
+    "Deployment",
     "Device",
     "Efficiency",
     "Estimate",
@@ -77,6 +80,7 @@ __all__ = [
     "UnknownIdError",
     "UnsupportedPrecisionError",
     "ValidationError",
+    "Workload",
     "backends",
     "compare",
     "decode_step",
@@ -91,4 +95,5 @@ __all__ = [
     "registry",
     "Speculative",
     "sweep",
+    "validate",
 ]

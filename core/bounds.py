@@ -54,7 +54,7 @@ def check_int(field: str, value: Any, low: int, high: int = MAX_COUNT) -> int:
             ok = False
     if not ok:
         raise ValidationError(
-            f"{field}: must be an integer >= {low} and <= {high:.0e}, got {value!r:.60}", field=field
+            f"{field}: must be an integer >= {low}, got {value!r:.60} (at most {high:.0e})", field=field
         )
     return int(value)
 
@@ -90,7 +90,7 @@ def check_array(field: str, value: Any, low: int, high: int = MAX_COUNT) -> np.n
     if arr.size == 0 or not good.all():
         shown = arr[~good].flat[0] if arr.size else "an empty array"
         raise ValidationError(
-            f"{field}: must be an integer >= {low} and <= {high:.0e} (or an array of them), got {shown!r}",
+            f"{field}: must be an integer >= {low} (or an array of them), got {shown!r} (at most {high:.0e})",
             field=field,
         )
     return arr

@@ -231,8 +231,8 @@ def placement_check(device: Any) -> Callable[[Any], dict[str, str]]:
         if not isinstance(result, dict) or not set(result) <= {"weights", "kv"}:
             raise TypeError(f"expected {{'weights': level, 'kv': level}}, got {result!r:.80}")
         for key, level in result.items():
-            if level not in names:
-                raise ValueError(f"{key}: {device.id} has no memory level {level!r} (has {names})")
+            if level not in names or not device.level(level).holds_weights:
+                raise ValueError(f"{key}: {device.id} has no memory level {level!r} that holds a model (has {names})")
         return dict(result)
 
     return check

@@ -97,7 +97,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         with warnings.catch_warnings():
             warnings.showwarning = _one_line_warning
-            console = Console(width=max(Console().width, 140))
+            console = Console()  # the terminal's width ($COLUMNS), 80 when output is not a terminal
             return int(handlers[args.command](args, console) or 0)
     except TokenfabError as exc:
         print(f"tokenfab: error: {' '.join(str(exc).split())}", file=sys.stderr)
