@@ -21,7 +21,7 @@ from typing import Any
 import attrs
 import numpy as np
 
-from . import collectives
+from . import bounds, collectives, guard
 from .deployment import Deployment, Workload, as_deployment
 from .errors import FitError, ValidationError
 from .kernel import BOUND_NAMES, KernelInputs, evaluate
@@ -128,21 +128,11 @@ def resolve_backend(backend: str | Device | System, registry: Registry | None = 
 
 
 def _int_field(name: str, value: Any, low: int) -> int:
-    if value is None or isinstance(value, bool) or not float(value).is_integer() or int(value) < low:
-        raise ValidationError(f"{name}: must be an integer >= {low}, got {value!r}")
-    return int(value)
+    return bounds.check_int(name, value, low)
 
 
 def _array_field(name: str, value: Any, low: int) -> np.ndarray:
-    try:
-        arr = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise ValidationError(f"{name}: must be an integer >= {low} or an array of them, got {value!r}") from None
-    if arr.size == 0 or not np.all(np.isfinite(arr)) or np.any(arr < low) or np.any(arr != np.floor(arr)):
-        bad = arr[~(np.isfinite(arr) & (arr >= low) & (arr == np.floor(arr)))] if arr.size else arr
-        shown = float(bad.flat[0]) if bad.size else value
-        raise ValidationError(f"{name}: must be an integer >= {low} (or an array of them), got {shown!r}")
-    return arr
+    return bounds.check_array(name, value, low)
 
 
 @attrs.frozen(kw_only=True)
@@ -259,8 +249,15 @@ def _placement(
     weight_bytes, kv_bytes, act_bytes = bytes_
     choice = None
     if deployment.weights_memory is None or deployment.kv_memory is None:
-        choice = registry.pm.hook.tokenfab_placement(
-            model=model, device=device, weights_bytes=weight_bytes, kv_bytes=kv_bytes, activation_bytes=act_bytes
+        choice = guard.call_first(
+            registry,
+            "tokenfab_placement",
+            guard.placement_check(device),
+            model=model,
+            device=device,
+            weights_bytes=weight_bytes,
+            kv_bytes=kv_bytes,
+            activation_bytes=act_bytes,
         )
     choice = choice or {}
     weights_level = deployment.weights_memory or choice.get("weights", default)
@@ -411,8 +408,14 @@ def _default_plan(builder: PlanBuilder, batch: float, kv_tokens: float, step_tok
     model, device, backend, prec = builder.model, builder.device, builder.backend, builder.precisions
     total_w = model.params * _bytes(prec.weights)
     total_kv = model.kv_elements_per_token() * _bytes(prec.kv) * batch * kv_tokens
-    hooked = builder.registry.pm.hook.tokenfab_default_mapping(
-        model=model, backend=backend, weights_bytes=total_w, kv_bytes=total_kv
+    hooked = guard.call_first(
+        builder.registry,
+        "tokenfab_default_mapping",
+        guard.mapping_check,
+        model=model,
+        backend=backend,
+        weights_bytes=total_w,
+        kv_bytes=total_kv,
     )
     b, c, t = np.asarray(batch), np.asarray(kv_tokens), np.asarray(step_tokens)
     if hooked is not None:
@@ -895,9 +898,11 @@ def step(
         batch = workload.batch if batch is None else batch
         tokens = (workload.input_tokens if phase == "prefill" else 1) if tokens is None else tokens
         context = (0 if phase == "prefill" else workload.input_tokens) if context is None else context
-    b = _array_field("batch", 1 if batch is None else batch, 1)
-    t = _array_field("tokens", 1 if tokens is None else tokens, 1)
-    c = _array_field("context", 0 if context is None else context, 0)
+    b, t, c = bounds.broadcast(
+        batch=_array_field("batch", 1 if batch is None else batch, 1),
+        tokens=_array_field("tokens", 1 if tokens is None else tokens, 1),
+        context=_array_field("context", 0 if context is None else context, 0),
+    )
     plan = make_plan(
         model,
         backend,
@@ -911,8 +916,10 @@ def step(
     if workload is None:  # the largest scenario the plan is sized for, as a workload
         inp, out = (_max(c) + _max(t), 1) if phase == "prefill" else (max(_max(c), 1), _max(t))
         workload = Workload(batch=int(_max(b)), input_tokens=int(inp), output_tokens=int(out))
+    bounds.check_context(plan.model, c, t)
     # ``batch`` counts every sequence the devices serve; each data-parallel replica takes its share.
     cost = run_plan(plan, phase, np.ceil(b / plan.replicas), t, c, check_fit=check_fit)
+    bounds.check_finite({"seconds": cost.seconds, "joules": cost.joules}, "step cost")
     return attrs.evolve(cost, workload=workload)
 
 
