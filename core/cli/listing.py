@@ -45,6 +45,8 @@ def cmd_backends(args: argparse.Namespace, console: Console) -> None:
                 "plugin_version": reg.versions.get(plugin, ""),
                 "memory_bytes": dev.weight_memory.capacity_bytes,
                 "memory_bytes_per_s": dev.weight_memory.bytes_per_s,
+                "external_memory_bytes": dev.external_memory.capacity_bytes if dev.external_memory else None,
+                "external_memory_bytes_per_s": dev.external_memory.bytes_per_s if dev.external_memory else None,
                 "peak_flops_per_s": dict(dev.peak_flops_per_s),
                 "tdp_w": dev.power.tdp_w,
                 "usd_per_device_hour": dev.price.usd_per_device_hour if dev.price else None,
@@ -63,7 +65,8 @@ def cmd_backends(args: argparse.Namespace, console: Console) -> None:
         table.add_row(
             r["id"] + (f" (x{r['devices']})" if r["kind"] == "system" else ""),
             r["name"],
-            f"{r['memory_bytes'] / 1e9:g} GB",
+            f"{r['memory_bytes'] / 1e9:g} GB"
+            + (f" (+{r['external_memory_bytes'] / 1e12:g} TB ext.)" if r["external_memory_bytes"] else ""),
             f"{r['memory_bytes_per_s'] / 1e12:g} TB/s",
             rates,
             f"{r['tdp_w']:g} W",
