@@ -56,6 +56,7 @@ def models() -> list[str]:
 
 from . import conformance, economics, registry  # noqa: E402
 from .serving import Estimate, Speculative, compare, estimate, sweep  # noqa: E402  (needs the names above)
+from .validation import validate  # noqa: E402
 
 __all__ = [
     "HOOKSPEC_VERSION",
@@ -94,4 +95,5 @@ __all__ = [
     "registry",
     "Speculative",
     "sweep",
+    "validate",
 ]

@@ -565,6 +565,28 @@ class StepCost:
             "breakdown": [op.to_dict() for op in self.breakdown],
         }
 
+    def records(self) -> list[dict[str, Any]]:
+        """One flat row per scenario of the broadcast inputs (no per-operator breakdown)."""
+        keys = ("batch", "tokens", "context", "seconds", "joules", "bound", "memory_per_device_bytes", "fits")
+        arrays = np.broadcast_arrays(*(np.asarray(getattr(self, key)) for key in keys))
+        mapping = self.plan.mapping
+        head = {"phase": self.phase, "model": self.plan.model.id, "backend": self.plan.backend.id}
+        head.update(devices=self.devices, tp=mapping.tp, pp=mapping.pp, **attrs.asdict(self.plan.precisions))
+        columns = [array.ravel().tolist() for array in arrays]
+        return [{**head, **dict(zip(keys, values, strict=True))} for values in zip(*columns, strict=True)]
+
+    def to_pandas(self):
+        """:meth:`records` as a pandas DataFrame (needs ``tokenfab[pandas]``)."""
+        from .io.frames import records_to_pandas
+
+        return records_to_pandas(self.records())
+
+    def to_arrow(self):
+        """:meth:`records` as a pyarrow Table (needs ``tokenfab[arrow]``)."""
+        from .io.frames import records_to_arrow
+
+        return records_to_arrow(self.records())
+
 
 def attention_pairs(batch: np.ndarray, tokens: np.ndarray, context: np.ndarray, window: float = np.inf):
     """(pairs P, KV tokens read K) of ``batch`` sequences adding ``tokens`` after ``context``,

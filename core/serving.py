@@ -109,11 +109,20 @@ class Estimate:
     deployment: Deployment = attrs.field(repr=False)  # resolved: replays this estimate
     workload: Workload = attrs.field(repr=False)
 
+    @property
+    def usd_per_mtok_in_out(self) -> float | None:
+        """Dollars per million tokens counting input and output tokens alike:
+        ``usd_per_mtok * O / (I + O)`` (``usd_per_mtok`` counts output tokens only)."""
+        if self.usd_per_mtok is None:
+            return None
+        return self.usd_per_mtok * self.output_tokens / (self.input_tokens + self.output_tokens)
+
     def to_dict(self, *, breakdown: bool = False) -> dict[str, Any]:
         nested = ("prefill", "decode", "deployment", "workload")
         out = {f.name: getattr(self, f.name) for f in attrs.fields(type(self)) if f.name not in nested}
         out["deployment"] = self.deployment.to_dict()
         out["workload"] = self.workload.to_dict()
+        out["usd_per_mtok_in_out"] = self.usd_per_mtok_in_out
         if breakdown:
             out["prefill_breakdown"] = [op.to_dict() for op in self.prefill.breakdown]
             mid = DECODE_SAMPLES // 2
@@ -122,6 +131,18 @@ class Estimate:
                 for op in self.decode.breakdown
             ]
         return out
+
+    def to_pandas(self):
+        """This estimate as a one-row pandas DataFrame (needs ``tokenfab[pandas]``)."""
+        from .io.frames import records_to_pandas
+
+        return records_to_pandas([self.to_dict()])
+
+    def to_arrow(self):
+        """This estimate as a one-row pyarrow Table (needs ``tokenfab[arrow]``)."""
+        from .io.frames import records_to_arrow
+
+        return records_to_arrow([self.to_dict()])
 
 
 def estimate(
@@ -381,9 +402,27 @@ class Comparison:
 
     metric: str
     rows: tuple[ComparisonRow, ...]
+    scenario: dict[str, Any] = attrs.field(factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {"metric": self.metric, "rows": [row.to_dict() for row in self.rows]}
+
+    def records(self) -> list[dict[str, Any]]:
+        """One flat row per backend, the scenario (model, batch, input and output tokens) on every
+        row, failed rows included with their ``error``."""
+        return [{**self.scenario, **row.to_dict()} for row in self.rows]
+
+    def to_pandas(self):
+        """One row per backend, best first, failed rows with their ``error`` (needs ``tokenfab[pandas]``)."""
+        from .io.frames import records_to_pandas
+
+        return records_to_pandas(self.records())
+
+    def to_arrow(self):
+        """One row per backend, as :meth:`to_pandas` (needs ``tokenfab[arrow]``)."""
+        from .io.frames import records_to_arrow
+
+        return records_to_arrow(self.records())
 
 
 def compare(
@@ -427,7 +466,14 @@ def compare(
     ranked = [r for r in rows if r.estimate and getattr(r.estimate, metric) is not None]
     ranked.sort(key=lambda r: getattr(r.estimate, metric), reverse=larger)
     unranked = [r for r in rows if r.estimate and getattr(r.estimate, metric) is None]
-    return Comparison(metric=metric, rows=tuple(ranked + unranked + [r for r in rows if not r.estimate]))
+    scenario = {
+        "model": model if isinstance(model, str) else getattr(model, "id", "custom"),
+        "batch": batch,
+        "input_tokens": input_tokens,
+        "output_tokens": output_tokens,
+    }
+    ordered = tuple(ranked + unranked + [r for r in rows if not r.estimate])
+    return Comparison(metric=metric, rows=ordered, scenario=scenario)
 
 
 def _backend_ids(backends: Iterable[str] | str, registry: Registry) -> list[str]:
