@@ -21,7 +21,7 @@ from typing import Any
 import attrs
 import numpy as np
 
-from . import collectives
+from . import bounds, collectives, guard
 from .deployment import Deployment, Workload, as_deployment
 from .errors import FitError, ValidationError
 from .kernel import BOUND_NAMES, KernelInputs, evaluate
@@ -128,21 +128,11 @@ def resolve_backend(backend: str | Device | System, registry: Registry | None = 
 
 
 def _int_field(name: str, value: Any, low: int) -> int:
-    if value is None or isinstance(value, bool) or not float(value).is_integer() or int(value) < low:
-        raise ValidationError(f"{name}: must be an integer >= {low}, got {value!r}")
-    return int(value)
+    return bounds.check_int(name, value, low)
 
 
 def _array_field(name: str, value: Any, low: int) -> np.ndarray:
-    try:
-        arr = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise ValidationError(f"{name}: must be an integer >= {low} or an array of them, got {value!r}") from None
-    if arr.size == 0 or not np.all(np.isfinite(arr)) or np.any(arr < low) or np.any(arr != np.floor(arr)):
-        bad = arr[~(np.isfinite(arr) & (arr >= low) & (arr == np.floor(arr)))] if arr.size else arr
-        shown = float(bad.flat[0]) if bad.size else value
-        raise ValidationError(f"{name}: must be an integer >= {low} (or an array of them), got {shown!r}")
-    return arr
+    return bounds.check_array(name, value, low)
 
 
 @attrs.frozen(kw_only=True)
@@ -263,8 +253,15 @@ def _placement(
     weight_bytes, kv_bytes, act_bytes = bytes_
     choice = None
     if deployment.weights_memory is None or deployment.kv_memory is None:
-        choice = registry.pm.hook.tokenfab_placement(
-            model=model, device=device, weights_bytes=weight_bytes, kv_bytes=kv_bytes, activation_bytes=act_bytes
+        choice = guard.call_first(
+            registry,
+            "tokenfab_placement",
+            guard.placement_check(device),
+            model=model,
+            device=device,
+            weights_bytes=weight_bytes,
+            kv_bytes=kv_bytes,
+            activation_bytes=act_bytes,
         )
     choice = choice or {}
     weights_level = deployment.weights_memory or choice.get("weights", default)
@@ -438,10 +435,46 @@ def make_plan(
     return _searched_plan(builder, batch, kv_tokens, step_tokens)
 
 
+<<<<<<< HEAD
 def _searched_plan(builder: PlanBuilder, batch: float, kv_tokens: float, step_tokens: float) -> Plan:
     """The fastest fitting shape (one step at the scenario) at the search's device count; weights
     streamed from external memory when nothing fits on the device (:func:`streaming_fallback`)."""
     from .planning.mappings import Sizing, candidate_shapes, feasible, no_fit_error
+=======
+def _default_plan(builder: PlanBuilder, batch: float, kv_tokens: float, step_tokens: float) -> Plan:
+    """The fewest devices that hold the model: the pack's first guess, or a tensor-parallel group
+    inside one scale-up domain, then pipeline stages of such groups."""
+    model, device, backend, prec = builder.model, builder.device, builder.backend, builder.precisions
+    total_w = model.params * _bytes(prec.weights)
+    total_kv = model.kv_elements_per_token() * _bytes(prec.kv) * batch * kv_tokens
+    hooked = guard.call_first(
+        builder.registry,
+        "tokenfab_default_mapping",
+        guard.mapping_check,
+        model=model,
+        backend=backend,
+        weights_bytes=total_w,
+        kv_bytes=total_kv,
+    )
+    b, c, t = np.asarray(batch), np.asarray(kv_tokens), np.asarray(step_tokens)
+    if hooked is not None:
+        tp_, pp_ = int(hooked.get("tp", 1)), int(hooked.get("pp", 1))
+        replicas = max(int(hooked.get("devices", tp_ * pp_)) // (tp_ * pp_), 1)
+        # The pack's count is a first guess; per-device rounding (padded heads, embedding on the
+        # end stages) may leave it short, so add stages, then widen the tensor split, until it fits.
+        candidates = [
+            ParallelMapping(tp=tp_ * k, pp=p)
+            for k in (1, 2, 4, 8)
+            if tp_ * k <= model.num_heads
+            for p in range(max(pp_ // k, 1), model.num_layers + 1)
+        ]
+        return _first_fitting(candidates, lambda m: builder.build(m, replicas), b, c, t, batch, kv_tokens, step_tokens)
+    domain = device.interconnect.scale_up.domain_size if device.interconnect.scale_up else 1
+    tps = [t for t in (1, 2, 4, 8, 16, 32, 64, 72, 128, 256) if t <= domain and model.num_heads % t == 0]
+    candidates = [ParallelMapping(tp=t, pp=1) for t in tps]
+    candidates += [ParallelMapping(tp=tps[-1], pp=p) for p in range(2, min(model.num_layers, 64) + 1)]
+    return _first_fitting(candidates, lambda m: builder.build(m, 1), b, c, t, batch, kv_tokens, step_tokens)
+>>>>>>> main
 
     def size(dp: int) -> tuple[float, float, float]:
         return float(np.ceil(batch / dp)), kv_tokens, step_tokens
@@ -812,9 +845,11 @@ def step(
         batch = workload.batch if batch is None else batch
         tokens = (workload.input_tokens if phase == "prefill" else 1) if tokens is None else tokens
         context = (0 if phase == "prefill" else workload.input_tokens) if context is None else context
-    b = _array_field("batch", 1 if batch is None else batch, 1)
-    t = _array_field("tokens", 1 if tokens is None else tokens, 1)
-    c = _array_field("context", 0 if context is None else context, 0)
+    b, t, c = bounds.broadcast(
+        batch=_array_field("batch", 1 if batch is None else batch, 1),
+        tokens=_array_field("tokens", 1 if tokens is None else tokens, 1),
+        context=_array_field("context", 0 if context is None else context, 0),
+    )
     plan = make_plan(
         model,
         backend,
@@ -828,8 +863,10 @@ def step(
     if workload is None:  # the largest scenario the plan is sized for, as a workload
         inp, out = (_max(c) + _max(t), 1) if phase == "prefill" else (max(_max(c), 1), _max(t))
         workload = Workload(batch=int(_max(b)), input_tokens=int(inp), output_tokens=int(out))
+    bounds.check_context(plan.model, c, t)
     # ``batch`` counts every sequence the devices serve; each data-parallel replica takes its share.
     cost = run_plan(plan, phase, np.ceil(b / plan.replicas), t, c, check_fit=check_fit)
+    bounds.check_finite({"seconds": cost.seconds, "joules": cost.joules}, "step cost")
     return attrs.evolve(cost, workload=workload)
 
 

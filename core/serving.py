@@ -48,10 +48,11 @@ from typing import Any
 import attrs
 import numpy as np
 
+from . import bounds
 from .deployment import Deployment, Speculative, Workload, as_deployment, as_workload
 from .economics import Economics, host_joules_per_token, list_price, usd_per_mtok
 from .engine import Part, StepCost, _int_field, explicit_mapping, make_plan, run_plan
-from .errors import FitError, TokenfabError, ValidationError
+from .errors import FitError, NonFiniteError, TokenfabError, UnsupportedPrecisionError, ValidationError
 from .models import load_model
 from .registry import Registry, default_registry
 
@@ -120,6 +121,10 @@ class Estimate:
         if self.usd_per_mtok is None:
             return None
         return self.usd_per_mtok * self.output_tokens / (self.input_tokens + self.output_tokens)
+
+    def __attrs_post_init__(self) -> None:
+        """No estimate holds inf or NaN: a non-finite figure is a :class:`NonFiniteError` naming it."""
+        bounds.check_finite(self.to_dict(), "estimate")
 
     def to_dict(self, *, breakdown: bool = False) -> dict[str, Any]:
         nested = ("prefill", "decode", "deployment", "workload")
@@ -394,16 +399,39 @@ def _kv_tokens(batch: int, inp: int, out: int) -> float:
     return inp + out * (batch + 1) / (2.0 * batch)
 
 
+#: Row statuses of :func:`compare` and :func:`sweep`. ``does-not-fit`` and ``unsupported`` are
+#: answers about the hardware; ``error`` means the row could not be computed (a pack failed, a
+#: result came out non-finite): the CLI exits 1 when any row has it.
+ROW_STATUSES = ("ok", "does-not-fit", "unsupported", "error")
+
+
+def row_status(exc: BaseException) -> str:
+    """The status of a row that raised ``exc`` (see :data:`ROW_STATUSES`)."""
+    if isinstance(exc, FitError):
+        return "does-not-fit"
+    if isinstance(exc, UnsupportedPrecisionError) or (isinstance(exc, ValidationError) and _backend_specific(exc)):
+        return "unsupported"
+    return "error"
+
+
+def row_error(exc: BaseException) -> str:
+    """One line for a row's error; an unexpected exception is named as such."""
+    if isinstance(exc, TokenfabError):
+        return str(exc)
+    return f"internal error ({type(exc).__name__}: {exc})"
+
+
 @attrs.frozen(kw_only=True)
 class ComparisonRow:
     backend: str
     estimate: Estimate | None
     error: str | None = None
+    status: str = "ok"
 
     def to_dict(self) -> dict[str, Any]:
         if self.estimate is not None:
-            return {"backend": self.backend, "error": None, **self.estimate.to_dict()}
-        return {"backend": self.backend, "fits": False, "error": self.error}
+            return {"backend": self.backend, "error": None, **self.estimate.to_dict(), "status": self.status}
+        return {"backend": self.backend, "fits": False, "error": self.error, "status": self.status}
 
 
 @attrs.frozen(kw_only=True)
@@ -414,6 +442,11 @@ class Comparison:
     metric: str
     rows: tuple[ComparisonRow, ...]
     scenario: dict[str, Any] = attrs.field(factory=dict)
+
+    @property
+    def failed(self) -> bool:
+        """Whether any row could not be computed (status ``error``)."""
+        return any(row.status == "error" for row in self.rows)
 
     def to_dict(self) -> dict[str, Any]:
         return {"metric": self.metric, "rows": [row.to_dict() for row in self.rows]}
@@ -456,6 +489,10 @@ def compare(
         raise ValidationError(f"metric: must be one of {', '.join(METRICS)}, got {metric!r}")
     registry = registry or default_registry()
     ids = _backend_ids(backends, registry)
+    # Bad input is the user's (exit 2), not a row per backend: check it once, up front.
+    _int_field("batch", batch, 1), _int_field("input_tokens", input_tokens, 1)
+    _int_field("output_tokens", output_tokens, 1)
+    model = load_model(model)
     rows = []
     for backend_id in ids:
         try:
@@ -469,10 +506,10 @@ def compare(
                 **options,
             )
             rows.append(ComparisonRow(backend=backend_id, estimate=est))
-        except (FitError, TokenfabError) as exc:
-            if isinstance(exc, ValidationError) and not _backend_specific(exc):
+        except Exception as exc:  # noqa: BLE001 - one backend's failure is its row, never the whole run
+            if isinstance(exc, ValidationError) and not _backend_specific(exc) and not isinstance(exc, NonFiniteError):
                 raise
-            rows.append(ComparisonRow(backend=backend_id, estimate=None, error=str(exc)))
+            rows.append(ComparisonRow(backend=backend_id, estimate=None, error=row_error(exc), status=row_status(exc)))
     larger = METRICS[metric]
     ranked = [r for r in rows if r.estimate and getattr(r.estimate, metric) is not None]
     ranked.sort(key=lambda r: getattr(r.estimate, metric), reverse=larger)
@@ -491,6 +528,8 @@ def _backend_ids(backends: Iterable[str] | str, registry: Registry) -> list[str]
     """Backend ids from ``"all"``, ``"a,b"`` or a list; unknown ids are user errors, not rows."""
     if isinstance(backends, str):
         backends = sorted(registry.backends) if backends == "all" else backends.split(",")
+    if not all(isinstance(b, str) for b in backends):
+        raise ValidationError("backends: expected backend ids (strings), 'all', or 'a,b'")
     ids = [b.strip() for b in backends if b.strip()]
     if not ids:
         raise ValidationError("backends: give at least one backend id or 'all'")
@@ -515,6 +554,11 @@ class Sweep:
 
     phase: str
     rows: tuple[dict, ...]
+
+    @property
+    def failed(self) -> bool:
+        """Whether any row could not be computed (status ``error``)."""
+        return any(row.get("status") == "error" for row in self.rows)
 
     def to_dict(self) -> dict[str, Any]:
         return {"phase": self.phase, "rows": list(self.rows)}
@@ -541,20 +585,26 @@ def sweep(
         raise ValidationError(f"phase: must be 'decode' or 'prefill', got {phase!r}")
     registry = registry or default_registry()
     ids = _backend_ids(backends, registry)
-    b, c, t = np.broadcast_arrays(np.asarray(batch), np.asarray(context), np.asarray(tokens))
+    b, c, t = bounds.broadcast(
+        batch=bounds.check_array("batch", batch, 1),
+        context=bounds.check_array("context", context, 0),
+        tokens=bounds.check_array("tokens", tokens, 1),
+    )
+    model = load_model(model)
+    bounds.check_context(model, c, t)  # beyond the model's context is bad input, not a row
     rows: list[dict] = []
     for backend_id in ids:
         try:
             cost = step(
                 phase, model, backend_id, batch=b, tokens=t, context=c, check_fit=False, registry=registry, **options
             )
-        except TokenfabError as exc:
-            if isinstance(exc, ValidationError) and not _backend_specific(exc):
+        except Exception as exc:  # noqa: BLE001 - one backend's failure is its rows, never the whole sweep
+            if isinstance(exc, ValidationError) and not _backend_specific(exc) and not isinstance(exc, NonFiniteError):
                 raise
-            rows.append({"backend": backend_id, "error": str(exc)})
+            rows.append({"backend": backend_id, "status": row_status(exc), "error": row_error(exc)})
             continue
         seconds, fits = np.atleast_1d(cost.seconds).ravel(), np.atleast_1d(cost.fits).ravel()
-        bounds, memory = np.atleast_1d(cost.bound).ravel(), np.atleast_1d(cost.memory_per_device_bytes).ravel()
+        step_bounds, memory = np.atleast_1d(cost.bound).ravel(), np.atleast_1d(cost.memory_per_device_bytes).ravel()
         for i, (bb, cc, tt) in enumerate(zip(b.ravel(), c.ravel(), t.ravel(), strict=True)):
             rows.append(
                 {
@@ -565,9 +615,10 @@ def sweep(
                     "tokens": int(tt),
                     "seconds": float(seconds[i]),
                     "tokens_per_s": float(bb * tt / seconds[i]),
-                    "bound": str(bounds[i]),
+                    "bound": str(step_bounds[i]),
                     "fits": bool(fits[i]),
                     "memory_per_device_bytes": float(memory[i]),
+                    "status": "ok",
                     "error": None,
                 }
             )
