@@ -435,46 +435,10 @@ def make_plan(
     return _searched_plan(builder, batch, kv_tokens, step_tokens)
 
 
-<<<<<<< HEAD
 def _searched_plan(builder: PlanBuilder, batch: float, kv_tokens: float, step_tokens: float) -> Plan:
     """The fastest fitting shape (one step at the scenario) at the search's device count; weights
     streamed from external memory when nothing fits on the device (:func:`streaming_fallback`)."""
     from .planning.mappings import Sizing, candidate_shapes, feasible, no_fit_error
-=======
-def _default_plan(builder: PlanBuilder, batch: float, kv_tokens: float, step_tokens: float) -> Plan:
-    """The fewest devices that hold the model: the pack's first guess, or a tensor-parallel group
-    inside one scale-up domain, then pipeline stages of such groups."""
-    model, device, backend, prec = builder.model, builder.device, builder.backend, builder.precisions
-    total_w = model.params * _bytes(prec.weights)
-    total_kv = model.kv_elements_per_token() * _bytes(prec.kv) * batch * kv_tokens
-    hooked = guard.call_first(
-        builder.registry,
-        "tokenfab_default_mapping",
-        guard.mapping_check,
-        model=model,
-        backend=backend,
-        weights_bytes=total_w,
-        kv_bytes=total_kv,
-    )
-    b, c, t = np.asarray(batch), np.asarray(kv_tokens), np.asarray(step_tokens)
-    if hooked is not None:
-        tp_, pp_ = int(hooked.get("tp", 1)), int(hooked.get("pp", 1))
-        replicas = max(int(hooked.get("devices", tp_ * pp_)) // (tp_ * pp_), 1)
-        # The pack's count is a first guess; per-device rounding (padded heads, embedding on the
-        # end stages) may leave it short, so add stages, then widen the tensor split, until it fits.
-        candidates = [
-            ParallelMapping(tp=tp_ * k, pp=p)
-            for k in (1, 2, 4, 8)
-            if tp_ * k <= model.num_heads
-            for p in range(max(pp_ // k, 1), model.num_layers + 1)
-        ]
-        return _first_fitting(candidates, lambda m: builder.build(m, replicas), b, c, t, batch, kv_tokens, step_tokens)
-    domain = device.interconnect.scale_up.domain_size if device.interconnect.scale_up else 1
-    tps = [t for t in (1, 2, 4, 8, 16, 32, 64, 72, 128, 256) if t <= domain and model.num_heads % t == 0]
-    candidates = [ParallelMapping(tp=t, pp=1) for t in tps]
-    candidates += [ParallelMapping(tp=tps[-1], pp=p) for p in range(2, min(model.num_layers, 64) + 1)]
-    return _first_fitting(candidates, lambda m: builder.build(m, 1), b, c, t, batch, kv_tokens, step_tokens)
->>>>>>> main
 
     def size(dp: int) -> tuple[float, float, float]:
         return float(np.ceil(batch / dp)), kv_tokens, step_tokens

@@ -200,10 +200,17 @@ def fewest_devices(builder: Any, sizing: Sizing, batch: int, limits: dict) -> tu
 def hook_limits(builder: Any, total_kv_bytes: float) -> tuple[dict, Shape | None]:
     """The pack's ``tokenfab_default_mapping`` answer: restrictions and a seed shape (or none)."""
     model, prec = builder.model, builder.precisions
+    from .. import guard
     from ..engine import _bytes
 
-    hooked = builder.registry.pm.hook.tokenfab_default_mapping(
-        model=model, backend=builder.backend, weights_bytes=model.params * _bytes(prec.weights), kv_bytes=total_kv_bytes
+    hooked = guard.call_first(
+        builder.registry,
+        "tokenfab_default_mapping",
+        guard.mapping_check,
+        model=model,
+        backend=builder.backend,
+        weights_bytes=model.params * _bytes(prec.weights),
+        kv_bytes=total_kv_bytes,
     )
     if not hooked:
         return {}, None
