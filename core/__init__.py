@@ -12,6 +12,7 @@ Python API (contract in DESIGN section 3)::
 
 from __future__ import annotations
 
+from .deployment import Deployment, Workload
 from .engine import OpCost, StepCost, decode_step, prefill
 from .errors import FitError, TokenfabError, UnknownIdError, UnsupportedPrecisionError, ValidationError
 from .hookspecs import HOOKSPEC_VERSION, hookimpl
@@ -57,10 +58,12 @@ from . import conformance, economics, registry  # noqa: E402
 from .serving import Estimate, Speculative, compare, estimate, sweep  # noqa: E402  (needs the names above)
 from .training.api import TrainingEstimate, train  # noqa: E402
 from .training.config import TrainingMapping, TrainingRecipe  # noqa: E402
+from .validation import validate  # noqa: E402
 
 __all__ = [
     "HOOKSPEC_VERSION",
     "PRECISION_BITS",
+    "Deployment",
     "Device",
     "Efficiency",
     "Estimate",
@@ -79,6 +82,7 @@ __all__ = [
     "UnknownIdError",
     "UnsupportedPrecisionError",
     "ValidationError",
+    "Workload",
     "backends",
     "compare",
     "decode_step",
@@ -97,4 +101,5 @@ __all__ = [
     "TrainingEstimate",
     "TrainingMapping",
     "TrainingRecipe",
+    "validate",
 ]
