@@ -3,8 +3,8 @@ schedules, refusals, CLI and the validation points."""
 
 import json
 
+import attrs
 import pytest
-import tokenfab
 from tokenfab import Model, ValidationError
 from tokenfab.cli import main
 from tokenfab.errors import FitError
@@ -16,12 +16,20 @@ from tokenfab.training.step import bubble_s, micro_batches
 from tokenfab.training.validation import summary, validate_training
 
 # d=64, 2 layers, 4 heads of 16, 2 KV heads, gated MLP 128 wide, vocabulary 100, untied head.
-DENSE = Model(id="tiny-dense", hidden_size=64, num_layers=2, num_heads=4, num_kv_heads=2, head_dim=16,
-              intermediate_size=128, vocab_size=100)
+DENSE = Model(
+    id="tiny-dense",
+    hidden_size=64,
+    num_layers=2,
+    num_heads=4,
+    num_kv_heads=2,
+    head_dim=16,
+    intermediate_size=128,
+    vocab_size=100,
+)
 # Same attention; every layer MoE: 8 experts of width 32, top-2, one shared expert.
-MOE = Model(id="tiny-moe", hidden_size=64, num_layers=2, num_heads=4, num_kv_heads=2, head_dim=16,
-            intermediate_size=128, vocab_size=100, num_experts=8, experts_per_token=2, moe_intermediate_size=32,
-            num_shared_experts=1)
+MOE = attrs.evolve(
+    DENSE, id="tiny-moe", num_experts=8, experts_per_token=2, moe_intermediate_size=32, num_shared_experts=1
+)
 
 
 def test_causal_pairs():
@@ -104,8 +112,12 @@ def test_step_parts_add_up_and_scale():
     assert one.usd == pytest.approx(one.device_hours * 3.90) and one.price_basis == "cloud"
     more = train("llama-3.1-8b", "nvidia:h100-sxm", recipe, mapping=TrainingMapping(dp=32, zero=1))
     assert more.step_s < one.step_s and more.tokens_per_s > 3 * one.tokens_per_s
-    fp8 = train("llama-3.1-8b", "nvidia:h100-sxm", TrainingRecipe(seq_len=4096, global_batch=256, tokens=1e11,
-                precision="fp8"), mapping=TrainingMapping(dp=8, zero=1))
+    fp8 = train(
+        "llama-3.1-8b",
+        "nvidia:h100-sxm",
+        TrainingRecipe(seq_len=4096, global_batch=256, tokens=1e11, precision="fp8"),
+        mapping=TrainingMapping(dp=8, zero=1),
+    )
     assert fp8.step_s < one.step_s
     json.dumps(one.to_dict())  # JSON-ready
 
@@ -135,8 +147,16 @@ def test_refusals_and_errors():
 
 def test_every_training_family_runs():
     recipe = TrainingRecipe(seq_len=2048, global_batch=64, tokens=1e10)
-    for backend in ("nvidia:h100-sxm", "nvidia:h800-sxm", "nvidia:b200", "amd:mi300x", "tpu:v5p", "tpu:v6e",
-                    "trainium:trn2", "nvidia:dgx-h100-superpod"):
+    for backend in (
+        "nvidia:h100-sxm",
+        "nvidia:h800-sxm",
+        "nvidia:b200",
+        "amd:mi300x",
+        "tpu:v5p",
+        "tpu:v6e",
+        "trainium:trn2",
+        "nvidia:dgx-h100-superpod",
+    ):
         est = train("llama-3.1-8b", backend, recipe, devices=16 if "superpod" not in backend else 256)
         assert est.fits and est.tokens_per_s > 0
 
@@ -145,13 +165,29 @@ def test_qlora_fits_where_full_training_does_not():
     recipe = dict(seq_len=2048, global_batch=16, steps=100, recompute="full")
     with pytest.raises(FitError):
         train("llama-3.1-70b", "nvidia:h100-sxm", TrainingRecipe(**recipe), mapping=TrainingMapping())
-    est = train("llama-3.1-70b", "nvidia:h100-sxm", TrainingRecipe(**recipe, finetune="qlora"), mapping=TrainingMapping())
+    est = train(
+        "llama-3.1-70b", "nvidia:h100-sxm", TrainingRecipe(**recipe, finetune="qlora"), mapping=TrainingMapping()
+    )
     assert est.step.memory["weights"] < 40e9 and est.fits
 
 
 def test_cli_train(capsys):
-    assert main(["train", "--model", "llama-3.1-8b", "--backend", "nvidia:h100-sxm", "--devices", "8", "--dp", "8",
-                 "--tokens", "1e10", "--json"]) in (0, None)
+    assert main(
+        [
+            "train",
+            "--model",
+            "llama-3.1-8b",
+            "--backend",
+            "nvidia:h100-sxm",
+            "--devices",
+            "8",
+            "--dp",
+            "8",
+            "--tokens",
+            "1e10",
+            "--json",
+        ]
+    ) in (0, None)
     data = json.loads(capsys.readouterr().out)
     assert data["devices"] == 8 and data["fits"] and set(data["breakdown_s"]) >= {"compute", "pp_bubble"}
     assert main(["train", "--model", "llama-3.1-8b", "--backend", "groq:lpu", "--devices", "8", "--tokens", "1e9"]) == 2

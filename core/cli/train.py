@@ -60,13 +60,21 @@ def cmd_train(args: argparse.Namespace, console: Any) -> None:
     from ..training.config import TrainingRecipe
 
     recipe = TrainingRecipe(
-        seq_len=args.seq_len, global_batch=args.global_batch, micro_batch=args.micro_batch, tokens=args.tokens,
-        steps=args.steps, precision=args.precision, recompute=args.recompute, finetune=args.finetune,
-        lora_rank=args.lora_rank, moe_imbalance=args.moe_imbalance,
+        seq_len=args.seq_len,
+        global_batch=args.global_batch,
+        micro_batch=args.micro_batch,
+        tokens=args.tokens,
+        steps=args.steps,
+        precision=args.precision,
+        recompute=args.recompute,
+        finetune=args.finetune,
+        lora_rank=args.lora_rank,
+        moe_imbalance=args.moe_imbalance,
     )
     econ = Economics(usd_per_device_hour=args.usd_per_device_hour, capex_usd=args.capex_usd)
-    est = train(args.model, args.backend, recipe, devices=args.devices, mapping=_mapping(args), economics=econ,
-                tdp_w=args.tdp_w)
+    est = train(
+        args.model, args.backend, recipe, devices=args.devices, mapping=_mapping(args), economics=econ, tdp_w=args.tdp_w
+    )
     data = est.to_dict()
     if args.json:
         print_json(data)

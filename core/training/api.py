@@ -34,8 +34,17 @@ from .flops import model_flops_per_token
 from .memory import memory_per_device
 from .step import bubble_s, micro_batches, optimizer_s, stage_pass, trainable_per_device
 
-BREAKDOWN = ("compute", "recompute", "tp_exposed", "cp_exposed", "ep_exposed", "pp_bubble", "pp_exposed",
-             "dp_exposed", "optimizer")
+BREAKDOWN = (
+    "compute",
+    "recompute",
+    "tp_exposed",
+    "cp_exposed",
+    "ep_exposed",
+    "pp_bubble",
+    "pp_exposed",
+    "dp_exposed",
+    "optimizer",
+)
 
 
 @attrs.frozen(kw_only=True)
@@ -103,9 +112,16 @@ def step_cost(model: Model, device: Device, mapping: TrainingMapping, recipe: Tr
     busy = m * (stage.forward_s + stage.backward_s)
     joules = m * stage.joules + device.power.idle_w * max(seconds - busy, 0.0)
     usable = device.weight_memory.capacity_bytes * (1.0 - device.efficiency.memory_reserve_fraction)
-    return TrainingStep(seconds=seconds, breakdown=parts, micro_batches=m,
-                        hardware_flops_per_device=m * stage.hardware_flops, joules_per_device=joules,
-                        memory=memory_per_device(model, mapping, recipe), usable_bytes=usable, mapping=mapping)
+    return TrainingStep(
+        seconds=seconds,
+        breakdown=parts,
+        micro_batches=m,
+        hardware_flops_per_device=m * stage.hardware_flops,
+        joules_per_device=joules,
+        memory=memory_per_device(model, mapping, recipe),
+        usable_bytes=usable,
+        mapping=mapping,
+    )
 
 
 @attrs.frozen(kw_only=True)
@@ -150,15 +166,31 @@ class TrainingEstimate:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "model": self.model, "backend": self.backend, "devices": self.devices,
-            "mapping": self.mapping.to_dict(), "recipe": self.recipe.to_dict(),
-            "step_s": self.step_s, "breakdown_s": dict(self.step.breakdown), "micro_batches": self.step.micro_batches,
-            "steps": self.steps, "tokens": self.tokens, "tokens_per_s": self.tokens_per_s,
-            "tokens_per_s_per_device": self.tokens_per_s_per_device, "mfu": self.mfu, "hfu": self.hfu,
-            "model_flops_per_token": self.model_flops_per_token, "total_s": self.total_s, "days": self.days,
-            "device_hours": self.device_hours, "usd": self.usd, "usd_per_device_hour": self.usd_per_device_hour,
-            "price_basis": self.price_basis, "energy_mwh": self.energy_mwh, "facility_mwh": self.facility_mwh,
-            "memory_per_device_bytes": dict(self.step.memory), "usable_bytes_per_device": self.step.usable_bytes,
+            "model": self.model,
+            "backend": self.backend,
+            "devices": self.devices,
+            "mapping": self.mapping.to_dict(),
+            "recipe": self.recipe.to_dict(),
+            "step_s": self.step_s,
+            "breakdown_s": dict(self.step.breakdown),
+            "micro_batches": self.step.micro_batches,
+            "steps": self.steps,
+            "tokens": self.tokens,
+            "tokens_per_s": self.tokens_per_s,
+            "tokens_per_s_per_device": self.tokens_per_s_per_device,
+            "mfu": self.mfu,
+            "hfu": self.hfu,
+            "model_flops_per_token": self.model_flops_per_token,
+            "total_s": self.total_s,
+            "days": self.days,
+            "device_hours": self.device_hours,
+            "usd": self.usd,
+            "usd_per_device_hour": self.usd_per_device_hour,
+            "price_basis": self.price_basis,
+            "energy_mwh": self.energy_mwh,
+            "facility_mwh": self.facility_mwh,
+            "memory_per_device_bytes": dict(self.step.memory),
+            "usable_bytes_per_device": self.step.usable_bytes,
             "fits": self.fits,
         }
 
@@ -226,9 +258,7 @@ def train(
 
         mapping = best_mapping(model, device, recipe, devices)
     elif mapping.devices != devices:
-        raise ValidationError(
-            f"devices: must equal tp*cp*pp*dp = {mapping.devices} of the mapping, got {devices}"
-        )
+        raise ValidationError(f"devices: must equal tp*cp*pp*dp = {mapping.devices} of the mapping, got {devices}")
     check_mapping(model, device, mapping, recipe)
     step = step_cost(model, device, mapping, recipe)
     if not step.fits:
@@ -263,8 +293,9 @@ def fit_message(model: Model, device: Device, step: TrainingStep) -> str:
     )
 
 
-def finish(model: Model, target: Any, device: Device, step: TrainingStep, recipe: TrainingRecipe,
-           economics: Economics) -> TrainingEstimate:
+def finish(
+    model: Model, target: Any, device: Device, step: TrainingStep, recipe: TrainingRecipe, economics: Economics
+) -> TrainingEstimate:
     mapping = step.mapping
     devices = mapping.devices
     tokens_per_s = recipe.tokens_per_step / step.seconds
@@ -275,10 +306,23 @@ def finish(model: Model, target: Any, device: Device, step: TrainingStep, recipe
     mwh = step.joules_per_device * devices * recipe.total_steps / recipe.goodput / 3.6e9
     usd, hourly, basis = _money(device, economics, device_hours, mwh)
     return TrainingEstimate(
-        model=model.id, backend=target.id, devices=devices, mapping=mapping, recipe=recipe, step=step,
-        steps=recipe.total_steps, tokens=recipe.total_tokens, tokens_per_s=tokens_per_s,
+        model=model.id,
+        backend=target.id,
+        devices=devices,
+        mapping=mapping,
+        recipe=recipe,
+        step=step,
+        steps=recipe.total_steps,
+        tokens=recipe.total_tokens,
+        tokens_per_s=tokens_per_s,
         mfu=flops_token * tokens_per_s / (devices * peak),
         hfu=step.hardware_flops_per_device / step.seconds / peak,
-        model_flops_per_token=flops_token, total_s=total_s, device_hours=device_hours, usd=usd,
-        usd_per_device_hour=hourly, price_basis=basis, energy_mwh=mwh, facility_mwh=mwh * economics.pue,
+        model_flops_per_token=flops_token,
+        total_s=total_s,
+        device_hours=device_hours,
+        usd=usd,
+        usd_per_device_hour=hourly,
+        price_basis=basis,
+        energy_mwh=mwh,
+        facility_mwh=mwh * economics.pue,
     )

@@ -154,15 +154,18 @@ def micro_batch_comm(model: Model, device: Device, mapping: TrainingMapping, rec
         one = ep_link.latency_s * 2.0 + ep_bytes / ep_link.effective_bytes_per_s
         ep_fwd = moe_layers * one
         # backward moves bf16 gradients both ways; full recompute repeats the forward exchange
-        ep_bwd = moe_layers * (ep_link.latency_s * 2.0 + _bwd_bytes(model, recipe, ep_bytes) / ep_link.effective_bytes_per_s)
+        ep_bwd = moe_layers * (
+            ep_link.latency_s * 2.0 + _bwd_bytes(model, recipe, ep_bytes) / ep_link.effective_bytes_per_s
+        )
         if recipe.recompute == "full":
             ep_bwd += ep_fwd
     pp_send = 0.0
     if mapping.pp > 1:
         pp_link = link_for_span(device, mapping.devices)
         pp_send = pp_link.latency_s + tokens / mapping.tp * d * ACT_BYTES / pp_link.effective_bytes_per_s
-    return MicroBatchComm(tp_fwd=tp_fwd, tp_bwd=tp_bwd, cp_fwd=cp_fwd, cp_bwd=cp_bwd, ep_fwd=ep_fwd,
-                          ep_bwd=ep_bwd, pp_send=pp_send)
+    return MicroBatchComm(
+        tp_fwd=tp_fwd, tp_bwd=tp_bwd, cp_fwd=cp_fwd, cp_bwd=cp_bwd, ep_fwd=ep_fwd, ep_bwd=ep_bwd, pp_send=pp_send
+    )
 
 
 def _bwd_bytes(model: Model, recipe: TrainingRecipe, fwd_bytes: float) -> float:

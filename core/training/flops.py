@@ -116,6 +116,18 @@ def adapter_params(model: Model, rank: int) -> float:
     return rank * _adapter_params(model) * model.num_layers
 
 
+def _norm(name: str, d: float, tokens: float, layers: float) -> TrainOp:
+    """RMSNorm over ``tokens`` rows (divided by tp under sequence parallelism): read and write."""
+    return TrainOp(
+        name=name,
+        kind="vector",
+        count=layers,
+        flops=4.0 * d * tokens,
+        act_bytes=2.0 * d * tokens * ACT_BYTES,
+        recompute="selective",
+    )
+
+
 def _attention(model: Model, mapping: TrainingMapping, recipe: TrainingRecipe, layers: float) -> list[TrainOp]:
     tp, d = mapping.tp, model.hidden_size
     n = recipe.micro_batch * recipe.seq_len / mapping.cp
@@ -123,20 +135,38 @@ def _attention(model: Model, mapping: TrainingMapping, recipe: TrainingRecipe, l
     wb = _weight_bytes(recipe, frozen)
     proj = model.attention_params / tp
     ops = [
-        TrainOp(name="attn_norm", kind="vector", count=layers, flops=4.0 * d * n / (tp if mapping.sp else 1),
-                act_bytes=2.0 * d * n * ACT_BYTES / (tp if mapping.sp else 1), recompute="selective"),
-        TrainOp(name="attn_proj", kind="gemm", count=layers, flops=2.0 * proj * n, weight_bytes=proj * wb,
-                act_bytes=4.0 * d / tp * n * ACT_BYTES, rows=n, fp8=True, frozen=frozen),
+        _norm("attn_norm", d, n / (tp if mapping.sp else 1), layers),
+        TrainOp(
+            name="attn_proj",
+            kind="gemm",
+            count=layers,
+            flops=2.0 * proj * n,
+            weight_bytes=proj * wb,
+            act_bytes=4.0 * d / tp * n * ACT_BYTES,
+            rows=n,
+            fp8=True,
+            frozen=frozen,
+        ),
     ]
     per_pair = attention_flops_per_pair(model) / tp
     windowed = float(model.window_layers) * layers / model.num_layers
-    for name, count, window in (("attention", layers - windowed, None), ("attention_window", windowed,
-                                                                         model.sliding_window)):
+    for name, count, window in (
+        ("attention", layers - windowed, None),
+        ("attention_window", windowed, model.sliding_window),
+    ):
         if count <= 0:
             continue
         pairs = recipe.micro_batch * causal_pairs(recipe.seq_len, window) / mapping.cp
-        ops.append(TrainOp(name=name, kind="attention", count=count, flops=per_pair * pairs,
-                           act_bytes=4.0 * d / tp * n * ACT_BYTES, rows=float(recipe.seq_len) / mapping.cp))
+        ops.append(
+            TrainOp(
+                name=name,
+                kind="attention",
+                count=count,
+                flops=per_pair * pairs,
+                act_bytes=4.0 * d / tp * n * ACT_BYTES,
+                rows=float(recipe.seq_len) / mapping.cp,
+            )
+        )
     return ops
 
 
@@ -146,13 +176,26 @@ def _dense_mlp(model: Model, mapping: TrainingMapping, recipe: TrainingRecipe, l
     frozen = recipe.finetune != "full"
     inter = model.intermediate_size / tp
     return [
-        TrainOp(name="mlp_norm", kind="vector", count=layers, flops=4.0 * d * n / (tp if mapping.sp else 1),
-                act_bytes=2.0 * d * n * ACT_BYTES / (tp if mapping.sp else 1), recompute="selective"),
-        TrainOp(name="mlp", kind="gemm", count=layers, flops=2.0 * model.dense_mlp_params / tp * n,
-                weight_bytes=model.dense_mlp_params / tp * _weight_bytes(recipe, frozen),
-                act_bytes=(2.0 * d / tp + 3.0 * inter) * n * ACT_BYTES, rows=n, fp8=True, frozen=frozen),
-        TrainOp(name="mlp_act", kind="vector", count=layers, flops=5.0 * inter * n,
-                act_bytes=3.0 * inter * n * ACT_BYTES, recompute="selective"),
+        _norm("mlp_norm", d, n / (tp if mapping.sp else 1), layers),
+        TrainOp(
+            name="mlp",
+            kind="gemm",
+            count=layers,
+            flops=2.0 * model.dense_mlp_params / tp * n,
+            weight_bytes=model.dense_mlp_params / tp * _weight_bytes(recipe, frozen),
+            act_bytes=(2.0 * d / tp + 3.0 * inter) * n * ACT_BYTES,
+            rows=n,
+            fp8=True,
+            frozen=frozen,
+        ),
+        TrainOp(
+            name="mlp_act",
+            kind="vector",
+            count=layers,
+            flops=5.0 * inter * n,
+            act_bytes=3.0 * inter * n * ACT_BYTES,
+            recompute="selective",
+        ),
     ]
 
 
@@ -166,25 +209,60 @@ def _moe(model: Model, mapping: TrainingMapping, recipe: TrainingRecipe, layers:
     local_experts = E / mapping.ep
     wb = _weight_bytes(recipe, recipe.finetune != "full")
     ops = [
-        TrainOp(name="mlp_norm", kind="vector", count=layers, flops=4.0 * d * n / (tp if mapping.sp else 1),
-                act_bytes=2.0 * d * n * ACT_BYTES / (tp if mapping.sp else 1), recompute="selective"),
-        TrainOp(name="router", kind="gemm", count=layers, flops=2.0 * d * E * n, weight_bytes=d * E * 2.0,
-                act_bytes=(d * ACT_BYTES + E * 4.0) * n, rows=n),
+        _norm("mlp_norm", d, n / (tp if mapping.sp else 1), layers),
+        TrainOp(
+            name="router",
+            kind="gemm",
+            count=layers,
+            flops=2.0 * d * E * n,
+            weight_bytes=d * E * 2.0,
+            act_bytes=(d * ACT_BYTES + E * 4.0) * n,
+            rows=n,
+        ),
         # permute before the experts and unpermute + weighted combine after: read and write each copy
-        TrainOp(name="moe_permute", kind="vector", count=layers, flops=2.0 * d * routed,
-                act_bytes=4.0 * d * routed * ACT_BYTES, recompute="selective"),
-        TrainOp(name="moe_experts", kind="gemm", count=layers, flops=2.0 * model.expert_params / tp * routed,
-                weight_bytes=local_experts * model.expert_params / tp * wb,
-                act_bytes=(2.0 * d + 3.0 * f) * routed * ACT_BYTES,
-                rows=routed / local_experts, fp8=True, frozen=recipe.finetune != "full"),
-        TrainOp(name="moe_act", kind="vector", count=layers, flops=5.0 * f * routed,
-                act_bytes=3.0 * f * routed * ACT_BYTES, recompute="selective"),
+        TrainOp(
+            name="moe_permute",
+            kind="vector",
+            count=layers,
+            flops=2.0 * d * routed,
+            act_bytes=4.0 * d * routed * ACT_BYTES,
+            recompute="selective",
+        ),
+        TrainOp(
+            name="moe_experts",
+            kind="gemm",
+            count=layers,
+            flops=2.0 * model.expert_params / tp * routed,
+            weight_bytes=local_experts * model.expert_params / tp * wb,
+            act_bytes=(2.0 * d + 3.0 * f) * routed * ACT_BYTES,
+            rows=routed / local_experts,
+            fp8=True,
+            frozen=recipe.finetune != "full",
+        ),
+        TrainOp(
+            name="moe_act",
+            kind="vector",
+            count=layers,
+            flops=5.0 * f * routed,
+            act_bytes=3.0 * f * routed * ACT_BYTES,
+            recompute="selective",
+        ),
     ]
     if model.num_shared_experts:
         shared = model.num_shared_experts * model.expert_params / tp
-        ops.append(TrainOp(name="shared_experts", kind="gemm", count=layers, flops=2.0 * shared * n,
-                           weight_bytes=shared * wb, act_bytes=(2.0 * d / tp + 3.0 * f) * n * ACT_BYTES,
-                           rows=n, fp8=True, frozen=recipe.finetune != "full"))
+        ops.append(
+            TrainOp(
+                name="shared_experts",
+                kind="gemm",
+                count=layers,
+                flops=2.0 * shared * n,
+                weight_bytes=shared * wb,
+                act_bytes=(2.0 * d / tp + 3.0 * f) * n * ACT_BYTES,
+                rows=n,
+                fp8=True,
+                frozen=recipe.finetune != "full",
+            )
+        )
     return ops
 
 
@@ -192,8 +270,17 @@ def _lora(model: Model, mapping: TrainingMapping, recipe: TrainingRecipe, layers
     """Adapters: ``x A B`` for every adapted projection, trained in full (bf16)."""
     n = recipe.micro_batch * recipe.seq_len / mapping.cp
     elems = recipe.lora_rank * _adapter_params(model) / mapping.tp
-    return [TrainOp(name="lora_adapters", kind="gemm", count=layers, flops=2.0 * elems * n,
-                    weight_bytes=2.0 * elems, act_bytes=2.0 * recipe.lora_rank * n * ACT_BYTES, rows=n)]
+    return [
+        TrainOp(
+            name="lora_adapters",
+            kind="gemm",
+            count=layers,
+            flops=2.0 * elems * n,
+            weight_bytes=2.0 * elems,
+            act_bytes=2.0 * recipe.lora_rank * n * ACT_BYTES,
+            rows=n,
+        )
+    ]
 
 
 def _ends(model: Model, mapping: TrainingMapping, recipe: TrainingRecipe, heads: float) -> list[TrainOp]:
@@ -204,10 +291,19 @@ def _ends(model: Model, mapping: TrainingMapping, recipe: TrainingRecipe, heads:
     frozen = recipe.finetune != "full"
     return [
         TrainOp(name="embedding", kind="vector", count=1.0, flops=0.0, act_bytes=2.0 * d * n * ACT_BYTES),
-        TrainOp(name="lm_head", kind="gemm", count=heads, flops=2.0 * vocab * d * n,
-                weight_bytes=vocab * d * 2.0, act_bytes=(d / tp + vocab) * n * ACT_BYTES, rows=n, frozen=frozen),
-        TrainOp(name="cross_entropy", kind="vector", count=heads, flops=5.0 * vocab * n,
-                act_bytes=3.0 * vocab * n * 4.0),
+        TrainOp(
+            name="lm_head",
+            kind="gemm",
+            count=heads,
+            flops=2.0 * vocab * d * n,
+            weight_bytes=vocab * d * 2.0,
+            act_bytes=(d / tp + vocab) * n * ACT_BYTES,
+            rows=n,
+            frozen=frozen,
+        ),
+        TrainOp(
+            name="cross_entropy", kind="vector", count=heads, flops=5.0 * vocab * n, act_bytes=3.0 * vocab * n * 4.0
+        ),
     ]
 
 
@@ -230,8 +326,10 @@ def model_flops_per_token(model: Model, seq_len: int, *, finetune: str = "full",
     """Model FLOPs per trained token (the MFU numerator): forward plus the backward the algorithm
     needs, no recompute: ``6 * matmul params + 3 * causal attention`` for full training (LM head
     included, embedding excluded, MTP layers excluded), ``4 * base + 6 * adapters`` for LoRA."""
-    ops = training_ops(model.__class__(**{**attrs.asdict(model), "mtp_layers": 0}), TrainingMapping(),
-                       TrainingRecipe(seq_len=seq_len, global_batch=1, steps=1, finetune=finetune,
-                                      lora_rank=lora_rank))
+    ops = training_ops(
+        model.__class__(**{**attrs.asdict(model), "mtp_layers": 0}),
+        TrainingMapping(),
+        TrainingRecipe(seq_len=seq_len, global_batch=1, steps=1, finetune=finetune, lora_rank=lora_rank),
+    )
     total = sum(op.count * op.flops * (1.0 + op.model_bwd_factor) for op in ops if op.kind != "vector")
     return total / seq_len

@@ -32,7 +32,6 @@ from ..errors import UnsupportedPrecisionError, ValidationError
 from ..kernel import KernelInputs, evaluate
 from ..models import Model
 from ..protocol import Device
-from . import comm
 from .config import TrainingMapping, TrainingRecipe
 from .flops import TrainOp, training_ops
 from .memory import params_per_device

@@ -49,7 +49,9 @@ def _predicted(point: dict[str, Any], estimate, model: Model) -> float:
         return estimate.tokens_per_s_per_device
     if metric == "device_hours":
         return estimate.device_hours
-    flops = _convention_flops(model, point["recipe"]["seq_len"], estimate.model_flops_per_token, point.get("convention"))
+    flops = _convention_flops(
+        model, point["recipe"]["seq_len"], estimate.model_flops_per_token, point.get("convention")
+    )
     tflops = flops * estimate.tokens_per_s_per_device / 1e12
     if metric == "model_tflops_per_device":
         return tflops
@@ -113,12 +115,24 @@ class TrainingCheck:
 
 def check_point(point: dict[str, Any], models: dict[str, Model]) -> TrainingCheck:
     model = models.get(point["model"]) or load_model(point["model"])
-    base = dict(id=point["id"], role=point["role"], metric=point["metric"], published=float(point["value"]),
-                rule_of_thumb=rule_of_thumb(point, model), source=point["source"], quote=point["quote"])
+    base = dict(
+        id=point["id"],
+        role=point["role"],
+        metric=point["metric"],
+        published=float(point["value"]),
+        rule_of_thumb=rule_of_thumb(point, model),
+        source=point["source"],
+        quote=point["quote"],
+    )
     try:
         mapping = TrainingMapping.from_dict(point["mapping"]) if point.get("mapping") else None
-        estimate = train(model, point["backend"], TrainingRecipe.from_dict(point["recipe"]),
-                         devices=point["devices"], mapping=mapping)
+        estimate = train(
+            model,
+            point["backend"],
+            TrainingRecipe.from_dict(point["recipe"]),
+            devices=point["devices"],
+            mapping=mapping,
+        )
     except TokenfabError as exc:  # a row error, never an abort
         return TrainingCheck(predicted=None, error=str(exc), **base)
     return TrainingCheck(predicted=_predicted(point, estimate, model), **base)
