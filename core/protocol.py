@@ -333,6 +333,8 @@ class Device:
     efficiency: Efficiency = attrs.field(factory=Efficiency)
     sources: Mapping[str, str] = attrs.field(factory=dict, converter=dict)
     notes: str = ""
+    #: Why ``tokenfab train`` refuses this device (inference-only chips); empty when it trains.
+    training_note: str = ""
 
     def __attrs_post_init__(self) -> None:
         owner = f"Device {self.id!r}"
