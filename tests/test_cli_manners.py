@@ -129,5 +129,5 @@ def test_plugins_lists_toml_packs_and_a_bad_file_hides_nothing(capsys, monkeypat
     assert code == 0 and pack["kind"] == "toml" and pack["devices"] == 1
     assert pack["backends"] == ["datapack:gaudi3-liquid"] and pack["status"] == "warning"
     assert "bad.toml" in pack["problems"][0]
-    assert rows["nvidia"]["kind"] == "entry point" and rows["nvidia"]["devices"] == 6
+    assert rows["nvidia"]["kind"] == "entry point" and rows["nvidia"]["devices"] == len(rows["nvidia"]["backends"]) > 0
     assert all(line.startswith("tokenfab: warning: ") for line in err.splitlines())

@@ -14,24 +14,12 @@ import types
 import attrs
 import pytest
 import tokenfab
-from tokenfab import Device, Interconnect, MemoryLevel, Power, hookimpl
+from test_registry import toy  # the same toy device the registry tests use
+from tokenfab import hookimpl
 from tokenfab.cli import main
 from tokenfab.registry import build_registry, set_default_registry
 
 SCENARIO = dict(input_tokens=100, output_tokens=10)
-
-
-def toy(device_id="toy:chip", capacity=1e11):
-    return Device(
-        id=device_id,
-        vendor="Toy",
-        name="Toy",
-        year=2024,
-        peak_flops_per_s={"bf16": 1e15},
-        memory=[MemoryLevel(name="hbm", kind="hbm", capacity_bytes=capacity, bytes_per_s=1e12)],
-        interconnect=Interconnect(),
-        power=Power(tdp_w=300, idle_w=30),
-    )
 
 
 def reasons(registry, pack):
