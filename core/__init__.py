@@ -25,6 +25,8 @@ _LAZY = {
     "decode_step": "engine",
     "prefill": "engine",
     "FitError": "errors",
+    "NonFiniteError": "errors",
+    "PackError": "errors",
     "TokenfabError": "errors",
     "UnknownIdError": "errors",
     "UnsupportedPrecisionError": "errors",
@@ -43,12 +45,18 @@ _LAZY = {
     "Precision": "protocol",
     "Price": "protocol",
     "System": "protocol",
+    "TokenPrice": "protocol",
     "Estimate": "serving",
     "Speculative": "serving",
     "compare": "serving",
     "estimate": "serving",
     "sweep": "sweeps",
     "SweepResult": "sweeps",
+    "train": "training.api",
+    "TrainingEstimate": "training.api",
+    "TrainingMapping": "training.config",
+    "TrainingRecipe": "training.config",
+    "validate": "validation",
 }
 #: Submodules reachable as attributes (``tokenfab.registry``) without an explicit import.
 _SUBMODULES = ("conformance", "economics", "registry", "sweeps")
@@ -56,7 +64,15 @@ _SUBMODULES = ("conformance", "economics", "registry", "sweeps")
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from .deployment import Deployment, Workload
     from .engine import OpCost, StepCost, decode_step, prefill
-    from .errors import FitError, TokenfabError, UnknownIdError, UnsupportedPrecisionError, ValidationError
+    from .errors import (
+        FitError,
+        NonFiniteError,
+        PackError,
+        TokenfabError,
+        UnknownIdError,
+        UnsupportedPrecisionError,
+        ValidationError,
+    )
     from .hookspecs import HOOKSPEC_VERSION, hookimpl
     from .models import Model, load_model
     from .protocol import (
@@ -70,9 +86,13 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         Precision,
         Price,
         System,
+        TokenPrice,
     )
     from .serving import Estimate, Speculative, compare, estimate
     from .sweeps import SweepResult, sweep
+    from .training.api import TrainingEstimate, train
+    from .training.config import TrainingMapping, TrainingRecipe
+    from .validation import validate
 
 
 def __getattr__(name: str) -> Any:
@@ -123,6 +143,8 @@ __all__ = [
     "Efficiency",
     "Estimate",
     "FitError",
+    "NonFiniteError",
+    "PackError",
     "Interconnect",
     "Link",
     "MemoryLevel",
@@ -133,6 +155,7 @@ __all__ = [
     "Price",
     "StepCost",
     "System",
+    "TokenPrice",
     "TokenfabError",
     "UnknownIdError",
     "UnsupportedPrecisionError",
@@ -154,4 +177,9 @@ __all__ = [
     "sweep",
     "sweeps",
     "SweepResult",
+    "train",
+    "TrainingEstimate",
+    "TrainingMapping",
+    "TrainingRecipe",
+    "validate",
 ]

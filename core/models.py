@@ -11,6 +11,7 @@ from typing import Any
 
 import attrs
 
+from .bounds import config_errors
 from .errors import UnknownIdError, ValidationError
 
 #: model_type values whose config this loader understands.
@@ -239,6 +240,7 @@ class Model:
         )
 
 
+@config_errors
 def model_from_config(
     config: Mapping[str, Any], *, model_id: str | None = None, source: str = "", strict: bool = True
 ) -> Model:
@@ -343,7 +345,7 @@ def load_model(
         try:
             with open(path, encoding="utf-8") as handle:
                 config = json.load(handle)
-        except (OSError, json.JSONDecodeError) as exc:
+        except (OSError, ValueError, RecursionError) as exc:  # JSONDecodeError, UnicodeDecodeError
             raise ValidationError(f"model: cannot read {path!r} as JSON: {exc}") from None
         if not isinstance(config, dict):
             raise ValidationError(f"model: {path!r} must hold a JSON object")

@@ -19,7 +19,8 @@ chunk's rows are written before the next is computed. Scenarios that do not fit 
 **Outputs** (``out=``, chosen by the file's suffix): ``.csv``; ``.jsonl`` (JSON lines);
 ``.parquet`` and ``.arrow`` (Arrow IPC), which need ``pip install tokenfab[arrow]``; or, with no
 ``out``, an in-memory :class:`SweepResult` (columns as numpy arrays; ``rows``, ``to_dict``,
-``to_pandas``, ``to_arrow``) for grids up to :data:`MAX_IN_MEMORY` scenarios.
+``to_pandas``, ``to_arrow``) for grids up to ``TOKENFAB_MAX_SCENARIOS`` scenarios per backend
+(default 100,000; see :mod:`tokenfab.bounds`).
 
 **Past one machine.** ``executor=`` a Dask ``distributed.Client``, a scheduler address
 (``"tcp://host:8786"``) or a worker count (a ``LocalCluster`` of that many processes) spreads
@@ -28,7 +29,7 @@ docs/performance.md). Needs ``pip install tokenfab[dask]``.
 
 Columns: backend, devices, batch (all replicas'), context, tokens, seconds, joules (the
 replica's energy for the step), tokens_per_s (``batch * tokens / seconds``), bound, fits,
-memory_per_device_bytes, error.
+memory_per_device_bytes, status (see :data:`tokenfab.serving.ROW_STATUSES`), error.
 """
 
 from __future__ import annotations
@@ -42,13 +43,11 @@ from typing import Any
 import attrs
 import numpy as np
 
-from .errors import TokenfabError, ValidationError
+from .errors import ValidationError
 
 #: Scenarios evaluated per chunk: large enough to amortise the per-call work, small enough that a
 #: chunk's arrays stay a few MB.
 CHUNK = 65536
-#: Largest grid kept in memory when no ``out`` file is given (a few hundred MB of columns).
-MAX_IN_MEMORY = 5_000_000
 COLUMNS = (
     "backend",
     "devices",
@@ -61,6 +60,7 @@ COLUMNS = (
     "bound",
     "fits",
     "memory_per_device_bytes",
+    "status",
     "error",
 )
 FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet", ".arrow": "arrow"}
@@ -111,9 +111,8 @@ class Grid:
         try:
             shape = np.broadcast_shapes(*(a.shape for a in axes))
         except ValueError:
-            raise ValidationError(
-                f"batch, context, tokens: shapes {[a.shape for a in axes]} do not broadcast"
-            ) from None
+            shapes = ", ".join(f"{name} {a.shape}" for name, a in zip(AXES, axes, strict=True))
+            raise ValidationError(f"batch: the grid's axes do not broadcast together ({shapes})") from None
         return cls(*axes, shape=tuple(shape))
 
     @property
@@ -142,8 +141,11 @@ def evaluate_chunk(plan: Any, phase: str, grid: Grid, start: int, stop: int) -> 
     """Columns for scenarios ``start .. stop - 1`` of ``grid`` under ``plan`` (bound as an int code)."""
     from .fastpath import step_totals
 
+    from . import bounds
+
     batch, context, tokens = grid.take(start, stop)
     totals = step_totals(plan, phase, np.ceil(batch / plan.replicas), tokens, context)
+    bounds.check_finite({"seconds": totals.seconds, "joules": totals.joules}, "step cost")
     return {
         "batch": batch.astype(np.int64),
         "context": context.astype(np.int64),
@@ -179,7 +181,7 @@ class _Frame:
     def __init__(self) -> None:
         self.parts: list[dict[str, Any]] = []
 
-    def write(self, backend: str, devices: int | None, cols: dict[str, np.ndarray] | None, error: str | None) -> None:
+    def write(self, backend: str, devices: int | None, cols: dict[str, np.ndarray] | None, error: Any) -> None:
         self.parts.append({"backend": backend, "devices": devices, "cols": cols, "error": error})
 
     def close(self) -> None:
@@ -190,12 +192,12 @@ class _Csv:
     def __init__(self, path: str, jsonl: bool = False) -> None:
         self.file, self.jsonl, self.header = open(path, "w", newline=""), jsonl, False
 
-    def write(self, backend: str, devices: int | None, cols: dict[str, np.ndarray] | None, error: str | None) -> None:
+    def write(self, backend: str, devices: int | None, cols: dict[str, np.ndarray] | None, error: Any) -> None:
         if not self.jsonl and not self.header:
             self.file.write(",".join(COLUMNS) + "\n")
             self.header = True
         if cols is None:
-            row = {k: None for k in COLUMNS} | {"backend": backend, "error": error}
+            row = {k: None for k in COLUMNS} | {"backend": backend, "status": error[0], "error": error[1]}
             self.file.write(json.dumps(row) + "\n" if self.jsonl else _csv_line(row))
             return
         self.file.write("".join(_lines(backend, devices, cols, self.jsonl)))
@@ -233,15 +235,15 @@ def _lines(backend: str, devices: int | None, cols: dict[str, np.ndarray], jsonl
             yield (
                 f'{head}"batch": {b}, "context": {c}, "tokens": {t}, "seconds": {s!r}, "joules": {j!r}, '
                 f'"tokens_per_s": {r!r}, "bound": "{bound}", "fits": {"true" if fits else "false"}, '
-                f'"memory_per_device_bytes": {mem!r}, "error": null}}\n'
+                f'"memory_per_device_bytes": {mem!r}, "status": "ok", "error": null}}\n'
             )
         return
     quoted = f'"{backend}"' if "," in backend or '"' in backend else backend
     for b, c, t, s, j, r, bound, fits, mem in zipped:
-        yield f"{quoted},{devices},{b},{c},{t},{s!r},{j!r},{r!r},{bound},{fits},{mem!r},\n"
+        yield f"{quoted},{devices},{b},{c},{t},{s!r},{j!r},{r!r},{bound},{fits},{mem!r},ok,\n"
 
 
-def _arrow_table(backend: str, devices: int | None, cols: dict[str, np.ndarray] | None, error: str | None):
+def _arrow_table(backend: str, devices: int | None, cols: dict[str, np.ndarray] | None, error: Any):
     import pyarrow as pa
 
     n = 1 if cols is None else len(cols["seconds"])
@@ -259,7 +261,8 @@ def _arrow_table(backend: str, devices: int | None, cols: dict[str, np.ndarray] 
             "bound": pa.nulls(1, pa.string()) if cols is None else pa.array(_bound_names(cols["bound"]), pa.string()),
             "fits": get("fits", pa.bool_()),
             "memory_per_device_bytes": get("memory_per_device_bytes", pa.float64()),
-            "error": pa.array([error] * n, pa.string()),
+            "status": pa.array(["ok" if error is None else error[0]] * n, pa.string()),
+            "error": pa.array([None if error is None else error[1]] * n, pa.string()),
         }
     )
 
@@ -275,7 +278,7 @@ class _Arrow:
             ) from None
         self.path, self.parquet, self.writer = path, parquet, None
 
-    def write(self, backend: str, devices: int | None, cols: dict[str, np.ndarray] | None, error: str | None) -> None:
+    def write(self, backend: str, devices: int | None, cols: dict[str, np.ndarray] | None, error: Any) -> None:
         import pyarrow as pa
 
         table = _arrow_table(backend, devices, cols, error)
@@ -326,6 +329,8 @@ class SweepResult:
         listed = {k: cols[k].tolist() for k in COLUMNS}
         return [{k: listed[k][i] for k in COLUMNS} for i in range(len(cols["backend"]))]
 
+    failed: bool = False  # some backend's rows could not be computed (status ``error``)
+
     def to_dict(self) -> dict[str, Any]:
         return {"phase": self.phase, "scenarios": self.scenarios, "out": self.out, "rows": self.rows}
 
@@ -346,8 +351,10 @@ def _frame_columns(frame: _Frame) -> dict[str, np.ndarray]:
         cols, n = part["cols"], 1 if part["cols"] is None else len(part["cols"]["seconds"])
         parts["backend"].append(np.full(n, part["backend"], dtype=object))
         parts["devices"].append(np.full(n, part["devices"], dtype=object))
-        parts["error"].append(np.full(n, part["error"], dtype=object))
-        for key in COLUMNS[2:-1]:
+        status, error = ("ok", None) if part["error"] is None else part["error"]
+        parts["status"].append(np.full(n, status, dtype=object))
+        parts["error"].append(np.full(n, error, dtype=object))
+        for key in COLUMNS[2:-2]:
             if cols is None:
                 parts[key].append(np.full(1, None, dtype=object))
             elif key == "bound":
@@ -364,11 +371,15 @@ def _chunks(size: int, chunk: int) -> list[tuple[int, int]]:
     return [(i, min(i + chunk, size)) for i in range(0, size, chunk)]
 
 
-def _backend_error(exc: TokenfabError) -> bool:
-    """Errors that concern one backend (precision it lacks, tp beyond its links) become rows."""
-    from .serving import _backend_specific
+def _backend_error(exc: Exception) -> tuple[str, str] | None:
+    """(status, message) for an error that concerns one backend and becomes its row (a fit, a
+    precision it lacks, tp beyond its links, a failing pack); ``None`` for bad input."""
+    from .errors import NonFiniteError
+    from .serving import _backend_specific, row_error, row_status
 
-    return not isinstance(exc, ValidationError) or _backend_specific(exc)
+    if isinstance(exc, ValidationError) and not _backend_specific(exc) and not isinstance(exc, NonFiniteError):
+        return None
+    return row_status(exc), row_error(exc)
 
 
 def sweep(
@@ -399,34 +410,47 @@ def sweep(
     chunk = int(chunk)
     if chunk < 1:
         raise ValidationError(f"chunk: must be an integer >= 1, got {chunk!r}")
+    from . import bounds
+    from .models import load_model
+
     grid = Grid.of(batch, context, tokens)
+    chunk = min(chunk, bounds.max_scenarios())  # one chunk is one engine call
+    model = load_model(model)
+    _, longest_context, longest_tokens = grid.maxima()
+    bounds.check_context(model, longest_context, longest_tokens)  # beyond the model's context is bad input
     registry = registry or default_registry()
     ids = _backend_ids(backends, registry)
     total = grid.size * len(ids)
-    if out is None and total > MAX_IN_MEMORY:
+    limit = bounds.max_scenarios()
+    if out is None and grid.size > limit:
         raise ValidationError(
-            f"out: a grid of {total:,} rows is more than {MAX_IN_MEMORY:,} kept in memory; "
-            "give out='rows.parquet' (or .csv, .jsonl, .arrow)"
+            f"scenarios: {grid.size} scenarios exceed the limit of {limit} per backend kept in memory; "
+            f"give out='rows.parquet' (or .csv, .jsonl, .arrow) to stream them, or raise {bounds.SCENARIOS_VARIABLE}",
+            field="scenarios",
         )
-    sink = _sink(None if out is None else os.fspath(out))
+    sink, failed = _sink(None if out is None else os.fspath(out)), False
     with _progress(progress, total) as advance, _executor(executor) as client:
         try:
             for backend_id in ids:
+                done = 0
                 try:
                     plan = _plan_for(model, backend_id, phase, grid, registry, options)
-                except TokenfabError as exc:
-                    if not _backend_error(exc):
+                    for cols in _evaluate(client, plan, phase, grid, chunk):
+                        sink.write(backend_id, plan.devices, cols, None)
+                        advance(len(cols["seconds"]))
+                        done += len(cols["seconds"])
+                except Exception as exc:  # noqa: BLE001 - one backend's failure is its row, never the whole sweep
+                    error = _backend_error(exc)
+                    if error is None:
                         raise
-                    sink.write(backend_id, None, None, str(exc))
-                    advance(grid.size)
-                    continue
-                for cols in _evaluate(client, plan, phase, grid, chunk):
-                    sink.write(backend_id, plan.devices, cols, None)
-                    advance(len(cols["seconds"]))
+                    failed |= error[0] == "error"
+                    sink.write(backend_id, None, None, error)
+                    advance(grid.size - done)
         finally:
             sink.close()
     columns = _frame_columns(sink) if isinstance(sink, _Frame) else None
-    return SweepResult(phase=phase, scenarios=total, out=None if out is None else os.fspath(out), columns=columns)
+    path = None if out is None else os.fspath(out)
+    return SweepResult(phase=phase, scenarios=total, out=path, columns=columns, failed=failed)
 
 
 def _evaluate(client: Any, plan: Any, phase: str, grid: Grid, chunk: int) -> Iterator[dict[str, np.ndarray]]:

@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import TYPE_CHECKING, Any
 
-from ._common import add_output, emit, mapping_options, print_json
+from ._common import add_output, emit, exit_code, mapping_options, print_json
 
 if TYPE_CHECKING:  # rich is imported only when a table or progress bar is drawn
     from rich.console import Console
@@ -43,7 +43,7 @@ def register(sub: Any) -> dict:
     return {"sweep": cmd_sweep}
 
 
-def cmd_sweep(args: argparse.Namespace, console: Console) -> None:
+def cmd_sweep(args: argparse.Namespace, console: Console) -> int:
     from ..sweeps import sweep
 
     result = sweep(
@@ -61,10 +61,10 @@ def cmd_sweep(args: argparse.Namespace, console: Console) -> None:
     )
     if args.out:
         print(f"{result.scenarios:,} rows written to {args.out}", file=sys.stderr)
-        return
+        return exit_code(result)
     if args.json:
         print_json(result.to_dict())
-        return
+        return exit_code(result)
     from ..io.tables import Column
 
     columns = [
@@ -81,3 +81,4 @@ def cmd_sweep(args: argparse.Namespace, console: Console) -> None:
     rows = result.rows
     notes = [f"{r['backend']}: {r['error']}" for r in rows if r.get("error")]
     emit(args, console, rows, columns, title=f"{args.model}: {args.phase} step costs", notes=notes)
+    return exit_code(result)
