@@ -25,12 +25,12 @@ def register(sub: Any) -> dict:
     p.add_argument("--kind", help="only points of this kind (inference, training, ...)")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.add_argument("--csv", action="store_true", help="print CSV (one row per point)")
+    p.add_argument("--wide", action="store_true", help="show every table column, however wide the terminal")
     return {"validate": cmd_validate}
 
 
 def cmd_validate(args: argparse.Namespace, console: Any) -> None:
-    from rich.table import Table
-
+    from ..io.tables import Column, print_table
     from ..validation import validate
 
     report = validate(vendor=args.vendor, role=args.role, kind=args.kind)
@@ -40,18 +40,26 @@ def cmd_validate(args: argparse.Namespace, console: Any) -> None:
     if args.csv:
         print_csv([row.to_dict() for row in report.rows], _CSV_KEYS)
         return
-    table = Table(title="predicted vs published (ratio = predicted / published)")
-    for col, justify in (("point", "left"), ("role", "left"), ("metric", "left")):
-        table.add_column(col, justify=justify, overflow="fold")
-    for col in ("published", "predicted", "ratio"):
-        table.add_column(col, justify="right")
-    for row in report.rows:
-        p = row.point
-        if row.error is not None:
-            table.add_row(p["id"], p["role"], p["metric"], _num(p["value"]), "-", f"error: {row.error[:70]}")
-        else:
-            table.add_row(p["id"], p["role"], p["metric"], _num(p["value"]), _num(row.predicted), f"{row.ratio:.2f}")
-    console.print(table)
+    rows = [
+        {
+            "point": row.point["id"],
+            "role": row.point["role"],
+            "metric": row.point["metric"],
+            "published": row.point["value"],
+            "predicted": row.predicted if row.error is None else None,
+            "ratio": f"{row.ratio:.2f}" if row.error is None else f"error: {row.error[:70]}",
+        }
+        for row in report.rows
+    ]
+    columns = [
+        Column(key="point", header="point", justify="left", priority=0),
+        Column(key="role", header="role", justify="left", priority=3),
+        Column(key="metric", header="metric", justify="left", priority=2),
+        Column(key="published", header="published", short="pub", priority=1),
+        Column(key="predicted", header="predicted", short="pred", priority=1),
+        Column(key="ratio", header="ratio", justify="left", priority=0, wrap=True),
+    ]
+    print_table(console, rows, columns, title="predicted vs published (ratio = predicted / published)", wide=args.wide)
     console.print(_summary_table(report))
 
 
