@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from ._common import print_csv, print_json
+from ._common import add_output, print_csv, print_json
 
 ORDER = 70
 _CSV_KEYS = ("id", "kind", "role", "vendor", "backend", "model", "metric", "value", "predicted", "ratio", "error")
@@ -23,9 +23,7 @@ def register(sub: Any) -> dict:
     roles = ("check", "calibration", "all")
     p.add_argument("--role", default="all", choices=roles, help="points to score (default all)")
     p.add_argument("--kind", help="only points of this kind (inference, training, ...)")
-    p.add_argument("--json", action="store_true", help="print JSON")
-    p.add_argument("--csv", action="store_true", help="print CSV (one row per point)")
-    p.add_argument("--wide", action="store_true", help="show every table column, however wide the terminal")
+    add_output(p)
     return {"validate": cmd_validate}
 
 
@@ -40,47 +38,57 @@ def cmd_validate(args: argparse.Namespace, console: Any) -> None:
     if args.csv:
         print_csv([row.to_dict() for row in report.rows], _CSV_KEYS)
         return
-    rows = [
-        {
-            "point": row.point["id"],
-            "role": row.point["role"],
-            "metric": row.point["metric"],
-            "published": row.point["value"],
-            "predicted": row.predicted if row.error is None else None,
-            "ratio": f"{row.ratio:.2f}" if row.error is None else f"error: {row.error[:70]}",
-        }
-        for row in report.rows
-    ]
+    rows = [_row(r) for r in report.rows]
     columns = [
-        Column(key="point", header="point", justify="left", priority=0),
+        Column(key="id", header="point", justify="left", priority=0),
         Column(key="role", header="role", justify="left", priority=3),
         Column(key="metric", header="metric", justify="left", priority=2),
-        Column(key="published", header="published", short="pub", priority=1),
-        Column(key="predicted", header="predicted", short="pred", priority=1),
-        Column(key="ratio", header="ratio", justify="left", priority=0, wrap=True),
+        Column(key="value", header="published", priority=1),
+        Column(key="predicted", header="predicted", short="pred.", priority=1),
+        Column(key="ratio", header="ratio", priority=0, format=lambda v: v),
     ]
     print_table(console, rows, columns, title="predicted vs published (ratio = predicted / published)", wide=args.wide)
-    console.print(_summary_table(report))
+    print_table(console, _summary_rows(report), _summary_columns(), title="scores", wide=args.wide)
 
 
-def _summary_table(report: Any) -> Any:
-    from rich.table import Table
+def _row(result: Any) -> dict[str, Any]:
+    p = result.point
+    ratio = f"error: {result.error}" if result.error is not None else f"{result.ratio:.2f}"
+    return {
+        "id": p["id"],
+        "role": p["role"],
+        "metric": p["metric"],
+        "value": p["value"],
+        "predicted": result.predicted,
+        "ratio": ratio,
+    }
 
-    table = Table(title="scores (median |error|, share within 25%, share within 2x)")
-    for col in ("group", "points", "scored", "median |error|", "within 25%", "within 2x"):
-        table.add_column(col, justify="left" if col == "group" else "right")
+
+def _pct(value: Any) -> str:
+    return "-" if value is None else f"{value:.0%}"
+
+
+def _summary_columns() -> list[Any]:
+    from ..io.tables import Column
+
+    return [
+        Column(key="group", header="group", justify="left", priority=0),
+        Column(key="points", header="points", short="n", priority=2),
+        Column(key="scored", header="scored", short="sc.", priority=2),
+        Column(
+            key="median_abs_error",
+            header="median |error|",
+            short="median",
+            priority=0,
+            format=lambda v: "-" if v is None else f"{v:.1%}",
+        ),
+        Column(key="within_25", header="within 25%", short="<25%", priority=0, format=_pct),
+        Column(key="within_2x", header="within 2x", short="<2x", priority=0, format=_pct),
+    ]
+
+
+def _summary_rows(report: Any) -> list[dict[str, Any]]:
     groups = [("", s) for s in report.summary()]
     for by in ("role", "kind", "vendor", "metric"):
         groups += [(f"{by}: ", s) for s in report.summary(by)]
-    for prefix, s in groups:
-        cells = (
-            ["-", "-", "-"]
-            if s.scored == 0
-            else [f"{s.median_abs_error:.1%}", f"{s.within_25:.0%}", f"{s.within_2x:.0%}"]
-        )
-        table.add_row(prefix + s.group, str(s.points), str(s.scored), *cells)
-    return table
-
-
-def _num(value: float) -> str:
-    return f"{value:.4g}" if abs(value) < 1e4 else f"{value:,.0f}"
+    return [{**s.to_dict(), "group": prefix + s.group} for prefix, s in groups]
