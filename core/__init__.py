@@ -28,6 +28,7 @@ from .protocol import (
     Precision,
     Price,
     System,
+    TokenPrice,
 )
 
 __version__ = "0.1.0"
@@ -76,6 +77,7 @@ __all__ = [
     "Price",
     "StepCost",
     "System",
+    "TokenPrice",
     "TokenfabError",
     "UnknownIdError",
     "UnsupportedPrecisionError",

@@ -49,7 +49,7 @@ import attrs
 import numpy as np
 
 from .deployment import Deployment, Speculative, Workload, as_deployment, as_workload
-from .economics import Economics, usd_per_mtok
+from .economics import Economics, host_joules_per_token, list_price, usd_per_mtok
 from .engine import Part, StepCost, _int_field, make_plan, run_plan
 from .errors import FitError, TokenfabError, ValidationError
 from .models import load_model
@@ -95,10 +95,14 @@ class Estimate:
     memory_per_device_bytes: float
     memory_capacity_per_device_bytes: float
     fits: bool
-    joules_per_token: float
-    usd_per_mtok: float | None  # None: no sourced price for this device (give one with Economics)
+    joules_per_token: float  # accelerators' energy plus host_joules_per_token
+    host_joules_per_token: float  # host CPUs, NICs, switches: devices * Power.host_w / tokens_per_s
+    usd_per_mtok: float | None  # None: no price for this device (give one with Economics)
     usd_per_device_hour: float | None
-    price_basis: str
+    price_basis: str  # cloud | capex-estimate | override | none (tokenfab.economics)
+    price_source: str
+    list_usd_per_mtok: float | None  # vendor's public token price of the same requests, per M output tokens
+    list_price: dict | None  # basis list-price-per-token: input/output $/Mtok, source, date
     prefill_bound: str
     decode_bound: str
     chunked_prefill: bool
@@ -245,9 +249,12 @@ def estimate(
         e2e = ttft + steps * tpot
         tokens_per_s = plan.replicas * B * out / e2e
         joules = (B * float(pre.joules) + steps * step_joules) / (B * out)
-    usd, hourly, basis = usd_per_mtok(
+    host_joules = host_joules_per_token(plan.device, devices=plan.devices, tokens_per_s=tokens_per_s)
+    joules += host_joules
+    cost = usd_per_mtok(
         plan.device, economics, devices=plan.devices, tokens_per_s=tokens_per_s, joules_per_token=joules
     )
+    listed = list_price(plan.device, plan.model.id, input_tokens=inp, output_tokens=out)
     used = plan.memory_per_device(np.float64(B), np.float64(kv_tokens), np.float64(1))
     levels = sorted(used)
     dec_bounds, counts = np.unique(np.asarray(dec.bound), return_counts=True)
@@ -276,9 +283,13 @@ def estimate(
         memory_capacity_per_device_bytes=float(sum(plan.device.level(lv).capacity_bytes for lv in levels)),
         fits=True,
         joules_per_token=joules,
-        usd_per_mtok=usd,
-        usd_per_device_hour=hourly,
-        price_basis=basis,
+        host_joules_per_token=host_joules,
+        usd_per_mtok=cost.usd_per_mtok,
+        usd_per_device_hour=cost.usd_per_device_hour,
+        price_basis=cost.basis,
+        price_source=cost.source,
+        list_usd_per_mtok=None if listed is None else listed["usd_per_mtok"],
+        list_price=listed,
         prefill_bound=str(pre.bound),
         decode_bound=str(dec_bounds[np.argmax(counts)]),
         chunked_prefill=bool(mixed),

@@ -84,13 +84,10 @@ def cmd_estimate(args: argparse.Namespace, console: Any) -> None:
         ),
     ]
     pairs += [(DEFINED[column.key][0], column.cell(record)) for column in _metric_columns()]
-    price = "none: no sourced price; give --usd-per-device-hour or --capex"
-    if est.usd_per_device_hour is not None:
-        price = f"{est.price_basis}, ${est.usd_per_device_hour:.2f}/device-h"
     pairs += [
         ("memory capacity/device", format_value(est.memory_capacity_per_device_bytes, "B")),
         ("bound (prefill / decode)", f"{est.prefill_bound} / {est.decode_bound}"),
-        ("price basis", price),
+        *_price_rows(est),
     ]
     rows, columns = key_value_rows(pairs)
     title = f"{est.model} on {est.backend}: batch {est.batch}, {est.input_tokens} in / {est.output_tokens} out"
@@ -117,6 +114,24 @@ def _breakdown_columns() -> list:
     ]
 
 
+def _price_rows(est: Any) -> list[tuple[str, str]]:
+    """Price basis and source, host energy, and the vendor's list price beside the modelled cost."""
+    price = "none: no price; give --usd-per-device-hour or --capex"
+    if est.usd_per_device_hour is not None:
+        price = f"{est.price_basis}, ${est.usd_per_device_hour:.3g}/device-h: {est.price_source}"
+    rows = [("price basis", price), ("host/NIC/switch J/tok (in J/tok)", f"{est.host_joules_per_token:.3g}")]
+    if est.list_price is not None:
+        lp = est.list_price
+        rows.append(
+            (
+                "vendor list price (list-price-per-token)",
+                f"${lp['usd_per_mtok']:.3g}/M output tok for this workload (${lp['usd_per_mtok_input']:g} in, "
+                f"${lp['usd_per_mtok_output']:g} out per Mtok, {lp['date']}): {lp['source']}",
+            )
+        )
+    return rows
+
+
 def cmd_compare(args: argparse.Namespace, console: Any) -> None:
     from ..io.tables import Column
 
@@ -131,6 +146,8 @@ def cmd_compare(args: argparse.Namespace, console: Any) -> None:
         Column(key="backend", header="backend", justify="left", priority=0),
         Column(key="mapping", header="devices", justify="left", priority=1),
         *_metric_columns(args.sort),
+        Column(key="price_basis", header="price basis", short="basis", justify="left", priority=0),
+        Column(key="list_usd_per_mtok", header="list $/Mtok", unit="$", priority=6),
     ]
     notes = [f"{row.backend}: {row.error}" for row in result.rows if row.error]
     title = f"{args.model}: batch {args.batch}, {args.input_tokens} in / {args.output_tokens} out, by {args.sort}"

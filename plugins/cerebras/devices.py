@@ -9,7 +9,7 @@ figure is used as the 16-bit rate and flagged.
 
 from __future__ import annotations
 
-from tokenfab import Device, Efficiency, Interconnect, Link, MemoryLevel, Power
+from tokenfab import Device, Efficiency, Interconnect, Link, MemoryLevel, Power, Price, TokenPrice
 from tokenfab.sources import cite
 
 URL = {
@@ -24,6 +24,7 @@ URL = {
     "hn_cerebras_fit": "https://news.ycombinator.com/item?id=47001147",
     "cerebras_inference_blog": "https://cerebras.ai/blog/introducing-cerebras-inference-ai-at-instant-speed",
     "awesome_wse3": "https://awesomeagents.ai/hardware/cerebras-wse-3 (~23 kW system, secondary)",
+    "anandtech_cs1": "https://www.anandtech.com/tag/llnl (CS-1: 'a couple million dollars')",
     "assumption": "tokenfab modelling assumption, documented in docs/vendors.md",
 }
 
@@ -41,6 +42,24 @@ _IO = Link(
     joules_per_byte=5.5e-12 * 8,
 )
 
+
+# A CS system's price is not published: '$2-3M' per CS-3 (secondary, low reliability) [awesome_wse3], the
+# midpoint taken; CS-2 priced alike (CS-1: 'a couple million dollars' [anandtech_cs1]). Cerebras sells tokens:
+# launch prices of Cerebras Inference (flat per token, input and output) [cerebras_inference_blog].
+_LAUNCH = URL["cerebras_inference_blog"] + " (launch pricing 2024-08-27: 10 cents / 60 cents per million tokens; recalled)"
+_CS_CAPEX = dict(capex_usd=2_500_000, provider="estimate: midpoint of '$2-3M' per CS system", date="2024")
+_PRICES = {
+    "cerebras:wse-3": Price(
+        **_CS_CAPEX,
+        per_token=(
+            TokenPrice(model="llama-3.1-8b", usd_per_mtok_input=0.10, usd_per_mtok_output=0.10, source=_LAUNCH,
+                       date="2024-08-27"),
+            TokenPrice(model="llama-3.1-70b", usd_per_mtok_input=0.60, usd_per_mtok_output=0.60, source=_LAUNCH,
+                       date="2024-08-27"),
+        ),
+    ),
+    "cerebras:wse-2": Price(**_CS_CAPEX),
+}
 
 def _wafer(id_: str, name: str, year: int, flops: float, sram: float, sram_bw: float, sources: dict) -> Device:
     return Device(
@@ -69,7 +88,7 @@ def _wafer(id_: str, name: str, year: int, flops: float, sram: float, sram_bw: f
         ],
         interconnect=Interconnect(scale_up=None, scale_out=_IO),
         power=Power(tdp_w=23_000, idle_w=12_000),
-        price=None,
+        price=_PRICES[id_],
         efficiency=Efficiency(
             gemm_max_default=0.5,
             gemm_half_rows=0.0,
@@ -78,7 +97,7 @@ def _wafer(id_: str, name: str, year: int, flops: float, sram: float, sram_bw: f
             attention_memory_fraction=1.0,
         ),
         sources=sources,
-        notes="No sourced system price: give --capex or --usd-per-device-hour for $/token.",
+        notes="Priced by a labelled capex estimate per CS system; Cerebras's own per-token prices are listed beside it.",
     )
 
 
@@ -91,6 +110,8 @@ _COMMON = dict(
     interconnect__scale_out="vengineer_cs3_io,hn_cerebras_fit,alcf_sc24_cerebras: 12 x 100 GbE, 150 GB/s",
     interconnect__scale_out__latency_s="assumption: 10 us per Ethernet hop",
     power__tdp_w="awesome_wse3,toms_wse3: ~23 kW per CS system (secondary, not re-read)",
+    price="awesome_wse3,anandtech_cs1: estimate $2.5M per CS system, midpoint of '$2-3M' (CS-3, low reliability); "
+    "CS-1 'a couple million dollars'; per-token list prices: cerebras_inference_blog",
     power__idle_w="assumption: ~52% of system power static (leakage of 44 GB of SRAM across the wafer, cooling, I/O)",
     efficiency__overhead_s="assumption: 2 us fabric latency per operator",
     efficiency__gemm_max="assumption: half the quoted peak (basis of the 125 PF figure unstated)",

@@ -9,7 +9,7 @@ chip-to-chip step pays the C2C hop latency.
 
 from __future__ import annotations
 
-from tokenfab import Device, Efficiency, Interconnect, Link, MemoryLevel, Power, Price
+from tokenfab import Device, Efficiency, Interconnect, Link, MemoryLevel, Power, Price, TokenPrice
 from tokenfab.sources import cite
 
 URL = {
@@ -18,9 +18,15 @@ URL = {
     "tnp_groq2020": "https://www.nextplatform.com/2020/09/29/groq-shares-recipe-for-tsp-nodes-systems/",
     "linley_groq": "https://www.linleygroup.com/newsletters/newsletter_detail.php?num=6233",
     "01me_groq": "https://01.me/en/2024/02/groq/ (215 W TDP per the Groq spec image)",
-    "isopack_groq": "http://isopack.blogspot.com/2024 (GroqCard ~$20,000)",
+    "isopack_groq": "http://isopack.blogspot.com/2024 (GroqCard ~$20,000 at quantity 1; 'a Groq board costs under $500 "
+                    "to build... The boards for 512 devices come out to $250,000, figure double that' for the system)",
+    "groq_pricing": "https://groq.com/pricing (per-token prices; 70B figures as quoted by "
+                    "https://theneuralbase.com/groq/learn/intermediate/cost-per-user-for-voice-applications/, April 2026; "
+                    "8B figures recalled, not re-read)",
     "assumption": "tokenfab modelling assumption, documented in docs/modelling.md and docs/vendors.md",
 }
+
+URL_GROQ_PRICING = URL["groq_pricing"]
 
 # Fixed latency of one operator's pass through the TSP's functional units (MEM -> VXM/MXM -> SXM)
 # at 900 MHz, including the compiler's synchronisation of the chips of a tensor-parallel group.
@@ -54,7 +60,21 @@ LPU = Device(
         )
     ),
     power=Power(tdp_w=215, idle_w=60),
-    price=Price(capex_usd=20_000, provider="GroqCard list price", date="2023-2024"),
+    # System capex per chip, Groq's own build cost (it runs GroqCloud on its own racks), not the $20,000
+    # quantity-1 card price: boards for 512 chips ~$250K, doubled for hosts, network and racks [isopack_groq].
+    price=Price(
+        capex_usd=2 * 250_000 / 512,
+        provider="estimate: system build cost per chip (boards $250K per 512 chips, x2 for the rest)",
+        date="2024-02",
+        per_token=(
+            TokenPrice(model="llama-3.1-8b", usd_per_mtok_input=0.05, usd_per_mtok_output=0.08,
+                       source=URL_GROQ_PRICING, date="2024-2026"),
+            TokenPrice(model="llama-3.1-70b", usd_per_mtok_input=0.59, usd_per_mtok_output=0.79,
+                       source=URL_GROQ_PRICING, date="2026-04"),
+            TokenPrice(model="llama-3.3-70b", usd_per_mtok_input=0.59, usd_per_mtok_output=0.79,
+                       source=URL_GROQ_PRICING, date="2026-04"),
+        ),
+    ),
     efficiency=Efficiency(
         gemm_max_default=0.8,
         gemm_half_rows=0.0,
@@ -76,7 +96,8 @@ LPU = Device(
         interconnect__scale_up__efficiency="assumption: 0.8",
         power__tdp_w="01me_groq: 215 W",
         power__idle_w="assumption: SRAM machine with no DRAM refresh; ~28% of TDP static",
-        price="isopack_groq: GroqCard ~$20,000 (capex; amortised with electricity)",
+        price="isopack_groq: capex estimate $977 per chip = 2 x $250,000 / 512 (system build cost; the GroqCard's "
+        "$20,000 is a quantity-1 retail price); per-token list prices: groq_pricing",
         efficiency__overhead_s="assumption: 2 us fixed pipeline latency per operator, no kernel launch",
         efficiency__gemm_max="assumption: MXM weight-stationary, no batch-size penalty (gemm_half_rows 0)",
     ),
