@@ -11,6 +11,7 @@ from typing import Any
 
 import attrs
 
+from .bounds import config_errors
 from .errors import UnknownIdError, ValidationError
 from .protocol import PRECISION_BITS
 
@@ -342,6 +343,7 @@ def weight_precision_of(cfg: Mapping[str, Any]) -> str | None:
     return {4: "int4", 8: "int8"}.get(bits) if method in ("gptq", "awq", "bitsandbytes") else None
 
 
+@config_errors
 def model_from_config(
     config: Mapping[str, Any], *, model_id: str | None = None, source: str = "", strict: bool = False
 ) -> Model:
@@ -408,7 +410,7 @@ def _read_config(path: str) -> dict[str, Any]:
     try:
         with open(path, encoding="utf-8") as handle:
             config = json.load(handle)
-    except (OSError, json.JSONDecodeError) as exc:
+    except (OSError, ValueError, RecursionError) as exc:  # JSONDecodeError, UnicodeDecodeError
         raise ValidationError(f"model: cannot read {path!r} as JSON: {exc}") from None
     if not isinstance(config, dict):
         raise ValidationError(f"model: {path!r} must hold a JSON object")

@@ -11,6 +11,7 @@ figure's path (``"peak.bf16"``, ``"memory.hbm.bytes_per_s"``, ``"power.tdp_w"``,
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Mapping
 from typing import Any
 
@@ -69,7 +70,12 @@ def _check(
     high: float | None = None,
     unit: str = "",
 ) -> None:
-    ok = math.isfinite(value) and (value >= low if inclusive else value > low)
+    if not isinstance(value, numbers.Real) or isinstance(value, bool):
+        raise ValidationError(f"{owner}: {field} must be a number, got {value!r:.60}")
+    try:
+        ok = math.isfinite(value) and (value >= low if inclusive else value > low)
+    except OverflowError:  # an int beyond float64
+        ok = False
     if high is not None:
         ok = ok and value <= high
     if not ok:

@@ -10,6 +10,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from ..bounds import check_finite
 from ..economics import Economics
 from ..errors import TokenfabError
 from ..serving import Speculative
@@ -35,8 +36,8 @@ def add_scenario(parser: argparse.ArgumentParser) -> None:
         help="stall the batch for each prompt instead of mixing prompt chunks into decode steps",
     )
     parser.add_argument("--draft", help="speculative decoding: draft model id, config.json, or 'mtp'")
-    parser.add_argument("--draft-tokens", type=int, default=3, help="tokens drafted per cycle (default 3)")
-    parser.add_argument("--acceptance", type=float, default=0.7, help="draft token acceptance rate (default 0.7)")
+    parser.add_argument("--draft-tokens", type=int, help="tokens drafted per cycle (default 3; needs --draft)")
+    parser.add_argument("--acceptance", type=float, help="draft token acceptance rate (default 0.7; needs --draft)")
     parser.add_argument("--usd-per-device-hour", type=float, help="override the device-hour price")
     parser.add_argument("--capex", type=float, dest="capex_usd", help="price per device, amortised instead of cloud")
     parser.add_argument("--usd-per-kwh", type=float, default=0.10, help="electricity price for capex pricing")
@@ -84,7 +85,11 @@ def options(args: argparse.Namespace) -> dict[str, Any]:
     )
     speculative = None
     if args.draft:
-        speculative = Speculative(draft=args.draft, tokens=args.draft_tokens, acceptance=args.acceptance)
+        given = {"tokens": args.draft_tokens, "acceptance": args.acceptance}
+        speculative = Speculative(draft=args.draft, **{k: v for k, v in given.items() if v is not None})
+    elif args.draft_tokens is not None or args.acceptance is not None:
+        flag = "--acceptance" if args.acceptance is not None else "--draft-tokens"
+        raise TokenfabError(f"{flag.lstrip('-')}: {flag} describes speculative decoding and needs --draft MODEL")
     return dict(
         chunked_prefill=args.chunked_prefill,
         speculative=speculative,
@@ -103,6 +108,11 @@ def fmt(value: float, digits: int = 3) -> str:
     return format_number(value, digits)
 
 
+def exit_code(result: Any) -> int:
+    """1 when some row of a batch result could not be computed (status ``error``), else 0."""
+    return 1 if getattr(result, "failed", False) else 0
+
+
 def print_csv(rows: Sequence[dict], keys: Sequence[str]) -> None:
     """CSV with a header row; nested values (dicts, lists) are written as JSON."""
     rows = [{k: json.dumps(v) if isinstance(v, (dict, list)) else v for k, v in row.items()} for row in rows]
@@ -114,7 +124,9 @@ def print_csv(rows: Sequence[dict], keys: Sequence[str]) -> None:
 
 
 def print_json(data: Any) -> None:
-    print(json.dumps(data, indent=2, default=str))
+    """Strict JSON on stdout: a non-finite number is an error naming its field, never ``NaN``."""
+    check_finite(data, "output")
+    print(json.dumps(data, indent=2, default=str, allow_nan=False))
 
 
 def mapping(e: Any) -> str:

@@ -68,38 +68,60 @@ def cmd_backends(args: argparse.Namespace, console: Any) -> None:
     emit(args, console, rows, columns, title="tokenfab backends", notes=notes)
 
 
+def plugin_rows(reg: Any) -> list[dict]:
+    """One row per pack (entry point, TOML or local): kind, status, device count, problems,
+    overrides and captured output. A pack registering no devices is reported, never silent."""
+    names = sorted(set(reg.packs) | {p.plugin for p in reg.problems})
+    rows = []
+    for name in names:
+        info = reg.packs.get(name)
+        backends = sorted(b for b, who in reg.provided_by.items() if who == name)
+        problems = [p.reason for p in reg.problems if p.plugin == name]
+        status = info.status if info is not None else "error"
+        if status == "error" and backends:
+            status = "warning"
+        elif status == "ok" and not backends:
+            status, problems = "warning", [*problems, "registers no devices (no tokenfab_devices result)"]
+        rows.append(
+            {
+                "plugin": name,
+                "kind": info.kind if info is not None else "",
+                "source": info.source if info is not None else "",
+                "version": reg.versions.get(name, ""),
+                "status": status,
+                "devices": len(backends),
+                "backends": backends,
+                "overrides": {k: v for k, v in reg.overrides.items() if v["pack"] == name},
+                "problems": problems,
+                "output": reg.outputs.get(name, ""),
+            }
+        )
+    return rows
+
+
 def cmd_plugins(args: argparse.Namespace, console: Any) -> None:
     from ..io.tables import Column
     from ..registry import default_registry
 
     if args.check:
         return _check_pack(args, console)
-    reg = default_registry()
-    names = sorted({reg.pm.get_name(p) for p in reg.pm.get_plugins()} | {p.plugin for p in reg.problems})
-    names = sorted(set(names) | {name for name in reg.versions})
-    rows = [
-        {
-            "plugin": n,
-            "version": reg.versions.get(n, ""),
-            "backends": sorted(b for b, who in reg.provided_by.items() if who == n),
-            "problems": [p.reason for p in reg.problems if p.plugin == n],
-        }
-        for n in names
-    ]
-    for row in rows:
-        row["status"] = "error" if row["problems"] and not row["backends"] else ("warning" if row["problems"] else "ok")
-        if not row["backends"] and not row["problems"]:  # never silent: a pack with no devices is reported
-            row["status"], row["problems"] = "warning", ["registers no devices (no tokenfab_devices result)"]
+    rows = plugin_rows(default_registry())
     if not (args.json or args.csv):
         for row in rows:
+            notes = list(row["problems"])
+            notes += [f"overrides {k} of {v['replaced']} ({v['reason']})" for k, v in row["overrides"].items()]
+            if row["output"]:
+                notes.append(f"printed {len(row['output'])} characters (captured, not shown)")
             row["backends_text"] = ", ".join(row["backends"])
-            row["problems_text"] = "; ".join(row["problems"])
+            row["problems_text"] = "; ".join(notes)
     columns = [
         Column(key="plugin", header="plugin", justify="left", priority=0),
+        Column(key="kind", header="kind", justify="left", priority=4),
         Column(key="version", header="version", justify="left", priority=3),
         Column(key="status", header="status", justify="left", priority=0),
-        Column(key="backends_text", header="backends", justify="left", priority=1, wrap=True),
-        Column(key="problems_text", header="problems", justify="left", priority=2, wrap=True),
+        Column(key="devices", header="devices", short="dev", priority=1),
+        Column(key="backends_text", header="backends", justify="left", priority=2, wrap=True),
+        Column(key="problems_text", header="problems", justify="left", priority=1, wrap=True),
     ]
     emit(args, console, rows, columns, title="tokenfab plugins")
 

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from ..serving import METRICS, compare, estimate, sweep
-from ._common import add_output, add_scenario, emit, int_list, mapping, mapping_options, options, print_json
+from ._common import add_output, add_scenario, emit, exit_code, int_list, mapping, mapping_options, options, print_json
 
 ORDER = 20
 
@@ -132,12 +132,13 @@ def _price_rows(est: Any) -> list[tuple[str, str]]:
     return rows
 
 
-def cmd_compare(args: argparse.Namespace, console: Any) -> None:
+def cmd_compare(args: argparse.Namespace, console: Any) -> int:
     from ..io.tables import Column
 
     result = compare(args.model, args.backends, metric=args.sort, **options(args))
     if args.json:
-        return print_json(result.to_dict())
+        print_json(result.to_dict())
+        return exit_code(result)
     rows = result.records()
     if not args.csv:
         for row, item in zip(rows, result.rows, strict=True):
@@ -152,9 +153,10 @@ def cmd_compare(args: argparse.Namespace, console: Any) -> None:
     notes = [f"{row.backend}: {row.error}" for row in result.rows if row.error]
     title = f"{args.model}: batch {args.batch}, {args.input_tokens} in / {args.output_tokens} out, by {args.sort}"
     emit(args, console, rows, columns, title=title, notes=notes)
+    return exit_code(result)
 
 
-def cmd_sweep(args: argparse.Namespace, console: Any) -> None:
+def cmd_sweep(args: argparse.Namespace, console: Any) -> int:
     from ..io.tables import Column
 
     batches, contexts = int_list("batch", args.batch), int_list("context", args.context)
@@ -168,7 +170,8 @@ def cmd_sweep(args: argparse.Namespace, console: Any) -> None:
         **mapping_options(args),
     )
     if args.json:
-        return print_json(result.to_dict())
+        print_json(result.to_dict())
+        return exit_code(result)
     rows = list(result.rows)
     columns = [
         Column(key="backend", header="backend", justify="left", priority=0),
@@ -183,3 +186,4 @@ def cmd_sweep(args: argparse.Namespace, console: Any) -> None:
     ]
     notes = [f"{r['backend']}: {r['error']}" for r in result.rows if r.get("error")]
     emit(args, console, rows, columns, title=f"{args.model}: {args.phase} step costs", notes=notes)
+    return exit_code(result)
