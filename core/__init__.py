@@ -57,6 +57,8 @@ def models() -> list[str]:
 
 from . import conformance, economics, registry  # noqa: E402
 from .serving import Estimate, Speculative, compare, estimate, sweep  # noqa: E402  (needs the names above)
+from .training.api import TrainingEstimate, train  # noqa: E402
+from .training.config import TrainingMapping, TrainingRecipe  # noqa: E402
 from .validation import validate  # noqa: E402
 
 __all__ = [
@@ -97,5 +99,9 @@ __all__ = [
     "registry",
     "Speculative",
     "sweep",
+    "train",
+    "TrainingEstimate",
+    "TrainingMapping",
+    "TrainingRecipe",
     "validate",
 ]
