@@ -75,11 +75,10 @@ def test_quantization_config_sets_default_weight_precision(folder, precision):
     model = tokenfab.load_model(str(HF / folder))
     assert model.weight_precision == precision
     if precision:
-        est = tokenfab.estimate(model, "nvidia:b200", devices=8, batch=8, input_tokens=512, output_tokens=64)
+        scenario = dict(devices=8, tp=8, batch=8, input_tokens=512, output_tokens=64)
+        est = tokenfab.estimate(model, "nvidia:b200", **scenario)
         assert est.weights == precision
-        explicit = tokenfab.estimate(
-            model, "nvidia:b200", devices=8, batch=8, input_tokens=512, output_tokens=64, weights="bf16"
-        )
+        explicit = tokenfab.estimate(model, "nvidia:b200", weights="bf16", **scenario)
         assert explicit.weights == "bf16"  # an explicit choice still wins
         assert explicit.memory_per_device_bytes > est.memory_per_device_bytes
 
