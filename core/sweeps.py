@@ -139,9 +139,8 @@ class Grid:
 
 def evaluate_chunk(plan: Any, phase: str, grid: Grid, start: int, stop: int) -> dict[str, np.ndarray]:
     """Columns for scenarios ``start .. stop - 1`` of ``grid`` under ``plan`` (bound as an int code)."""
-    from .fastpath import step_totals
-
     from . import bounds
+    from .fastpath import step_totals
 
     batch, context, tokens = grid.take(start, stop)
     totals = step_totals(plan, phase, np.ceil(batch / plan.replicas), tokens, context)
