@@ -14,7 +14,15 @@ from __future__ import annotations
 
 from .deployment import Deployment, Workload
 from .engine import OpCost, StepCost, decode_step, prefill
-from .errors import FitError, TokenfabError, UnknownIdError, UnsupportedPrecisionError, ValidationError
+from .errors import (
+    FitError,
+    NonFiniteError,
+    PackError,
+    TokenfabError,
+    UnknownIdError,
+    UnsupportedPrecisionError,
+    ValidationError,
+)
 from .hookspecs import HOOKSPEC_VERSION, hookimpl
 from .models import Model, load_model
 from .protocol import (
@@ -57,6 +65,8 @@ def models() -> list[str]:
 
 from . import conformance, economics, registry  # noqa: E402
 from .serving import Estimate, Speculative, compare, estimate, sweep  # noqa: E402  (needs the names above)
+from .training.api import TrainingEstimate, train  # noqa: E402
+from .training.config import TrainingMapping, TrainingRecipe  # noqa: E402
 from .validation import validate  # noqa: E402
 
 __all__ = [
@@ -67,6 +77,8 @@ __all__ = [
     "Efficiency",
     "Estimate",
     "FitError",
+    "NonFiniteError",
+    "PackError",
     "Interconnect",
     "Link",
     "MemoryLevel",
@@ -97,5 +109,9 @@ __all__ = [
     "registry",
     "Speculative",
     "sweep",
+    "train",
+    "TrainingEstimate",
+    "TrainingMapping",
+    "TrainingRecipe",
     "validate",
 ]

@@ -163,6 +163,17 @@ class Plan:
         return self.mapping.devices * self.replicas
 
     @property
+    def placement_note(self) -> str:
+        """Where weights and KV cache live, said plainly; states when weights stream from external
+        memory (MemoryX) rather than sitting on the device."""
+        weights, kv = self.device.level(self.weights_level), self.device.level(self.kv_level)
+        where = f"weights in {weights.name}, KV cache in {kv.name}"
+        if weights.kind == "external":
+            rate = weights.effective_bytes_per_s / 1e9
+            where += f" (weights stream from {weights.name} at {rate:.0f} GB/s per device every step)"
+        return where
+
+    @property
     def deployment(self) -> Deployment:
         """The resolved :class:`Deployment` of this plan: every field filled in, so that passing it
         back reproduces this plan."""
@@ -343,11 +354,12 @@ class PlanBuilder:
 def explicit_mapping(deployment: Deployment) -> tuple[ParallelMapping, int] | None:
     """The mapping a deployment fixes, or ``None`` when it leaves it to the search.
 
-    A deployment fixes its mapping when it gives ``devices``, ``tp``, ``pp`` or ``ep > 1``.
-    Unset degrees default to ``pp = ep = 1``; ``tp = devices / (pp * ep * dp)`` (``dp`` default 1
-    when ``tp`` is unset, else ``devices / (tp * pp * ep)``)."""
+    A deployment fixes its mapping when it gives ``tp``, ``pp`` or ``ep > 1`` (``devices`` alone
+    is a device count for the search). Unset degrees default to ``pp = ep = 1`` and ``tp =
+    devices / (pp * ep * dp)`` (``dp`` default 1 when ``tp`` is unset, else ``devices / (tp * pp *
+    ep)``)."""
     d = deployment
-    if d.devices is None and d.tp is None and d.pp is None and (d.ep or 1) == 1:
+    if d.tp is None and d.pp is None and (d.ep or 1) == 1:
         return None
     pp, ep = d.pp or 1, d.ep or 1
     if d.devices is None:
@@ -361,6 +373,49 @@ def explicit_mapping(deployment: Deployment) -> tuple[ParallelMapping, int] | No
     if d.dp is not None and d.dp != replicas:
         raise ValidationError(f"dp: devices / (tp*pp*ep) = {replicas} replicas, got dp={d.dp}")
     return ParallelMapping(tp=tp, pp=pp, ep=ep), replicas
+
+
+def plan_builder(
+    model: Any, backend: Any, deployment: Deployment, *, batch: float, kv_tokens: float, registry: Registry | None
+) -> PlanBuilder:
+    """The :class:`PlanBuilder` of ``model`` on ``backend`` with the deployment's precisions and
+    placement, sized for ``batch`` sequences of ``kv_tokens`` context."""
+    registry = registry or default_registry()
+    model = load_model(model) if not isinstance(model, Model) else model
+    target = backend if backend is not None and not isinstance(backend, Deployment) else deployment.backend
+    backend, device = resolve_backend(target, registry)
+    return PlanBuilder(
+        model=model,
+        backend=backend,
+        device=device,
+        precisions=_resolve_precisions(device, deployment),
+        deployment=deployment,
+        registry=registry,
+        batch=batch,
+        kv_tokens=kv_tokens,
+    )
+
+
+def streaming_fallback(builder: PlanBuilder) -> PlanBuilder | None:
+    """The builder that streams weights from the device's external memory (MemoryX), for when
+    on-device memory cannot hold the model at the device count given; ``None`` when the
+    deployment fixed the weights' level or the device has no external memory."""
+    external = builder.device.external_memory
+    if builder.deployment.weights_memory is not None or external is None:
+        return None
+    return attrs.evolve(builder, deployment=attrs.evolve(builder.deployment, weights_memory=external.name))
+
+
+def _fixed_plan(builder: PlanBuilder, mapping: ParallelMapping, replicas: int, step_tokens: float) -> Plan:
+    """The plan of a mapping the deployment fixed, falling back to weight streaming (when the
+    device has external memory) if on-device memory cannot hold it."""
+    plan = builder.build(mapping, replicas)
+    fallback = streaming_fallback(builder)
+    if fallback is not None:
+        b, kv, t = np.ceil(builder.batch / replicas), builder.kv_tokens, step_tokens
+        if not bool(np.all(plan.fits(np.float64(b), np.float64(kv), np.float64(t)))):
+            return fallback.build(mapping, replicas)
+    return plan
 
 
 def make_plan(
@@ -379,79 +434,52 @@ def make_plan(
     ``deployment`` (or the keyword forms ``devices=``, ``tp=``, ``pp=``, ``ep=``, ``dp=``,
     ``weights=``, ``activations=``, ``kv=``, ``attention=``, ``weights_memory=``, ``kv_memory=``)
     says what is fixed. Mapping: the deployment's, when it fixes one (:func:`explicit_mapping`);
-    otherwise the pack's ``tokenfab_default_mapping`` hook, otherwise the fewest devices, as a
-    tensor-parallel group inside one scale-up domain (then pipeline stages of such groups) that
-    hold the weights and KV cache.
+    otherwise the mapping search (:mod:`tokenfab.planning.mappings`): the given device count (a
+    system's by default) or the fewest devices that fit, and among the shapes of that count the
+    one with the shortest step at this scenario.
     """
-    registry = registry or default_registry()
     unknown = sorted(set(keywords) - set(attrs.fields_dict(Deployment)) - {"backend"})
     if unknown:
         known = ", ".join(attrs.fields_dict(Deployment))
         raise ValidationError(f"{unknown[0]}: not a deployment field (known: {known})")
-    model = load_model(model) if not isinstance(model, Model) else model
     dep = as_deployment(backend, deployment, **keywords)
-    target = backend if backend is not None and not isinstance(backend, Deployment) else dep.backend
-    backend, device = resolve_backend(target, registry)
-    builder = PlanBuilder(
-        model=model,
-        backend=backend,
-        device=device,
-        precisions=_resolve_precisions(device, dep),
-        deployment=dep,
-        registry=registry,
-        batch=batch,
-        kv_tokens=kv_tokens,
-    )
+    builder = plan_builder(model, backend, dep, batch=batch, kv_tokens=kv_tokens, registry=registry)
     fixed = explicit_mapping(dep)
     if fixed is not None:
-        return builder.build(*fixed)
-    return _default_plan(builder, batch, kv_tokens, step_tokens)
+        return _fixed_plan(builder, *fixed, step_tokens)
+    return _searched_plan(builder, batch, kv_tokens, step_tokens)
 
 
-def _default_plan(builder: PlanBuilder, batch: float, kv_tokens: float, step_tokens: float) -> Plan:
-    """The fewest devices that hold the model: the pack's first guess, or a tensor-parallel group
-    inside one scale-up domain, then pipeline stages of such groups."""
-    model, device, backend, prec = builder.model, builder.device, builder.backend, builder.precisions
-    total_w = model.params * _bytes(prec.weights)
-    total_kv = model.kv_elements_per_token() * _bytes(prec.kv) * batch * kv_tokens
-    hooked = guard.call_first(
-        builder.registry,
-        "tokenfab_default_mapping",
-        guard.mapping_check,
-        model=model,
-        backend=backend,
-        weights_bytes=total_w,
-        kv_bytes=total_kv,
-    )
-    b, c, t = np.asarray(batch), np.asarray(kv_tokens), np.asarray(step_tokens)
-    if hooked is not None:
-        tp_, pp_ = int(hooked.get("tp", 1)), int(hooked.get("pp", 1))
-        replicas = max(int(hooked.get("devices", tp_ * pp_)) // (tp_ * pp_), 1)
-        # The pack's count is a first guess; per-device rounding (padded heads, embedding on the
-        # end stages) may leave it short, so add stages, then widen the tensor split, until it fits.
-        candidates = [
-            ParallelMapping(tp=tp_ * k, pp=p)
-            for k in (1, 2, 4, 8)
-            if tp_ * k <= model.num_heads
-            for p in range(max(pp_ // k, 1), model.num_layers + 1)
-        ]
-        return _first_fitting(candidates, lambda m: builder.build(m, replicas), b, c, t, batch, kv_tokens, step_tokens)
-    domain = device.interconnect.scale_up.domain_size if device.interconnect.scale_up else 1
-    tps = [t for t in (1, 2, 4, 8, 16, 32, 64, 72, 128, 256) if t <= domain and model.num_heads % t == 0]
-    candidates = [ParallelMapping(tp=t, pp=1) for t in tps]
-    candidates += [ParallelMapping(tp=tps[-1], pp=p) for p in range(2, min(model.num_layers, 64) + 1)]
-    return _first_fitting(candidates, lambda m: builder.build(m, 1), b, c, t, batch, kv_tokens, step_tokens)
+def _searched_plan(builder: PlanBuilder, batch: float, kv_tokens: float, step_tokens: float) -> Plan:
+    """The fastest fitting shape (one step at the scenario) at the search's device count; weights
+    streamed from external memory when nothing fits on the device (:func:`streaming_fallback`)."""
+    from .planning.mappings import Sizing, candidate_shapes, feasible, no_fit_error
 
+    def size(dp: int) -> tuple[float, float, float]:
+        return float(np.ceil(batch / dp)), kv_tokens, step_tokens
 
-def _first_fitting(candidates, build, b, c, t, batch, kv_tokens, step_tokens) -> Plan:
-    """The first candidate mapping whose plan fits, else the last one's fit error."""
-    last = None
-    for mapping in candidates:
-        plan = build(mapping)
-        if bool(np.all(plan.fits(b, c, t))):
-            return plan
-        last = plan
-    raise last.fit_error(batch, kv_tokens, step_tokens)
+    def search(b: PlanBuilder):
+        count, shapes, _ = candidate_shapes(b, Sizing(size=size), int(np.ceil(batch)), b.deployment.devices)
+        return (count, *feasible(b, Sizing(size=size), shapes))
+
+    count, fitting, rejected, unfit = search(builder)
+    fallback = streaming_fallback(builder) if not fitting else None
+    if fallback is not None:
+        fitting = search(fallback)[1]
+    if not fitting and unfit and builder.deployment.devices is not None:
+        # A device count the user fixed: keep its widest tensor split even though it does not fit;
+        # callers check fit (a sweep reports fits = False, an estimate raises this plan's fit error).
+        return max(unfit, key=lambda item: (item[0].tp, -item[0].dp))[1]
+    if not fitting:
+        raise no_fit_error(builder, count, rejected)
+
+    def seconds(item: tuple[Any, Plan]) -> float:
+        shape, plan = item
+        b, kv, t = size(shape.dp)
+        cost = run_plan(plan, "decode", b, t, max(float(np.floor(kv - t)), 0.0), check_fit=False)
+        return float(cost.seconds)
+
+    return min(fitting, key=seconds)[1]
 
 
 # -- step costs ---------------------------------------------------------------------------

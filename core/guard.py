@@ -239,9 +239,11 @@ def placement_check(device: Any) -> Callable[[Any], dict[str, str]]:
 
 
 def mapping_check(result: Any) -> dict[str, int]:
-    """A check for ``tokenfab_default_mapping`` results: positive integers ``devices``, ``tp``, ``pp``."""
-    if not isinstance(result, dict) or not set(result) <= {"devices", "tp", "pp"}:
-        raise TypeError(f"expected {{'devices': n, 'tp': t, 'pp': p}}, got {result!r:.80}")
+    """A check for ``tokenfab_default_mapping`` results: positive integers ``devices``, ``tp``,
+    ``pp``, ``ep`` (a seed) and ``max_tp``, ``max_ep``, ``max_pp`` (restrictions of the search)."""
+    keys = {"devices", "tp", "pp", "ep", "max_tp", "max_ep", "max_pp"}
+    if not isinstance(result, dict) or not set(result) <= keys:
+        raise TypeError(f"expected a dict with keys among {sorted(keys)}, got {result!r:.80}")
     for key, value in result.items():
         if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 1_000_000:
             raise ValueError(f"{key}: expected an integer in [1, 1000000], got {value!r:.40}")

@@ -333,6 +333,8 @@ class Device:
     efficiency: Efficiency = attrs.field(factory=Efficiency)
     sources: Mapping[str, str] = attrs.field(factory=dict, converter=dict)
     notes: str = ""
+    #: Why ``tokenfab train`` refuses this device (inference-only chips); empty when it trains.
+    training_note: str = ""
 
     def __attrs_post_init__(self) -> None:
         owner = f"Device {self.id!r}"
@@ -367,8 +369,19 @@ class Device:
 
     @property
     def weight_memory(self) -> MemoryLevel:
-        """The outermost level that may hold weights and KV cache (HBM on a GPU, SRAM on Groq)."""
-        return [level for level in self.memory if level.holds_weights][-1]
+        """The outermost on-device level that may hold weights and KV cache (HBM on a GPU, SRAM on
+        Groq and on a Cerebras wafer): the default placement. Levels of kind ``external`` (MemoryX)
+        are not on the device and serve weights only when a deployment asks for them, or as a
+        stated fallback (see docs/modelling.md, "On-chip placement")."""
+        levels = [level for level in self.memory if level.holds_weights]
+        on_device = [level for level in levels if level.kind != "external"]
+        return (on_device or levels)[-1]
+
+    @property
+    def external_memory(self) -> MemoryLevel | None:
+        """The outermost ``external`` level that can stream weights (Cerebras MemoryX), if any."""
+        levels = [level for level in self.memory if level.holds_weights and level.kind == "external"]
+        return levels[-1] if levels else None
 
     def level(self, name: str) -> MemoryLevel:
         for level in self.memory:

@@ -50,7 +50,7 @@ import numpy as np
 from . import bounds
 from .deployment import Deployment, Speculative, Workload, as_deployment, as_workload
 from .economics import Economics, host_joules_per_token, list_price, usd_per_mtok
-from .engine import Part, StepCost, _int_field, make_plan, run_plan
+from .engine import Part, StepCost, _int_field, explicit_mapping, make_plan, run_plan
 from .errors import FitError, NonFiniteError, TokenfabError, UnsupportedPrecisionError, ValidationError
 from .models import load_model
 from .registry import Registry, default_registry
@@ -107,6 +107,7 @@ class Estimate:
     decode_bound: str
     chunked_prefill: bool
     speculative_tokens_per_step: float
+    placement: str  # where weights and KV cache live; says when weights stream from external memory
     prefill: StepCost = attrs.field(repr=False)
     decode: StepCost = attrs.field(repr=False)
     deployment: Deployment = attrs.field(repr=False)  # resolved: replays this estimate
@@ -173,10 +174,15 @@ def estimate(
     chunked_prefill: bool = True,
     prefill_chunk_tokens: int = 8192,
     speculative: Speculative | None = None,
+    objective: str = "throughput",
     economics: Economics | None = None,
     registry: Registry | None = None,
 ) -> Estimate:
     """Steady-state serving estimate (see module docstring for the formulas).
+
+    Without a mapping (no ``tp``/``pp``/``ep``), the mapping search picks the best one for
+    ``objective`` (``latency``, ``throughput``, ``cost``, ``energy``) at the given device count,
+    or at the fewest devices that fit (:func:`tokenfab.mappings`).
 
     ``backend`` is an id or a :class:`Deployment` (or pass ``deployment=``); ``workload`` a
     :class:`Workload`. The keyword forms (``batch``, ``input_tokens``, ``devices``, ``tp``,
@@ -196,9 +202,16 @@ def estimate(
     )
     batch, inp, out, speculative = wl.batch, wl.input_tokens, wl.output_tokens, wl.speculative
     economics = economics or Economics()
+    target = backend if backend is not None and not isinstance(backend, Deployment) else None
+    if explicit_mapping(dep) is None:  # the mapping search picks it (tokenfab.planning.mappings)
+        from .planning.mappings import mappings
+
+        scheduler = dict(chunked_prefill=chunked_prefill, prefill_chunk_tokens=prefill_chunk_tokens)
+        options = dict(registry=registry, economics=economics, **scheduler)
+        return mappings(model, target, wl, objective=objective, deployment=dep, **options).best.estimate
     plan = make_plan(
         model,
-        backend if backend is not None and not isinstance(backend, Deployment) else None,
+        target,
         batch=batch,
         kv_tokens=_kv_tokens(batch, inp, out),
         step_tokens=1,
@@ -235,6 +248,7 @@ def estimate(
         e2e = ttft + steps * tpot
         tokens_per_s = plan.replicas * B * out / e2e
         joules = (B * float(pre.joules) + steps * step_joules) / (B * out)
+    bounds.check_finite({"ttft_s": ttft, "tpot_s": tpot, "joules_per_token": joules}, "estimate")
     host_joules = host_joules_per_token(plan.device, devices=plan.devices, tokens_per_s=tokens_per_s)
     joules += host_joules
     cost = usd_per_mtok(
@@ -280,6 +294,7 @@ def estimate(
         decode_bound=str(dec_bounds[np.argmax(counts)]),
         chunked_prefill=bool(mixed),
         speculative_tokens_per_step=spec_tokens,
+        placement=plan.placement_note,
         prefill=pre,
         decode=dec,
         deployment=plan.deployment,

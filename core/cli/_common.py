@@ -25,6 +25,8 @@ def add_scenario(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tp", type=int, help="tensor-parallel degree (default devices / pp)")
     parser.add_argument("--pp", type=int, help="pipeline stages (default 1)")
     parser.add_argument("--ep", type=int, help="expert-parallel degree (MoE models only)")
+    parser.add_argument("--dp", type=int, help="data-parallel replicas sharing the batch (default: searched)")
+    add_objective(parser)
     parser.add_argument("--weights", help="weight precision (bf16, fp8, int4, ...)")
     parser.add_argument("--activations", help="activation / math precision")
     parser.add_argument("--kv", help="KV-cache precision")
@@ -70,10 +72,22 @@ def emit(args: argparse.Namespace, console: Any, rows: Sequence[dict], columns: 
         print_table(console, rows, columns, wide=getattr(args, "wide", False), **table)
 
 
+OBJECTIVE_HELP = (
+    "what the mapping search optimises when no tp/pp/ep is given: latency (TTFT + (O-1) TPOT), "
+    "throughput (tokens/s per device), cost ($/Mtok), energy (J/token); default throughput"
+)
+
+
+def add_objective(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--objective", default="throughput", choices=("latency", "throughput", "cost", "energy"), help=OBJECTIVE_HELP
+    )
+
+
 def mapping_options(args: argparse.Namespace) -> dict[str, Any]:
     """Devices, parallel mapping and precisions, shared by estimate, compare and sweep."""
-    names = ("devices", "tp", "pp", "ep", "weights", "activations", "kv", "attention")
-    return {name: getattr(args, name) for name in names}
+    names = ("devices", "tp", "pp", "ep", "dp", "weights", "activations", "kv", "attention")
+    return {name: getattr(args, name, None) for name in names}
 
 
 def options(args: argparse.Namespace) -> dict[str, Any]:
@@ -96,6 +110,7 @@ def options(args: argparse.Namespace) -> dict[str, Any]:
         batch=args.batch,
         input_tokens=args.input_tokens,
         output_tokens=args.output_tokens,
+        objective=args.objective,
         economics=econ,
         **mapping_options(args),
     )

@@ -163,3 +163,13 @@ WSE2 = _wafer(
 )
 
 DEVICES = [WSE2, WSE3]
+
+# -- training (issue 13) --------------------------------------------------------------------------
+import attrs  # noqa: E402
+
+_TRAINING_NOTE = (
+    "Cerebras systems train by streaming weights from MemoryX through the wafer (weight-streaming "
+    "execution), a mode tokenfab's training model does not describe yet; only inference is modelled"
+)
+WSE2, WSE3 = (attrs.evolve(device, training_note=_TRAINING_NOTE) for device in (WSE2, WSE3))
+DEVICES = [WSE2, WSE3]

@@ -120,3 +120,15 @@ LPU = Device(
 )
 
 DEVICES = [LPU]
+
+# -- training (issue 13): the LPU serves inference only ---------------------------------------
+import attrs  # noqa: E402
+
+LPU = attrs.evolve(
+    LPU,
+    training_note=(
+        "the Groq LPU is an inference chip (GroqCloud and GroqRack serve models; Groq sells no training), and its "
+        "230 MB of SRAM per chip with no DRAM leaves no room for gradients and optimizer states"
+    ),
+)
+DEVICES = [LPU]

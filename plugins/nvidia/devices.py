@@ -438,3 +438,91 @@ GB200_NVL72 = System(
 
 DEVICES = [A100, H100, H200, B200, GB200]
 SYSTEMS = [GB200_NVL72]
+
+# -- training systems (issue 13): H800 and InfiniBand clusters ------------------------------------
+URL.update(
+    {
+        "h800_philisun": "https://www.philisun.com/technical-analysis/nvidia-h800-vs-h100-a-technical-deep-dive-into-"
+        "politically-defined-ai-chips/ (H800: H100 compute, NVLink 400 GB/s)",
+        "h800_tumgag": "https://www.tumgag.com/tag/nvidia%20h100 (H800: NVLink 400 GB/s, FP64 1 TFLOPS)",
+        "deepseek_v3_report": "https://arxiv.org/abs/2412.19437 (DeepSeek-V3 report: H800 cluster, NVLink 160 GB/s and "
+        "IB 50 GB/s achievable per GPU; $2 per H800 GPU-hour rental assumption)",
+        "nv_superpod_h100": "https://docs.nvidia.com/dgx-superpod/reference-architecture-scalable-infrastructure-h100/"
+        "latest/network-fabrics.html (rail-optimised NDR 400 Gb/s compute fabric, 32 DGX per SU)",
+    }
+)
+
+H800 = Device(
+    id="nvidia:h800-sxm",
+    vendor="NVIDIA",
+    name="H800 SXM5 80GB",
+    year=2023,
+    peak_flops_per_s={**H100.peak_flops_per_s, "fp64": 1 * T},  # same GH100 die, FP64 fused off
+    memory=list(H100.memory),
+    interconnect=Interconnect(
+        scale_up=Link(
+            technology="NVLink 4, reduced (NVSwitch gen 3)",
+            bytes_per_s=200 * GB,
+            topology="switch",
+            domain_size=8,
+            latency_s=_NVLINK_STEP_S,
+            efficiency=0.8,
+            joules_per_byte=_NVLINK_J_PER_BYTE,
+        ),
+        scale_out=_NDR,
+    ),
+    power=Power(tdp_w=700, idle_w=80),
+    price=Price(usd_per_device_hour=2.0, provider="DeepSeek-V3 report's rental assumption", date="2024-12"),
+    efficiency=H100.efficiency,
+    sources=_src(
+        peak__fp64="h800_tumgag,h800_philisun: FP64 fused off to ~1 TFLOPS",
+        peak__fp32="h800_philisun: as H100 SXM (same GH100 die; NVIDIA H800 datasheet not read)",
+        peak__bf16="h800_philisun: 1,979 sparse / 2, as H100",
+        peak__fp16="h800_philisun: as H100",
+        peak__tf32="h800_philisun: as H100",
+        peak__fp8="h800_philisun: 3,958 sparse / 2, as H100",
+        peak__int8="h800_philisun: as H100",
+        memory="h800_philisun: 80 GB HBM3, 3.35 TB/s, as H100 SXM",
+        interconnect__scale_up="h800_tumgag,h800_philisun: NVLink 400 GB/s bidirectional = 200 per direction, 8 GPUs",
+        interconnect__scale_up__efficiency="deepseek_v3_report: 160 GB/s achievable of 200 -> 0.8",
+        interconnect__scale_out="deepseek_v3_report: InfiniBand 400 Gb/s (50 GB/s) per GPU",
+        power__tdp_w="h800_philisun: 700 W",
+        power__idle_w="assumption: as H100",
+        price="deepseek_v3_report: $2 per GPU-hour",
+        efficiency="cal:azure_h100: same die as H100",
+    ),
+    notes="China-market H100 variant: H100 compute, NVLink cut to 400 GB/s, FP64 fused off.",
+)
+
+# DGX SuperPOD scalable unit: 32 DGX nodes (256 GPUs), one NDR 400 Gb/s rail per GPU in a
+# rail-optimised fat tree [nv_superpod_h100]; larger clusters are several units on the same fabric.
+DGX_H100_SUPERPOD = System(
+    id="nvidia:dgx-h100-superpod",
+    name="DGX SuperPOD scalable unit, 32 x DGX H100 (256 GPUs, NDR 400G)",
+    device=H100,
+    device_count=256,
+    description="8 H100 per NVLink node; one ConnectX-7 400 Gb/s per GPU, rail-optimised InfiniBand fat tree.",
+    sources=_src(device_count="nv_superpod_h100", interconnect="nv_basepod,nv_superpod_h100"),
+)
+DGX_B200_SUPERPOD = System(
+    id="nvidia:dgx-b200-superpod",
+    name="32 x DGX B200 (256 GPUs, NDR 400G rail-optimised)",
+    device=B200,
+    device_count=256,
+    description="8 B200 per NVLink 5 node; one ConnectX-7 400 Gb/s per GPU, rail-optimised fat tree.",
+    sources=_src(
+        device_count="nv_superpod_h100: 32-node scalable unit, as for H100",
+        interconnect="nv_dgx_b200_ug: ConnectX-7 400 Gb/s per GPU",
+    ),
+)
+H800_CLUSTER = System(
+    id="nvidia:h800-cluster",
+    name="2,048 H800 over InfiniBand (the DeepSeek-V3 training cluster)",
+    device=H800,
+    device_count=2048,
+    description="256 nodes of 8 H800 (NVLink within a node, InfiniBand across nodes).",
+    sources=_src(device_count="deepseek_v3_report: 2,048 H800 GPUs"),
+)
+
+DEVICES.append(H800)
+SYSTEMS.extend([DGX_H100_SUPERPOD, DGX_B200_SUPERPOD, H800_CLUSTER])

@@ -10,7 +10,7 @@ Ironwood's "2x perf/W of Trillium" at its FP8 peak (5.03x Trillium's rate).
 
 from __future__ import annotations
 
-from tokenfab import Device, Efficiency, Interconnect, Link, MemoryLevel, Power, Price
+from tokenfab import Device, Efficiency, Interconnect, Link, MemoryLevel, Power, Price, System
 from tokenfab.sources import cite
 
 T, GB = 1e12, 1e9
@@ -216,3 +216,24 @@ IRONWOOD = _tpu(
 )
 
 DEVICES = [V5E, V5P, V6E, IRONWOOD]
+
+# -- training systems (issue 13): pods ---------------------------------------------------------
+# A pod's chips share one ICI torus (the device's scale-up link, domain = pod size); pods join
+# over the data-center network (the scale-out link) [gcp_tpu_v5p, gcp_tpu_v6e].
+V5P_POD = System(
+    id="tpu:v5p-pod",
+    name="TPU v5p pod (8,960 chips, 3D torus ICI)",
+    device=V5P,
+    device_count=8960,
+    description="One ICI 3D torus of 8,960 v5p chips; multislice jobs cross the DCN.",
+    sources=cite(URL, device_count="gcp_tpu_v5p: 8,960 chips per pod"),
+)
+V6E_256 = System(
+    id="tpu:v6e-256",
+    name="TPU v6e-256 slice (Trillium, 2D torus ICI)",
+    device=V6E,
+    device_count=256,
+    description="One 16x16 ICI torus of 256 v6e chips; larger jobs are multislice over the DCN.",
+    sources=cite(URL, device_count="gcp_tpu_v6e: 256 chips per pod"),
+)
+SYSTEMS = [V5P_POD, V6E_256]

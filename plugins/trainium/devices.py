@@ -218,3 +218,11 @@ TRN2_ULTRASERVER = System(
 
 DEVICES = [TRN1, TRN2, TRN3, INF2]
 SYSTEMS = [TRN2_ULTRASERVER]
+
+# -- training (issue 13) --------------------------------------------------------------------------
+INF2 = attrs.evolve(
+    INF2,
+    training_note="Inferentia2 is AWS's inference chip (Inf2 instances); train on "
+    "trainium:trn1 or trainium:trn2 [neuron_inferentia2]",
+)
+DEVICES = [TRN1, TRN2, TRN3, INF2]
