@@ -24,6 +24,7 @@ import numpy as np
 from . import bounds, collectives, guard
 from .deployment import Deployment, Workload, as_deployment
 from .errors import FitError, ValidationError
+from .fastpath import plan_cache
 from .kernel import BOUND_NAMES, KernelInputs, evaluate
 from .lowering import Op, ParallelMapping, kv_bytes_per_token_split, lower, weight_bytes_per_device
 from .models import Model, load_model
@@ -420,6 +421,7 @@ def _fixed_plan(builder: PlanBuilder, mapping: ParallelMapping, replicas: int, s
     return plan
 
 
+@plan_cache
 def make_plan(
     model: str | Model | dict,
     backend: str | Device | System | Deployment | None = None,
@@ -751,10 +753,10 @@ def _link_rows(plan: Plan) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
     return factor_row, latency_row, bw_row, jcomm
 
 
-def _kernel_inputs(plan: Plan, coeff: dict[str, np.ndarray]) -> KernelInputs:
-    """Rates, links and energy figures of ``plan``'s device beside the coefficients."""
+def device_rows(plan: Plan) -> dict[str, Any]:
+    """Per op of ``plan``: FLOP rate, GEMM half-efficiency rows, link (wire bytes per message byte,
+    latency, bytes/s), J per FLOP and bandwidth scale; and ``jcomm``, J per wire byte."""
     device, eff, prec = plan.device, plan.device.efficiency, plan.precisions
-    S, O, L = coeff["level_bytes"].shape
     kinds = [op.kind for op in plan.ops]
     gemm_rate = device.peak(prec.compute) * eff.gemm_fraction(prec.compute)
     attention_rate = device.peak(prec.attention_compute) * eff.gemm_fraction(prec.attention_compute)
@@ -766,24 +768,40 @@ def _kernel_inputs(plan: Plan, coeff: dict[str, np.ndarray]) -> KernelInputs:
         half_row = np.where(np.array(kinds) == "gemm", np.minimum(half_row, WEIGHT_ONLY_TILE_ROWS), half_row)
     factor_row, latency_row, bw_row, jcomm = _link_rows(plan)
     power = device.power
+    return {
+        "rate": rate_row,
+        "half": half_row,
+        "factor": factor_row,
+        "latency": latency_row,
+        "bw": bw_row,
+        "jflop": (power.tdp_w - power.idle_w) / rate_row,
+        "scale": np.where(np.array(kinds) == "attention", eff.attention_memory_fraction, 1.0),
+        "jcomm": jcomm,
+    }
+
+
+def _kernel_inputs(plan: Plan, coeff: dict[str, np.ndarray]) -> KernelInputs:
+    """Rates, links and energy figures of ``plan``'s device beside the coefficients."""
+    device, eff = plan.device, plan.device.efficiency
+    S, O, L = coeff["level_bytes"].shape
+    row = device_rows(plan)
+    power = device.power
     return KernelInputs(
         flops=coeff["flops"],
-        flop_rate=np.broadcast_to(rate_row, (S, O)),
+        flop_rate=np.broadcast_to(row["rate"], (S, O)),
         gemm_rows=coeff["rows"],
-        gemm_half_rows=np.broadcast_to(half_row, (S, O)),
-        comm_bytes=coeff["message"] * factor_row[None, :],
-        comm_bytes_per_s=np.broadcast_to(bw_row, (S, O)),
-        comm_latency_s=np.broadcast_to(latency_row, (S, O)),
+        gemm_half_rows=np.broadcast_to(row["half"], (S, O)),
+        comm_bytes=coeff["message"] * row["factor"][None, :],
+        comm_bytes_per_s=np.broadcast_to(row["bw"], (S, O)),
+        comm_latency_s=np.broadcast_to(row["latency"], (S, O)),
         overhead_s=np.full((S, O), eff.overhead_s),
-        joules_per_flop=np.broadcast_to((power.tdp_w - power.idle_w) / rate_row, (S, O)),
-        bandwidth_scale=np.broadcast_to(
-            np.where(np.array(kinds) == "attention", eff.attention_memory_fraction, 1.0), (S, O)
-        ),
+        joules_per_flop=np.broadcast_to(row["jflop"], (S, O)),
+        bandwidth_scale=np.broadcast_to(row["scale"], (S, O)),
         level_bytes=coeff["level_bytes"],
         level_bytes_per_s=np.broadcast_to([lv.effective_bytes_per_s for lv in device.memory], (S, L)),
         joules_per_byte=np.broadcast_to([lv.joules_per_byte for lv in device.memory], (S, L)),
         count=np.array([op.count for op in plan.ops], dtype=np.float64),
-        joules_per_comm_byte=np.full(S, jcomm),
+        joules_per_comm_byte=np.full(S, row["jcomm"]),
         idle_w=np.full(S, power.idle_w),
         max_w=np.full(S, power.tdp_w),
     )
@@ -922,12 +940,15 @@ def step(
     context: Any = None,
     deployment: Deployment | None = None,
     check_fit: bool = True,
+    breakdown: bool = True,
     registry: Registry | None = None,
     **keywords: Any,
 ) -> StepCost:
     """One step of ``phase`` for broadcast ``batch`` x ``tokens`` x ``context``, or for a
     :class:`Workload`: prefill of ``input_tokens`` for ``batch`` sequences, or a decode step at
-    ``input_tokens`` of context. ``keywords`` are :class:`Deployment` fields."""
+    ``input_tokens`` of context. ``keywords`` are :class:`Deployment` fields. ``breakdown=False``
+    skips the per-operator breakdown (``breakdown`` is then empty): totals, bound and fit come
+    from one fused C pass (:mod:`tokenfab.fastpath`), the fast path for large grids."""
     if isinstance(backend, Workload):
         backend, workload = None, backend
     if isinstance(workload, Deployment):
@@ -956,7 +977,12 @@ def step(
         workload = Workload(batch=int(_max(b)), input_tokens=int(inp), output_tokens=int(out))
     bounds.check_context(plan.model, c, t)
     # ``batch`` counts every sequence the devices serve; each data-parallel replica takes its share.
-    cost = run_plan(plan, phase, np.ceil(b / plan.replicas), t, c, check_fit=check_fit)
+    if breakdown:
+        cost = run_plan(plan, phase, np.ceil(b / plan.replicas), t, c, check_fit=check_fit)
+    else:
+        from .fastpath import totals_step_cost
+
+        cost = totals_step_cost(plan, phase, np.ceil(b / plan.replicas), t, c, check_fit=check_fit)
     bounds.check_finite({"seconds": cost.seconds, "joules": cost.joules}, "step cost")
     return attrs.evolve(cost, workload=workload)
 
