@@ -128,6 +128,11 @@ def _norm(name: str, d: float, tokens: float, layers: float) -> TrainOp:
     )
 
 
+def _residual(name: str, d: float, tokens: float, layers: float) -> TrainOp:
+    """Residual add after a block: read two streams, write one."""
+    return TrainOp(name=name, kind="vector", count=layers, flops=d * tokens, act_bytes=3.0 * d * tokens * ACT_BYTES)
+
+
 def _attention(model: Model, mapping: TrainingMapping, recipe: TrainingRecipe, layers: float) -> list[TrainOp]:
     tp, d = mapping.tp, model.hidden_size
     n = recipe.micro_batch * recipe.seq_len / mapping.cp
@@ -136,6 +141,7 @@ def _attention(model: Model, mapping: TrainingMapping, recipe: TrainingRecipe, l
     proj = model.attention_params / tp
     ops = [
         _norm("attn_norm", d, n / (tp if mapping.sp else 1), layers),
+        _residual("attn_residual", d, n / (tp if mapping.sp else 1), layers),
         TrainOp(
             name="attn_proj",
             kind="gemm",
@@ -177,6 +183,7 @@ def _dense_mlp(model: Model, mapping: TrainingMapping, recipe: TrainingRecipe, l
     inter = model.intermediate_size / tp
     return [
         _norm("mlp_norm", d, n / (tp if mapping.sp else 1), layers),
+        _residual("mlp_residual", d, n / (tp if mapping.sp else 1), layers),
         TrainOp(
             name="mlp",
             kind="gemm",
@@ -210,6 +217,7 @@ def _moe(model: Model, mapping: TrainingMapping, recipe: TrainingRecipe, layers:
     wb = _weight_bytes(recipe, recipe.finetune != "full")
     ops = [
         _norm("mlp_norm", d, n / (tp if mapping.sp else 1), layers),
+        _residual("mlp_residual", d, n / (tp if mapping.sp else 1), layers),
         TrainOp(
             name="router",
             kind="gemm",
