@@ -209,8 +209,11 @@ MI355X = Device(
     ],
     interconnect=Interconnect(scale_up=_xgmi(537.6 * GB), scale_out=_NIC),
     power=Power(tdp_w=1400, idle_w=160, host_w=_HOST_W),
-    price=Price(capex_usd=_DGX_H100_USD_PER_GPU * 2516.6 / 989.5, provider="estimate: DGX H100 per GPU x BF16 peak ratio",
-                date="2023-2024 anchor"),
+    price=Price(
+        capex_usd=_DGX_H100_USD_PER_GPU * 2516.6 / 989.5,
+        provider="estimate: DGX H100 per GPU x BF16 peak ratio",
+        date="2023-2024 anchor",
+    ),
     efficiency=Efficiency(
         gemm_max_default=0.47, gemm_half_rows=64, overhead_s=_OVERHEAD_S, attention_memory_fraction=_ATTN
     ),
@@ -272,8 +275,11 @@ MI250X = Device(
         scale_out=Link(technology="Slingshot 200 Gb/s", bytes_per_s=25 * GB, domain_size=100_000, latency_s=10e-6),
     ),
     power=Power(tdp_w=560, idle_w=70, host_w=_HOST_W),
-    price=Price(capex_usd=_DGX_H100_USD_PER_GPU * 383 / 989.5, provider="estimate: DGX H100 per GPU x BF16 peak ratio",
-                date="2023-2024 anchor"),
+    price=Price(
+        capex_usd=_DGX_H100_USD_PER_GPU * 383 / 989.5,
+        provider="estimate: DGX H100 per GPU x BF16 peak ratio",
+        date="2023-2024 anchor",
+    ),
     efficiency=Efficiency(
         gemm_max_default=0.5, gemm_half_rows=64, overhead_s=_OVERHEAD_S, attention_memory_fraction=_ATTN
     ),

@@ -46,20 +46,33 @@ _IO = Link(
 # A CS system's price is not published: '$2-3M' per CS-3 (secondary, low reliability) [awesome_wse3], the
 # midpoint taken; CS-2 priced alike (CS-1: 'a couple million dollars' [anandtech_cs1]). Cerebras sells tokens:
 # launch prices of Cerebras Inference (flat per token, input and output) [cerebras_inference_blog].
-_LAUNCH = URL["cerebras_inference_blog"] + " (launch pricing 2024-08-27: 10 cents / 60 cents per million tokens; recalled)"
+_LAUNCH = (
+    URL["cerebras_inference_blog"] + " (launch pricing 2024-08-27: 10 cents / 60 cents per million tokens; recalled)"
+)
 _CS_CAPEX = dict(capex_usd=2_500_000, provider="estimate: midpoint of '$2-3M' per CS system", date="2024")
 _PRICES = {
     "cerebras:wse-3": Price(
         **_CS_CAPEX,
         per_token=(
-            TokenPrice(model="llama-3.1-8b", usd_per_mtok_input=0.10, usd_per_mtok_output=0.10, source=_LAUNCH,
-                       date="2024-08-27"),
-            TokenPrice(model="llama-3.1-70b", usd_per_mtok_input=0.60, usd_per_mtok_output=0.60, source=_LAUNCH,
-                       date="2024-08-27"),
+            TokenPrice(
+                model="llama-3.1-8b",
+                usd_per_mtok_input=0.10,
+                usd_per_mtok_output=0.10,
+                source=_LAUNCH,
+                date="2024-08-27",
+            ),
+            TokenPrice(
+                model="llama-3.1-70b",
+                usd_per_mtok_input=0.60,
+                usd_per_mtok_output=0.60,
+                source=_LAUNCH,
+                date="2024-08-27",
+            ),
         ),
     ),
     "cerebras:wse-2": Price(**_CS_CAPEX),
 }
+
 
 def _wafer(id_: str, name: str, year: int, flops: float, sram: float, sram_bw: float, sources: dict) -> Device:
     return Device(

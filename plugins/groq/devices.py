@@ -19,10 +19,10 @@ URL = {
     "linley_groq": "https://www.linleygroup.com/newsletters/newsletter_detail.php?num=6233",
     "01me_groq": "https://01.me/en/2024/02/groq/ (215 W TDP per the Groq spec image)",
     "isopack_groq": "http://isopack.blogspot.com/2024 (GroqCard ~$20,000 at quantity 1; 'a Groq board costs under $500 "
-                    "to build... The boards for 512 devices come out to $250,000, figure double that' for the system)",
+    "to build... The boards for 512 devices come out to $250,000, figure double that' for the system)",
     "groq_pricing": "https://groq.com/pricing (per-token prices; 70B figures as quoted by "
-                    "https://theneuralbase.com/groq/learn/intermediate/cost-per-user-for-voice-applications/, April 2026; "
-                    "8B figures recalled, not re-read)",
+    "https://theneuralbase.com/groq/learn/intermediate/cost-per-user-for-voice-applications/, April 2026; "
+    "8B figures recalled, not re-read)",
     "assumption": "tokenfab modelling assumption, documented in docs/modelling.md and docs/vendors.md",
 }
 
@@ -67,12 +67,27 @@ LPU = Device(
         provider="estimate: system build cost per chip (boards $250K per 512 chips, x2 for the rest)",
         date="2024-02",
         per_token=(
-            TokenPrice(model="llama-3.1-8b", usd_per_mtok_input=0.05, usd_per_mtok_output=0.08,
-                       source=URL_GROQ_PRICING, date="2024-2026"),
-            TokenPrice(model="llama-3.1-70b", usd_per_mtok_input=0.59, usd_per_mtok_output=0.79,
-                       source=URL_GROQ_PRICING, date="2026-04"),
-            TokenPrice(model="llama-3.3-70b", usd_per_mtok_input=0.59, usd_per_mtok_output=0.79,
-                       source=URL_GROQ_PRICING, date="2026-04"),
+            TokenPrice(
+                model="llama-3.1-8b",
+                usd_per_mtok_input=0.05,
+                usd_per_mtok_output=0.08,
+                source=URL_GROQ_PRICING,
+                date="2024-2026",
+            ),
+            TokenPrice(
+                model="llama-3.1-70b",
+                usd_per_mtok_input=0.59,
+                usd_per_mtok_output=0.79,
+                source=URL_GROQ_PRICING,
+                date="2026-04",
+            ),
+            TokenPrice(
+                model="llama-3.3-70b",
+                usd_per_mtok_input=0.59,
+                usd_per_mtok_output=0.79,
+                source=URL_GROQ_PRICING,
+                date="2026-04",
+            ),
         ),
     ),
     efficiency=Efficiency(

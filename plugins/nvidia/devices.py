@@ -28,9 +28,9 @@ URL = {
     "chipsandcheese_h100": "https://chipsandcheese.com/2023/07/02/nvidias-h100-funny-l2-and-tons-of-bandwidth/",
     "costnimbus_prices": "https://costnimbus.com/article/gpu-cost-management-ml-teams (AWS P5 after the June 2025 cut, ~$3.90/GPU-h)",
     "aws_p4": "https://aws.amazon.com/ec2/instance-types/p4/ (p4de.24xlarge, 8 x A100 80GB, $40.96/h on demand; "
-              "p4d.24xlarge is the 40 GB part) -- not re-read in the reference set",
+    "p4d.24xlarge is the 40 GB part) -- not re-read in the reference set",
     "flashgenius_dgx": "https://flashgenius.net/guides/ai-server-systems-amp-platform-design-ncp-aii-guide (DGX system power: "
-                       "A100 6.5 kW, H100 10.2 kW max for 8 GPUs; secondary)",
+    "A100 6.5 kW, H100 10.2 kW max for 8 GPUs; secondary)",
     "spheron_2026": "https://www.spheron.network/blog/nvidia-h200-vs-b200-vs-gb200 (on-demand 2026-03-17: H200 $4.54/h, "
     "B200 $6.03/h, GB200 superchip $9.08/h = 2 GPUs)",
     "gb200_power_secondary": "https://kshirol-dev.github.io/learnAI/AIInfrastructure/08-training-clusters.html (~120 kW per rack)",
@@ -130,7 +130,9 @@ A100 = Device(
         ),
     ),
     power=Power(tdp_w=400, idle_w=50, host_w=6500 / 8 - 400),
-    price=Price(usd_per_device_hour=40.96 / 8, provider="AWS p4de.24xlarge on demand (8 x A100 80GB) / 8", date="2024-2026"),
+    price=Price(
+        usd_per_device_hour=40.96 / 8, provider="AWS p4de.24xlarge on demand (8 x A100 80GB) / 8", date="2024-2026"
+    ),
     efficiency=Efficiency(
         gemm_max_default=0.82,
         gemm_half_rows=64,

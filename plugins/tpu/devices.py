@@ -53,8 +53,11 @@ def _parity_price(bf16_tflops: float) -> Price:
     """Capex estimate where no price is public: a DGX H100's ~$199K per 8 GPUs ($24,875 per GPU, host and
     network share included) [supercluster_dgx_price] times this chip's dense BF16 peak / H100's 989.5 TFLOPS.
     Labelled ``capex-estimate``; override with --capex or --usd-per-device-hour."""
-    return Price(capex_usd=199_000 / 8 * bf16_tflops / 989.5, provider="estimate: DGX H100 per GPU x BF16 peak ratio",
-                 date="2023-2024 anchor")
+    return Price(
+        capex_usd=199_000 / 8 * bf16_tflops / 989.5,
+        provider="estimate: DGX H100 per GPU x BF16 peak ratio",
+        date="2023-2024 anchor",
+    )
 
 
 def _tpu(
