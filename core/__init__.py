@@ -14,7 +14,15 @@ from __future__ import annotations
 
 from .deployment import Deployment, Workload
 from .engine import OpCost, StepCost, decode_step, prefill
-from .errors import FitError, TokenfabError, UnknownIdError, UnsupportedPrecisionError, ValidationError
+from .errors import (
+    FitError,
+    NonFiniteError,
+    PackError,
+    TokenfabError,
+    UnknownIdError,
+    UnsupportedPrecisionError,
+    ValidationError,
+)
 from .hookspecs import HOOKSPEC_VERSION, hookimpl
 from .models import Model, load_model
 from .protocol import (
@@ -69,6 +77,8 @@ __all__ = [
     "Efficiency",
     "Estimate",
     "FitError",
+    "NonFiniteError",
+    "PackError",
     "Interconnect",
     "Link",
     "MemoryLevel",

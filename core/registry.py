@@ -246,7 +246,12 @@ def _load_data_packs(registry: Registry, disabled: frozenset[str]) -> None:
     Each file is loaded on its own: a malformed file is reported, the good ones beside it load."""
     from .declarative import data_sources, load_file
 
-    for name, where, version in data_sources():
+    try:
+        sources = data_sources()
+    except Exception as exc:  # noqa: BLE001 - a broken installed distribution must not stop discovery
+        registry.report("discovery", "tokenfab.data entry points", f"{type(exc).__name__}: {exc}")
+        sources = []
+    for name, where, version in sources:
         registry.versions[name] = version
         info = PackInfo(name, "toml", str(where), version, prefixes=() if name.startswith("path:") else (name,))
         registry.packs[name] = info

@@ -248,6 +248,7 @@ def estimate(
         e2e = ttft + steps * tpot
         tokens_per_s = plan.replicas * B * out / e2e
         joules = (B * float(pre.joules) + steps * step_joules) / (B * out)
+    bounds.check_finite({"ttft_s": ttft, "tpot_s": tpot, "joules_per_token": joules}, "estimate")
     host_joules = host_joules_per_token(plan.device, devices=plan.devices, tokens_per_s=tokens_per_s)
     joules += host_joules
     cost = usd_per_mtok(
