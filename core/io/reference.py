@@ -9,7 +9,6 @@ allowed range and meaning of each field below. A test holds the committed file e
 from __future__ import annotations
 
 import inspect
-from typing import Any
 
 import attrs
 
@@ -123,14 +122,14 @@ def _vocabulary() -> list[str]:
         f"- Precisions (bits per element, block scales included): {bits}.",
         f"- Memory kinds: {', '.join(f'`{k}`' for k in MEMORY_KINDS)}.",
         f"- Link topologies: {', '.join(f'`{t}`' for t in TOPOLOGIES)}.",
-        "- Quantities may be strings with a unit: `\"80 GB\"`, `\"3.35 TB/s\"`, `\"989 TFLOPS\"`, `\"400 Gb/s\"`"
-        " (bits, divided by 8), `\"5 us\"`; decimal prefixes are powers of 1000, `Ki`/`Mi`/`Gi` of 1024.",
+        '- Quantities may be strings with a unit: `"80 GB"`, `"3.35 TB/s"`, `"989 TFLOPS"`, `"400 Gb/s"`'
+        ' (bits, divided by 8), `"5 us"`; decimal prefixes are powers of 1000, `Ki`/`Mi`/`Gi` of 1024.',
         "",
     ]
 
 
 def _toml_section() -> list[str]:
-    from ..declarative import DATA_GROUP, PATH_VARIABLE, _DEVICE_KEYS
+    from ..declarative import _DEVICE_KEYS, DATA_GROUP, PATH_VARIABLE
 
     return [
         "## TOML format",
