@@ -55,6 +55,12 @@ class Precisions:
 ATTENTION_FORMATS = ("fp32", "tf32", "bf16", "fp16", "fp8")
 
 
+#: Row tile of mixed-input (weight-only quantised) GEMM kernels: Marlin (Frantar et al., 2024,
+#: arXiv 2408.11743) and TensorRT-LLM's weight-only kernels issue ``mma.sync.m16n8k16`` tensor-core
+#: instructions (PTX ISA), so a small batch pads to 16 rows, not to a 64-row WGMMA tile.
+WEIGHT_ONLY_TILE_ROWS = 16.0
+
+
 def _first_supported(device: Device, choices: tuple[str, ...]) -> str:
     for name in choices:
         if name in device.peak_flops_per_s:
@@ -756,6 +762,8 @@ def _kernel_inputs(plan: Plan, coeff: dict[str, np.ndarray]) -> KernelInputs:
         [attention_rate if k == "attention" else gemm_rate if k == "gemm" else device.vector_flops_per_s for k in kinds]
     )
     half_row = np.array([eff.gemm_half_rows if k in ("gemm", "attention") else 0.0 for k in kinds])
+    if PRECISION_BITS[prec.weights] < PRECISION_BITS[prec.activations]:  # weight-only quantisation
+        half_row = np.where(np.array(kinds) == "gemm", np.minimum(half_row, WEIGHT_ONLY_TILE_ROWS), half_row)
     factor_row, latency_row, bw_row, jcomm = _link_rows(plan)
     power = device.power
     return KernelInputs(
