@@ -25,8 +25,9 @@ from . import bounds, collectives, guard
 from .deployment import Deployment, Workload, as_deployment
 from .errors import FitError, ValidationError
 from .kernel import BOUND_NAMES, KernelInputs, evaluate
-from .lowering import Op, ParallelMapping, kv_bytes_per_token_split, lower, weight_bytes_per_device
+from .lowering import Op, ParallelMapping, kv_bytes_per_token_split, lower
 from .models import Model, load_model
+from .planning.stages import split_stages
 from .protocol import PRECISION_BITS, Device, System
 from .registry import Registry, default_registry
 
@@ -332,8 +333,9 @@ class PlanBuilder:
         _check_mapping(model, device, mapping)
         wb, ab, kb = _bytes(prec.weights), _bytes(prec.activations), _bytes(prec.kv)
         ops = tuple(lower(model, mapping, weight_bytes=wb, act_bytes=ab, kv_bytes=kb))
-        w = weight_bytes_per_device(ops, mapping)
-        kv_full, kv_window = kv_bytes_per_token_split(model, mapping, kb)
+        split = split_stages(ops, model.num_layers, mapping.pp)  # whole layers, balanced by bytes
+        w = split.weight_bytes
+        kv_full, kv_window = kv_bytes_per_token_split(model, mapping, kb, split.max_layers)
         cached = kv_full * self.kv_tokens + kv_window * min(self.kv_tokens, model.sliding_window or 0)
         kv_total = cached * np.ceil(self.batch / mapping.ep)
         wl, kl = _placement(self.registry, model, device, (w, kv_total, 0.0), self.deployment)
