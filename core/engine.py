@@ -328,8 +328,16 @@ class PlanBuilder:
     registry: Registry
     batch: float
     kv_tokens: float
+    _built: dict = attrs.field(factory=dict, eq=False, repr=False, alias="_built")
 
     def build(self, mapping: ParallelMapping, replicas: int) -> Plan:
+        """The plan of ``mapping`` with ``replicas`` data-parallel copies (lowered once per mapping)."""
+        if mapping not in self._built:
+            self._built[mapping] = self._build(mapping)
+        plan = self._built[mapping]
+        return plan if plan.replicas == replicas else attrs.evolve(plan, replicas=replicas)
+
+    def _build(self, mapping: ParallelMapping, replicas: int = 1) -> Plan:
         model, device, prec = self.model, self.device, self.precisions
         _check_mapping(model, device, mapping)
         wb, ab, kb = _bytes(prec.weights), _bytes(prec.activations), _bytes(prec.kv)
@@ -408,7 +416,8 @@ def streaming_fallback(builder: PlanBuilder) -> PlanBuilder | None:
     external = builder.device.external_memory
     if builder.deployment.weights_memory is not None or external is None:
         return None
-    return attrs.evolve(builder, deployment=attrs.evolve(builder.deployment, weights_memory=external.name))
+    deployment = attrs.evolve(builder.deployment, weights_memory=external.name)
+    return attrs.evolve(builder, deployment=deployment, _built={})  # plans of the new placement
 
 
 def _fixed_plan(builder: PlanBuilder, mapping: ParallelMapping, replicas: int, step_tokens: float) -> Plan:
@@ -755,9 +764,26 @@ def _link_rows(plan: Plan) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
     return factor_row, latency_row, bw_row, jcomm
 
 
+def _allreduce_rates(plan: Plan, comm_bytes: np.ndarray, latency_row: np.ndarray, bw_row: np.ndarray):
+    """[S, O] latency and bandwidth: each all-reduce by its message size
+    (:func:`tokenfab.collectives.allreduce_regime`), every other op by its row."""
+    S, O = comm_bytes.shape
+    latency = np.array(np.broadcast_to(latency_row, (S, O)))
+    bandwidth = np.array(np.broadcast_to(bw_row, (S, O)))
+    tp = plan.mapping.tp
+    for i, op in enumerate(plan.ops):
+        if op.kind == "allreduce":
+            link = plan.device.interconnect.link_for(tp)
+            latency[:, i], bandwidth[:, i] = collectives.allreduce_regime(link, tp, comm_bytes[:, i])
+    return latency, bandwidth
+
+
 def device_rows(plan: Plan) -> dict[str, Any]:
     """Per op of ``plan``: FLOP rate, GEMM half-efficiency rows, link (wire bytes per message byte,
-    latency, bytes/s), J per FLOP and bandwidth scale; and ``jcomm``, J per wire byte."""
+    latency, bytes/s), J per FLOP and bandwidth scale; and ``jcomm``, J per wire byte. An
+    all-reduce's latency and bandwidth depend on its message size; ``latency``/``bw`` are its
+    regime for the smallest messages and ``latency_large``/``bw_large`` for the largest (two
+    lines of the message size, so the cheaper of the two is the regime at any size)."""
     device, eff, prec = plan.device, plan.device.efficiency, plan.precisions
     kinds = [op.kind for op in plan.ops]
     gemm_rate = device.peak(prec.compute) * eff.gemm_fraction(prec.compute)
@@ -769,16 +795,22 @@ def device_rows(plan: Plan) -> dict[str, Any]:
     if PRECISION_BITS[prec.weights] < PRECISION_BITS[prec.activations]:  # weight-only quantisation
         half_row = np.where(np.array(kinds) == "gemm", np.minimum(half_row, WEIGHT_ONLY_TILE_ROWS), half_row)
     factor_row, latency_row, bw_row, jcomm = _link_rows(plan)
+    ends = np.array([[0.0, 1e30]])  # wire bytes: the smallest and the largest message
+    latency, bandwidth = _allreduce_rates(plan, np.repeat(ends.T, len(kinds), axis=1), latency_row, bw_row)
     power = device.power
     return {
         "rate": rate_row,
         "half": half_row,
         "factor": factor_row,
-        "latency": latency_row,
-        "bw": bw_row,
+        "latency": latency[0],
+        "bw": bandwidth[0],
+        "latency_large": latency[1],
+        "bw_large": bandwidth[1],
         "jflop": (power.tdp_w - power.idle_w) / rate_row,
         "scale": np.where(np.array(kinds) == "attention", eff.attention_memory_fraction, 1.0),
         "jcomm": jcomm,
+        "link_latency": latency_row,
+        "link_bw": bw_row,
     }
 
 
@@ -787,15 +819,17 @@ def _kernel_inputs(plan: Plan, coeff: dict[str, np.ndarray]) -> KernelInputs:
     device, eff = plan.device, plan.device.efficiency
     S, O, L = coeff["level_bytes"].shape
     row = device_rows(plan)
+    comm_bytes = coeff["message"] * row["factor"][None, :]
+    latency, bandwidth = _allreduce_rates(plan, comm_bytes, row["link_latency"], row["link_bw"])
     power = device.power
     return KernelInputs(
         flops=coeff["flops"],
         flop_rate=np.broadcast_to(row["rate"], (S, O)),
         gemm_rows=coeff["rows"],
         gemm_half_rows=np.broadcast_to(row["half"], (S, O)),
-        comm_bytes=coeff["message"] * row["factor"][None, :],
-        comm_bytes_per_s=np.broadcast_to(row["bw"], (S, O)),
-        comm_latency_s=np.broadcast_to(row["latency"], (S, O)),
+        comm_bytes=comm_bytes,
+        comm_bytes_per_s=bandwidth,
+        comm_latency_s=latency,
         overhead_s=np.full((S, O), eff.overhead_s),
         joules_per_flop=np.broadcast_to(row["jflop"], (S, O)),
         bandwidth_scale=np.broadcast_to(row["scale"], (S, O)),

@@ -107,12 +107,12 @@ OP_ROW_FIELDS = (
     "expert_bytes",
     "comm_bytes_per_token",
 )
-DEVICE_ROW_FIELDS = ("rate", "half", "factor", "bw", "latency", "jflop", "scale")
+DEVICE_ROW_FIELDS = ("rate", "half", "factor", "bw", "latency", "jflop", "scale", "latency_large", "bw_large")
 _rows: dict[int, tuple[Any, np.ndarray, dict]] = {}
 
 
 def plan_rows(plan: Any) -> tuple[np.ndarray, dict]:
-    """(the plan's [O, 27] row table for the fused kernel, scalar constants); built once per plan."""
+    """(the plan's [O, TF_ROW_FIELDS] row table for the fused kernel, scalar constants); built once per plan."""
     hit = _rows.get(id(plan))
     if hit is not None and hit[0]() is plan:
         return hit[1], hit[2]

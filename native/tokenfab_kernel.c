@@ -59,9 +59,10 @@ static int op_cost(const double v[11], const double *bytes, const double *bw, co
     if (memory > top) { top = memory; code = 1.0; }
     if (comm > top) { top = comm; code = 2.0; }
     if (over > top) { code = 3.0; }
-    /* sqrt of the sum of squares, not libm's hypot: several times faster, within 2 ulp of it, and
-     * no overflow for the magnitudes the engine produces (< 1e42 s, bounds.MAX_COUNT) */
-    double busy = sqrt(compute * compute + memory * memory);
+    /* sqrt of the sum of squares where the squares cannot overflow or underflow (several times
+     * faster than libm's hypot and within 2 ulp of it); hypot outside that range. */
+    double hi = compute > memory ? compute : memory;
+    double busy = (hi > 1e-150 && hi < 1e150) ? sqrt(compute * compute + memory * memory) : hypot(compute, memory);
     double longest = busy > comm ? busy : comm;
     double seconds = count * (longest + over);
     dyn *= count;
@@ -164,10 +165,15 @@ static int group_cost(const tf_plan_inputs *in, double Bg, double T, double C, d
         double lb[TF_MAX_LEVELS] = {0.0};
         lb[in->weights_level] += row[TF_ROW_WEIGHT_BYTES] + row[TF_ROW_EXPERT_BYTES] * distinct + act;
         lb[in->kv_level] += kv;
-        double message = N * row[TF_ROW_COMM_PER_TOKEN];
-        double v[11] = {flops, row[TF_ROW_RATE], rows, row[TF_ROW_HALF_ROWS], message * row[TF_ROW_COMM_FACTOR],
-                        row[TF_ROW_COMM_BW], row[TF_ROW_COMM_LATENCY], in->overhead_s, row[TF_ROW_JOULES_PER_FLOP],
-                        row[TF_ROW_COUNT], row[TF_ROW_SCALE]};
+        double wire = N * row[TF_ROW_COMM_PER_TOKEN] * row[TF_ROW_COMM_FACTOR];
+        double clat = row[TF_ROW_COMM_LATENCY], cbw = row[TF_ROW_COMM_BW];
+        double clat2 = row[TF_ROW_COMM_LATENCY_LARGE], cbw2 = row[TF_ROW_COMM_BW_LARGE];
+        if (clat2 != clat || cbw2 != cbw) { /* two regimes: the cheaper at this message size */
+            double first = clat + wire / cbw, second = clat2 + wire / cbw2;
+            if (!(first <= second)) { clat = clat2; cbw = cbw2; }
+        }
+        double v[11] = {flops, row[TF_ROW_RATE], rows, row[TF_ROW_HALF_ROWS], wire, cbw, clat, in->overhead_s,
+                        row[TF_ROW_JOULES_PER_FLOP], row[TF_ROW_COUNT], row[TF_ROW_SCALE]};
         double r[7];
         long which;
         int status = op_cost(v, lb, in->level_bytes_per_s, in->joules_per_byte, L, in->idle_w, in->max_w,

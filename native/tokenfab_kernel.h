@@ -95,7 +95,9 @@ int tf_evaluate(const tf_inputs *in, const tf_outputs *out, size_t *bad_index);
 #define TF_ROW_COMM_LATENCY 24
 #define TF_ROW_JOULES_PER_FLOP 25
 #define TF_ROW_SCALE 26
-#define TF_ROW_FIELDS 27
+#define TF_ROW_COMM_LATENCY_LARGE 27 /* an all-reduce's regime for large messages (tokenfab.collectives) */
+#define TF_ROW_COMM_BW_LARGE 28
+#define TF_ROW_FIELDS 29
 #define TF_MAX_LEVELS 8
 
 typedef struct {
