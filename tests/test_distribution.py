@@ -3,7 +3,6 @@ virtualenv and works there (CLI, API, shipped data, plugins, pack template)."""
 
 import json
 import pathlib
-import subprocess
 import sys
 import tarfile
 import venv
@@ -15,16 +14,10 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.slow
 
 
-def run(cmd, **kw):
-    result = subprocess.run(cmd, capture_output=True, text=True, timeout=1200, **kw)
-    assert result.returncode == 0, f"{cmd}\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
-    return result.stdout
-
-
 @pytest.fixture(scope="module")
-def dist(tmp_path_factory):
+def dist(tmp_path_factory, run_ok):
     out = tmp_path_factory.mktemp("dist")
-    run([sys.executable, "-m", "build", "--outdir", str(out), str(ROOT)])
+    run_ok([sys.executable, "-m", "build", "--outdir", str(out), str(ROOT)])
     (sdist,), (wheel,) = sorted(out.glob("*.tar.gz")), sorted(out.glob("*.whl"))
     return sdist, wheel
 
@@ -50,18 +43,18 @@ def test_wheel_metadata_and_package_data(dist):
     assert "[pytest11]" in entry_points and "nvidia = tokenfab.plugins.nvidia" in entry_points
 
 
-def test_wheel_installs_and_runs_in_a_fresh_venv(dist, tmp_path):
+def test_wheel_installs_and_runs_in_a_fresh_venv(dist, tmp_path, run_ok):
     _, wheel = dist
     venv.create(tmp_path / "venv", with_pip=True)
     bindir = tmp_path / "venv" / ("Scripts" if sys.platform == "win32" else "bin")
-    run([str(bindir / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", str(wheel)])
-    out = run([str(bindir / "tokenfab"), "compare", "--model", "llama-3.1-8b", "--backends", "all", "--json"])
+    run_ok([str(bindir / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", str(wheel)])
+    out = run_ok([str(bindir / "tokenfab"), "compare", "--model", "llama-3.1-8b", "--backends", "all", "--json"])
     rows = json.loads(out)["rows"]
     assert len(rows) > 10 and any(r.get("fits") for r in rows)
     probe = (
         "import tokenfab, tokenfab.kernel as k; print(tokenfab.estimate('llama-3.1-8b', 'nvidia:h200', "
         "input_tokens=1000, output_tokens=100).tokens_per_s > 0)"
     )
-    assert run([str(bindir / "python"), "-c", probe]).strip().endswith("True")
-    run([str(bindir / "tokenfab"), "new-pack", "smoke", "--dir", str(tmp_path / "pack")], cwd=str(tmp_path))
+    assert run_ok([str(bindir / "python"), "-c", probe]).strip().endswith("True")
+    run_ok([str(bindir / "tokenfab"), "new-pack", "smoke", "--dir", str(tmp_path / "pack")], cwd=str(tmp_path))
     assert (tmp_path / "pack" / "pyproject.toml").exists()
