@@ -279,9 +279,11 @@ def _placement(
     return weights_level, kv_level
 
 
-def _resolve_precisions(device: Device, deployment: Deployment) -> Precisions:
+def _resolve_precisions(device: Device, deployment: Deployment, model: Model) -> Precisions:
+    """The deployment's precisions; weights default to the format the checkpoint ships in
+    (``Model.weight_precision``, from ``quantization_config``) before the device default."""
     d = deployment
-    return resolve_precisions(device, d.weights, d.activations, d.kv, d.attention)
+    return resolve_precisions(device, d.weights or model.weight_precision, d.activations, d.kv, d.attention)
 
 
 def _check_mapping(model: Model, device: Device, mapping: ParallelMapping) -> None:
@@ -382,7 +384,7 @@ def plan_builder(
         model=model,
         backend=backend,
         device=device,
-        precisions=_resolve_precisions(device, deployment),
+        precisions=_resolve_precisions(device, deployment, model),
         deployment=deployment,
         registry=registry,
         batch=batch,

@@ -93,3 +93,16 @@ def test_token_price_validation_and_toml_form():
     assert price.token_price("m").usd_per_mtok_output == 1 and price.token_price("x") is None
     with pytest.raises(ValidationError, match="host_w"):
         tokenfab.Power(tdp_w=100, idle_w=10, host_w=-1)
+
+
+def test_backends_listing_states_price_basis(capsys):
+    import json
+
+    from tokenfab.cli import main
+
+    assert main(["backends", "--json"]) == 0
+    rows = {row["id"]: row for row in json.loads(capsys.readouterr().out)}
+    assert rows["groq:lpu"]["price_basis"] == "capex-estimate" and rows["groq:lpu"]["capex_usd"] < 1000
+    assert rows["nvidia:h100-sxm"]["price_basis"] == "cloud" and rows["nvidia:h100-sxm"]["host_w"] == 575
+    assert main(["backends"]) == 0
+    assert "capex" in capsys.readouterr().out

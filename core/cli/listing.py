@@ -48,12 +48,16 @@ def cmd_backends(args: argparse.Namespace, console: Any) -> None:
                 "peak_flops_per_s": peaks,
                 "tdp_w": dev.power.tdp_w,
                 "usd_per_device_hour": dev.price.usd_per_device_hour if dev.price else None,
+                "capex_usd": dev.price.capex_usd if dev.price else None,
+                "price_basis": dev.price.basis if dev.price else "none",
+                "host_w": dev.power.host_w,
             }
         )
     if not (args.json or args.csv):
         for row in rows:
             row["label"] = row["id"] + (f" (x{row['devices']})" if row["kind"] == "system" else "")
             row.update({name: row["peak_flops_per_s"].get(name) for name in ("bf16", "fp8", "fp4")})
+            row["price"] = _price_cell(row)
     columns = [
         Column(key="label", header="id", justify="left", priority=0),
         Column(key="memory_bytes", header="memory", unit="B", short="mem", priority=1),
@@ -63,12 +67,23 @@ def cmd_backends(args: argparse.Namespace, console: Any) -> None:
         Column(key="fp8", header="fp8 dense", unit="FLOP/s", short="fp8", priority=3),
         Column(key="fp4", header="fp4 dense", unit="FLOP/s", short="fp4", priority=5),
         Column(key="tdp_w", header="TDP", unit="W", priority=4),
-        Column(key="usd_per_device_hour", header="$/device-h", unit="$", short="$/h", priority=2),
+        Column(key="price", header="price (cloud /h or capex estimate)", short="price", justify="left", priority=1),
         Column(key="plugin", header="pack", justify="left", priority=6),
         Column(key="name", header="name", justify="left", priority=7),
     ]
     notes = [f"skipped {problem}" for problem in reg.problems]
     emit(args, console, rows, columns, title="tokenfab backends", notes=notes)
+
+
+def _price_cell(row: dict) -> str:
+    """``$3.90/h`` (cloud), ``$63.3k capex`` (capex-estimate) or ``-``."""
+    from ..io.format import format_usd
+
+    if row["usd_per_device_hour"] is not None:
+        return f"{format_usd(row['usd_per_device_hour'])}/h"
+    if row["capex_usd"] is not None:
+        return f"{format_usd(row['capex_usd'])} capex"
+    return "-"
 
 
 def plugin_rows(reg: Any) -> list[dict]:
