@@ -17,6 +17,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
+from ..bounds import COUNT_KEYS, POSITIVE_INT_KEYS
 from ..errors import TokenfabError
 
 #: Seconds any one fuzzed call may take before it counts as a hang.
@@ -187,25 +188,7 @@ def _reject_constant(name: str) -> None:
     raise AssertionError(f"invalid JSON constant {name}")
 
 
-_CONFIG_KEYS = (
-    "hidden_size",
-    "num_hidden_layers",
-    "num_attention_heads",
-    "num_key_value_heads",
-    "head_dim",
-    "intermediate_size",
-    "vocab_size",
-    "max_position_embeddings",
-    "sliding_window",
-    "layer_types",
-    "num_local_experts",
-    "num_experts_per_tok",
-    "moe_intermediate_size",
-    "kv_lora_rank",
-    "qk_rope_head_dim",
-    "tie_word_embeddings",
-    "model_type",
-)
+_CONFIG_KEYS = (*POSITIVE_INT_KEYS, *COUNT_KEYS, "layer_types", "tie_word_embeddings", "model_type")
 
 
 @st.composite
