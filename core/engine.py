@@ -25,8 +25,9 @@ from . import bounds, collectives, guard
 from .deployment import Deployment, Workload, as_deployment
 from .errors import FitError, ValidationError
 from .kernel import BOUND_NAMES, KernelInputs, evaluate
-from .lowering import Op, ParallelMapping, kv_bytes_per_token_split, lower, weight_bytes_per_device
+from .lowering import Op, ParallelMapping, kv_bytes_per_token_split, lower
 from .models import Model, load_model
+from .planning.stages import split_stages
 from .protocol import PRECISION_BITS, Device, System
 from .registry import Registry, default_registry
 
@@ -53,6 +54,12 @@ class Precisions:
 #: Attention math formats real kernels run (see :func:`resolve_attention`): 16/32-bit floats, and
 #: fp8 (FlashAttention-3 on Hopper, TensorRT-LLM FP8 context FMHA) over an fp8 KV cache.
 ATTENTION_FORMATS = ("fp32", "tf32", "bf16", "fp16", "fp8")
+
+
+#: Row tile of mixed-input (weight-only quantised) GEMM kernels: Marlin (Frantar et al., 2024,
+#: arXiv 2408.11743) and TensorRT-LLM's weight-only kernels issue ``mma.sync.m16n8k16`` tensor-core
+#: instructions (PTX ISA), so a small batch pads to 16 rows, not to a 64-row WGMMA tile.
+WEIGHT_ONLY_TILE_ROWS = 16.0
 
 
 def _first_supported(device: Device, choices: tuple[str, ...]) -> str:
@@ -326,8 +333,9 @@ class PlanBuilder:
         _check_mapping(model, device, mapping)
         wb, ab, kb = _bytes(prec.weights), _bytes(prec.activations), _bytes(prec.kv)
         ops = tuple(lower(model, mapping, weight_bytes=wb, act_bytes=ab, kv_bytes=kb))
-        w = weight_bytes_per_device(ops, mapping)
-        kv_full, kv_window = kv_bytes_per_token_split(model, mapping, kb)
+        split = split_stages(ops, model.num_layers, mapping.pp)  # whole layers, balanced by bytes
+        w = split.weight_bytes
+        kv_full, kv_window = kv_bytes_per_token_split(model, mapping, kb, split.max_layers)
         cached = kv_full * self.kv_tokens + kv_window * min(self.kv_tokens, model.sliding_window or 0)
         kv_total = cached * np.ceil(self.batch / mapping.ep)
         wl, kl = _placement(self.registry, model, device, (w, kv_total, 0.0), self.deployment)
@@ -756,6 +764,8 @@ def _kernel_inputs(plan: Plan, coeff: dict[str, np.ndarray]) -> KernelInputs:
         [attention_rate if k == "attention" else gemm_rate if k == "gemm" else device.vector_flops_per_s for k in kinds]
     )
     half_row = np.array([eff.gemm_half_rows if k in ("gemm", "attention") else 0.0 for k in kinds])
+    if PRECISION_BITS[prec.weights] < PRECISION_BITS[prec.activations]:  # weight-only quantisation
+        half_row = np.where(np.array(kinds) == "gemm", np.minimum(half_row, WEIGHT_ONLY_TILE_ROWS), half_row)
     factor_row, latency_row, bw_row, jcomm = _link_rows(plan)
     power = device.power
     return KernelInputs(

@@ -338,14 +338,18 @@ def kv_bytes_per_token_per_device(model: Model, mapping: ParallelMapping, kv_byt
     return sum(kv_bytes_per_token_split(model, mapping, kv_bytes))
 
 
-def kv_bytes_per_token_split(model: Model, mapping: ParallelMapping, kv_bytes: float) -> tuple[float, float]:
+def kv_bytes_per_token_split(
+    model: Model, mapping: ParallelMapping, kv_bytes: float, stage_layers: int | None = None
+) -> tuple[float, float]:
     """(full-context layers, sliding-window layers) shares of :func:`kv_bytes_per_token_per_device`.
 
     A sliding-window layer keeps only its last ``sliding_window`` tokens (a ring buffer, as vLLM's
     hybrid KV-cache manager and TensorRT-LLM's cyclic KV cache do), so its share is multiplied by
     ``min(tokens, window)`` instead of ``tokens``. A stage holds ``ceil(layers / pp)`` layers, of
-    which the windowed share is ``window_layers / layers``."""
-    stage_layers = -(-model.num_layers // mapping.pp)
+    which the windowed share is ``window_layers / layers`` (``stage_layers`` overrides the count, for a
+    split by bytes, :mod:`tokenfab.planning.stages`)."""
+    if stage_layers is None:
+        stage_layers = -(-model.num_layers // mapping.pp)
     if model.is_mla:
         per_layer = (model.kv_lora_rank + model.qk_rope_head_dim) * kv_bytes
     else:

@@ -571,82 +571,8 @@ def _backend_specific(exc: Exception) -> bool:
     return text.startswith(("Device ", "tp:", "pp:")) or "no peak rate" in text
 
 
-@attrs.frozen(kw_only=True)
-class Sweep:
-    """Step costs for a grid of scenarios on many backends: one kernel call per backend.
+def sweep(*args: Any, **kwargs: Any) -> Any:
+    """:func:`tokenfab.sweeps.sweep` (kept here for code that imports it from this module)."""
+    from .sweeps import sweep as _sweep
 
-    ``rows`` holds one dict per backend and scenario: backend, devices, batch, context, tokens,
-    seconds, tokens_per_s (``batch * tokens / seconds``), bound, fits, memory_per_device_bytes, or
-    the backend's error."""
-
-    phase: str
-    rows: tuple[dict, ...]
-
-    @property
-    def failed(self) -> bool:
-        """Whether any row could not be computed (status ``error``)."""
-        return any(row.get("status") == "error" for row in self.rows)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"phase": self.phase, "rows": list(self.rows)}
-
-
-def sweep(
-    model: Any,
-    backends: Iterable[str] | str = "all",
-    *,
-    batch: Any = 1,
-    context: Any = 0,
-    tokens: Any = 1,
-    phase: str = "decode",
-    registry: Registry | None = None,
-    **options: Any,
-) -> Sweep:
-    """Decode steps (or prefills) over the broadcast grid of ``batch`` x ``context`` x ``tokens`` for each
-    backend. Each backend gets one plan, sized for the largest scenario (the fewest devices that
-    hold it unless ``devices`` is given), and one kernel call for the whole grid; scenarios that
-    do not fit are kept with ``fits = False``."""
-    from .engine import step
-
-    if phase not in ("decode", "prefill"):
-        raise ValidationError(f"phase: must be 'decode' or 'prefill', got {phase!r}")
-    registry = registry or default_registry()
-    ids = _backend_ids(backends, registry)
-    b, c, t = bounds.broadcast(
-        batch=bounds.check_array("batch", batch, 1),
-        context=bounds.check_array("context", context, 0),
-        tokens=bounds.check_array("tokens", tokens, 1),
-    )
-    model = load_model(model)
-    bounds.check_context(model, c, t)  # beyond the model's context is bad input, not a row
-    rows: list[dict] = []
-    for backend_id in ids:
-        try:
-            cost = step(
-                phase, model, backend_id, batch=b, tokens=t, context=c, check_fit=False, registry=registry, **options
-            )
-        except Exception as exc:  # noqa: BLE001 - one backend's failure is its rows, never the whole sweep
-            if isinstance(exc, ValidationError) and not _backend_specific(exc) and not isinstance(exc, NonFiniteError):
-                raise
-            rows.append({"backend": backend_id, "status": row_status(exc), "error": row_error(exc)})
-            continue
-        seconds, fits = np.atleast_1d(cost.seconds).ravel(), np.atleast_1d(cost.fits).ravel()
-        step_bounds, memory = np.atleast_1d(cost.bound).ravel(), np.atleast_1d(cost.memory_per_device_bytes).ravel()
-        for i, (bb, cc, tt) in enumerate(zip(b.ravel(), c.ravel(), t.ravel(), strict=True)):
-            rows.append(
-                {
-                    "backend": backend_id,
-                    "devices": cost.plan.devices,
-                    "batch": int(bb),
-                    "context": int(cc),
-                    "tokens": int(tt),
-                    "seconds": float(seconds[i]),
-                    "tokens_per_s": float(bb * tt / seconds[i]),
-                    "bound": str(step_bounds[i]),
-                    "fits": bool(fits[i]),
-                    "memory_per_device_bytes": float(memory[i]),
-                    "status": "ok",
-                    "error": None,
-                }
-            )
-    return Sweep(phase=phase, rows=tuple(rows))
+    return _sweep(*args, **kwargs)

@@ -34,7 +34,8 @@ M, B = "llama-3.1-8b", "nvidia:h200"
         (lambda: tokenfab.decode_step(M, B, batch=1, context=10**7), "context"),
         (lambda: tokenfab.decode_step(M, B, batch=1, context=[]), "context"),
         (lambda: tokenfab.sweep(M, B, context=10**7), "context"),
-        (lambda: tokenfab.sweep(M, B, batch=[1, 2], context=[1, 2, 3]), "batch"),
+        # lists span an outer product in a sweep's grid; 2-D axes broadcast, and these do not
+        (lambda: tokenfab.sweep(M, B, batch=[[1, 2]], context=[[1, 2, 3]]), "batch"),
         (lambda: tokenfab.sweep(M, B, batch=-1), "batch"),
         (lambda: tokenfab.compare(M, B, batch=0, input_tokens=10, output_tokens=10), "batch"),
         (lambda: tokenfab.compare(M, [B, 3], input_tokens=10, output_tokens=10), "backends"),

@@ -182,15 +182,16 @@ def test_last_partial_chunk_is_charged_by_its_size():
 
 # -- chunked-prefill budget: throughput never falls as the batch grows ----------------------------
 
+# Fixed mappings (tp given): without one, the mapping search may choose another shape per batch.
 _DEPLOYMENTS = [
     ("llama-3.1-8b", "nvidia:h200", dict(devices=1, weights="fp8", kv="fp8")),
     ("llama-3.1-8b", "amd:mi300x", dict(devices=1)),
-    ("llama-3.1-70b", "nvidia:h100-sxm", dict(devices=8, weights="fp8", kv="fp8")),
+    ("llama-3.1-70b", "nvidia:h100-sxm", dict(devices=8, tp=8, weights="fp8", kv="fp8")),
     ("llama-3.1-70b", "nvidia:h100-sxm", dict(tp=2, pp=4)),
-    ("mixtral-8x7b", "nvidia:h200", dict(devices=2)),
+    ("mixtral-8x7b", "nvidia:h200", dict(devices=2, tp=2)),
     ("deepseek-v3", "nvidia:h200", dict(devices=16, tp=2, ep=8, weights="fp8")),
     ("gpt-oss-120b", "nvidia:b200", dict(devices=1, weights="fp4")),
-    ("qwen3-30b-a3b", "tpu:v6e", dict(devices=4)),
+    ("qwen3-30b-a3b", "tpu:v6e", dict(devices=4, tp=4)),
 ]
 
 
@@ -224,6 +225,7 @@ def test_large_batch_throughput_series_keeps_rising():
             input_tokens=2000,
             output_tokens=200,
             devices=4,
+            tp=4,
             weights="fp8",
             kv="fp8",
         ).tokens_per_s
@@ -231,3 +233,18 @@ def test_large_batch_throughput_series_keeps_rising():
     ]
     assert series == sorted(series)
     assert series[-1] > 1.03 * series[0]
+
+
+# -- kernel time: compute and memory as a 2-norm; weight-only kernels pad to 16 rows ------------
+
+
+def test_weight_only_int4_gemm_pads_to_16_rows():
+    # Llama-3.1-8B, int4 weights with bf16 math on one H100, batch 1: mlp_up is
+    # 2 * 4096 * 2 * 14336 = 234,881,024 FLOP per layer at 989.5 TFLOPS * 0.74 * 1/(1 + 16).
+    step = tokenfab.decode_step("llama-3.1-8b", "nvidia:h100-sxm", batch=1, context=10, weights="int4")
+    up = step.op("mlp_up")
+    assert up.compute_s == pytest.approx(32 * 234881024 / (989.5e12 * 0.74 / 17), rel=1e-9)
+    # memory: 117,440,512 int4 weight elements = 58.7 MB per layer; the op takes hypot(compute, memory)
+    # plus the 3 us overhead, and stays within 5 % of the weight stream
+    assert up.seconds == pytest.approx(((up.compute_s) ** 2 + up.memory_s**2) ** 0.5 + 32 * 3e-6, rel=1e-9)
+    assert up.seconds < 1.05 * up.memory_s + 32 * 3e-6

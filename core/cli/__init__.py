@@ -81,9 +81,28 @@ def _quiet_stdout() -> None:
         pass
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    from rich.console import Console
+class LazyConsole:
+    """A rich ``Console`` created on first use, so that commands printing JSON or CSV never import rich."""
 
+    def __init__(self) -> None:
+        object.__setattr__(self, "_console", None)
+
+    def _real(self):
+        if self._console is None:
+            from rich.console import Console
+
+            # the terminal's width ($COLUMNS), 80 when output is not a terminal
+            object.__setattr__(self, "_console", Console())
+        return self._console
+
+    def __getattr__(self, name: str):
+        return getattr(self._real(), name)
+
+    def __setattr__(self, name: str, value) -> None:
+        setattr(self._real(), name, value)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
     from ..guard import disable_packs
 
     parser, handlers = build_parser()
@@ -97,7 +116,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         with warnings.catch_warnings():
             warnings.showwarning = _one_line_warning
-            console = Console()  # the terminal's width ($COLUMNS), 80 when output is not a terminal
+            console = LazyConsole()
             return int(handlers[args.command](args, console) or 0)
     except TokenfabError as exc:
         print(f"tokenfab: error: {' '.join(str(exc).split())}", file=sys.stderr)

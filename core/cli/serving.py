@@ -5,10 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-import numpy as np
-
-from ..serving import METRICS, compare, estimate, sweep
-from ._common import add_output, add_scenario, emit, exit_code, int_list, mapping, mapping_options, options, print_json
+from ..serving import METRICS, compare, estimate
+from ._common import add_scenario, emit, exit_code, mapping, options, print_json
 
 ORDER = 20
 
@@ -22,23 +20,11 @@ def register(sub: Any) -> dict:
     p.add_argument("--backend", required=True, help="backend id, e.g. nvidia:h100-sxm")
     p.add_argument("--breakdown", action="store_true", help="per-operator breakdown of prefill and a mid decode step")
     add_scenario(p)
-    p = sub.add_parser("sweep", help="step costs over a grid of batch x context on many backends")
-    p.add_argument("--model", required=True)
-    p.add_argument("--backends", default="all", help="comma-separated backend ids, or 'all' (default)")
-    p.add_argument("--batch", default="1,8,32,128", help="comma-separated batch sizes")
-    p.add_argument("--context", default="1024,4096,16384", help="comma-separated context lengths")
-    p.add_argument("--tokens", type=int, default=1, help="new tokens per sequence per step (default 1)")
-    p.add_argument("--phase", default="decode", choices=("decode", "prefill"))
-    for flag in ("--devices", "--tp", "--pp", "--ep"):
-        p.add_argument(flag, type=int)
-    for flag in ("--weights", "--activations", "--kv", "--attention"):
-        p.add_argument(flag)
-    add_output(p)
     p = sub.add_parser("compare", help="rank backends on one scenario", epilog=metrics_help(), formatter_class=raw)
     p.add_argument("--backends", default="all", help="comma-separated backend ids, or 'all' (default)")
     p.add_argument("--sort", default="usd_per_mtok", choices=sorted(METRICS), help="ranking metric (see metrics below)")
     add_scenario(p)
-    return {"estimate": cmd_estimate, "compare": cmd_compare, "sweep": cmd_sweep}
+    return {"estimate": cmd_estimate, "compare": cmd_compare}
 
 
 #: (key, priority in an 80-column compare table: 0 never hidden, larger hidden first)
@@ -153,37 +139,4 @@ def cmd_compare(args: argparse.Namespace, console: Any) -> int:
     notes = [f"{row.backend}: {row.error}" for row in result.rows if row.error]
     title = f"{args.model}: batch {args.batch}, {args.input_tokens} in / {args.output_tokens} out, by {args.sort}"
     emit(args, console, rows, columns, title=title, notes=notes)
-    return exit_code(result)
-
-
-def cmd_sweep(args: argparse.Namespace, console: Any) -> int:
-    from ..io.tables import Column
-
-    batches, contexts = int_list("batch", args.batch), int_list("context", args.context)
-    result = sweep(
-        args.model,
-        args.backends,
-        batch=np.array(batches)[:, None],
-        context=np.array(contexts)[None, :],
-        tokens=args.tokens,
-        phase=args.phase,
-        **mapping_options(args),
-    )
-    if args.json:
-        print_json(result.to_dict())
-        return exit_code(result)
-    rows = list(result.rows)
-    columns = [
-        Column(key="backend", header="backend", justify="left", priority=0),
-        Column(key="devices", header="devices", short="dev", priority=2),
-        Column(key="batch", header="batch", priority=0),
-        Column(key="context", header="context", short="ctx", priority=0),
-        Column(key="seconds", header="step", unit="s", priority=0),
-        Column(key="tokens_per_s", header="tok/s", priority=1),
-        Column(key="bound", header="bound", justify="left", priority=3),
-        Column(key="fits", header="fits", justify="left", priority=1),
-        Column(key="memory_per_device_bytes", header="mem/dev", unit="B", priority=2),
-    ]
-    notes = [f"{r['backend']}: {r['error']}" for r in result.rows if r.get("error")]
-    emit(args, console, rows, columns, title=f"{args.model}: {args.phase} step costs", notes=notes)
     return exit_code(result)

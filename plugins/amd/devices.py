@@ -298,6 +298,7 @@ MI250X = Device(
         interconnect__scale_up="rocm_mi250,wsm_mi250x: 8 links x 100 GB/s bidirectional (50 per direction each)",
         interconnect__scale_out="rocm_mi250: HPE Cray EX Slingshot 200 Gb/s per GCD pair (platform-dependent)",
         power__tdp_w="wsm_mi250x,zexron_mi250x: 500 W TBP, 560 W peak",
+        power__host_w="flashgenius_dgx,assumption: DGX H100's 575 W host, NIC and switch share per GPU",
         price="supercluster_dgx_price,assumption: estimate $24,875 x 383 / 989.5 = $9,630 (no public MI250X price)",
         power__idle_w="assumption: ~12% of board power",
         efficiency__gemm_max="assumption: no MI250X GEMM measurement in the reference set",

@@ -13,6 +13,7 @@ from tokenfab import Device, Efficiency, Interconnect, Link, MemoryLevel, Power,
 from tokenfab.sources import cite
 
 URL = {
+    "calibration_op_latency": "tokenfab calibration: least-squares fit over public per-user speeds, docs/modelling.md 5.4, recomputed by tests/test_sram_calibration.py",
     "toms_wse3": "https://www.tomshardware.com/tech-industry/artificial-intelligence/cerebras-launches-900000-core-125-petaflops-wafer-scale-processor-for-ai-theoretically-equivalent-to-about-62-nvidia-h100-gpus",
     "tnp_wse3": "https://www.nextplatform.com/2024/03/14/cerebras-goes-hyperscale-with-third-gen-waferscale-supercomputers/",
     "alcf_cs3": "https://argonne-lcf.github.io/user-guides/ai-testbed/cerebras",
@@ -29,9 +30,14 @@ URL = {
 }
 
 # Per-operator latency of a layer's pass through its region of the wafer (fabric traversal,
-# wavelet routing, pipeline fill). Not published; 2 us per operator keeps single-stream decode
-# far from the SRAM roofline (21 PB/s would read 16 GB of weights in under a microsecond).
-_FABRIC_OP_S = 2e-6
+# wavelet routing, pipeline fill); 21 PB/s would read 16 GB of weights in under a microsecond, so
+# single-stream decode is set by this latency. Not published, so calibrated: the least-squares fit
+# (in log space) of the predicted per-user speed to the four launch calibration points (Cerebras
+# Inference, Aug 2024: Llama-3.1-8B at 1,800 and 1,837 tokens/s on one CS-3, 70B at 450 and 445 on
+# four), weights on-wafer. One latency cannot match both models (their time ratio, 4.0, exceeds
+# their layer ratio, 2.5): 8B comes out ~20% slow and 70B ~20% fast. The 405B point (969 tokens/s,
+# Nov 2024 software) is a check, not used here. tests/test_sram_calibration.py recomputes the fit.
+_FABRIC_OP_S = 2.4e-6
 _IO = Link(
     technology="SwarmX / 12 x 100 GbE system I/O",
     bytes_per_s=150e9,
@@ -126,7 +132,7 @@ _COMMON = dict(
     price="awesome_wse3,anandtech_cs1: estimate $2.5M per CS system, midpoint of '$2-3M' (CS-3, low reliability); "
     "CS-1 'a couple million dollars'; per-token list prices: cerebras_inference_blog",
     power__idle_w="assumption: ~52% of system power static (leakage of 44 GB of SRAM across the wafer, cooling, I/O)",
-    efficiency__overhead_s="assumption: 2 us fabric latency per operator",
+    efficiency__overhead_s="calibration_op_latency: 2.4 us per operator, least squares over the launch 8B and 70B per-user speeds (docs/modelling.md 5.4)",
     efficiency__gemm_max="assumption: half the quoted peak (basis of the 125 PF figure unstated)",
 )
 

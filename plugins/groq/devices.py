@@ -13,6 +13,7 @@ from tokenfab import Device, Efficiency, Interconnect, Link, MemoryLevel, Power,
 from tokenfab.sources import cite
 
 URL = {
+    "calibration_op_latency": "tokenfab calibration: least-squares fit over public per-user speeds, docs/modelling.md 5.4, recomputed by tests/test_sram_calibration.py",
     "tpu_groq_lpu": "https://techpowerup.com/news-tags/Processor?page=3 (Groq LPU: 750 TOPS INT8, 188 TFLOPS FP16)",
     "groq_isca2022": "https://wow.groq.com/isca-2022-paper/ (up to 10,440 TSPs, >2 TB global SRAM, <3 us end to end)",
     "tnp_groq2020": "https://www.nextplatform.com/2020/09/29/groq-shares-recipe-for-tsp-nodes-systems/",
@@ -28,11 +29,14 @@ URL = {
 
 URL_GROQ_PRICING = URL["groq_pricing"]
 
-# Fixed latency of one operator's pass through the TSP's functional units (MEM -> VXM/MXM -> SXM)
-# at 900 MHz, including the compiler's synchronisation of the chips of a tensor-parallel group.
-# Not published; chosen so that single-stream decode is not an idealised roofline number
-# (docs/vendors.md compares the result with GroqCloud's measured per-user speeds).
-_OP_LATENCY_S = 2e-6
+# Fixed latency of one operator's pass through the TSP's functional units (MEM -> VXM/MXM -> SXM,
+# about 1,350 cycles at 900 MHz), including the compiler's synchronisation of a tensor-parallel group.
+# Not published, so calibrated: the least-squares fit (in log space) of the predicted per-user speed
+# to the two calibration points of this pack, GroqCloud Llama-3.1-8B at 751 tokens/s and 70B at 250
+# tokens/s, both int8 (calibration.yaml groq-lpu-llama3.1-8b-per-user-aa and the AA table's 70B
+# column), each at the default deployment (fewest chips, best mapping). At 1.5 us the 8B comes out
+# ~14% fast and the 70B ~16% slow; tests/test_sram_calibration.py recomputes the fit.
+_OP_LATENCY_S = 1.5e-6
 # C2C hop latency per collective step: ISCA 2022 bounds a global access across the largest system
 # (many hops) by 3 us; one hop plus the software-scheduled handoff is taken as 2 us.
 _HOP_S = 2e-6
@@ -113,7 +117,7 @@ LPU = Device(
         power__idle_w="assumption: SRAM machine with no DRAM refresh; ~28% of TDP static",
         price="isopack_groq: capex estimate $977 per chip = 2 x $250,000 / 512 (system build cost; the GroqCard's "
         "$20,000 is a quantity-1 retail price); per-token list prices: groq_pricing",
-        efficiency__overhead_s="assumption: 2 us fixed pipeline latency per operator, no kernel launch",
+        efficiency__overhead_s="calibration_op_latency: 1.5 us per operator pass, least squares over GroqCloud 8B and 70B int8 per-user speeds (docs/modelling.md 5.4)",
         efficiency__gemm_max="assumption: MXM weight-stationary, no batch-size penalty (gemm_half_rows 0)",
     ),
     notes="The next-generation LPU (LP30 / Groq 3) is not modelled: its power is not published.",
