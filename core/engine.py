@@ -327,8 +327,16 @@ class PlanBuilder:
     registry: Registry
     batch: float
     kv_tokens: float
+    _built: dict = attrs.field(factory=dict, eq=False, repr=False, alias="_built")
 
     def build(self, mapping: ParallelMapping, replicas: int) -> Plan:
+        """The plan of ``mapping`` with ``replicas`` data-parallel copies (lowered once per mapping)."""
+        if mapping not in self._built:
+            self._built[mapping] = self._build(mapping)
+        plan = self._built[mapping]
+        return plan if plan.replicas == replicas else attrs.evolve(plan, replicas=replicas)
+
+    def _build(self, mapping: ParallelMapping, replicas: int = 1) -> Plan:
         model, device, prec = self.model, self.device, self.precisions
         _check_mapping(model, device, mapping)
         wb, ab, kb = _bytes(prec.weights), _bytes(prec.activations), _bytes(prec.kv)
@@ -407,7 +415,8 @@ def streaming_fallback(builder: PlanBuilder) -> PlanBuilder | None:
     external = builder.device.external_memory
     if builder.deployment.weights_memory is not None or external is None:
         return None
-    return attrs.evolve(builder, deployment=attrs.evolve(builder.deployment, weights_memory=external.name))
+    deployment = attrs.evolve(builder.deployment, weights_memory=external.name)
+    return attrs.evolve(builder, deployment=deployment, _built={})  # plans of the new placement
 
 
 def _fixed_plan(builder: PlanBuilder, mapping: ParallelMapping, replicas: int, step_tokens: float) -> Plan:
