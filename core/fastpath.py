@@ -38,38 +38,46 @@ def _model_key(model: Any) -> Any:
     return model
 
 
+def memoised(store: OrderedDict, size: int) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Memoise a pure function of (model, backend, keywords, registry) in ``store``, an LRU of at
+    most ``size`` entries, keyed on the arguments (all hashable: ids, frozen attrs values,
+    numbers) and the identity of the registry they resolve against. Results are frozen values,
+    safe to share. Calls with a dict model, or anything unhashable, are not cached."""
+
+    def wrap(fn: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(fn)
+        def cached(model: Any, backend: Any = None, *args: Any, registry: Any = None, **kwargs: Any) -> Any:
+            from .registry import default_registry
+
+            registry = registry or default_registry()
+            model_key = _model_key(model)
+            try:
+                key = (model_key, backend, args, id(registry), tuple(sorted(kwargs.items())))
+                hash(key)
+            except TypeError:
+                key = None
+            if key is None or model_key is None:
+                return fn(model, backend, *args, registry=registry, **kwargs)
+            hit = store.get(key)
+            if hit is not None and hit[0]() is registry:
+                store.move_to_end(key)
+                return hit[1]
+            value = fn(model, backend, *args, registry=registry, **kwargs)
+            store[key] = (weakref.ref(registry), value)
+            if len(store) > size:
+                store.popitem(last=False)
+            return value
+
+        cached.cache_clear = store.clear  # type: ignore[attr-defined]
+        return cached
+
+    return wrap
+
+
 def plan_cache(make_plan: Callable[..., Any]) -> Callable[..., Any]:
-    """Memoise ``make_plan`` on its arguments (all hashable: ids, frozen attrs values, numbers)
-    and the identity of the registry it resolves against, so that repeated scalar calls (a
-    planner's or a user's loop) pay for lowering, placement and the mapping search once. Plans
-    are frozen values, safe to share. Calls with a dict model, or anything unhashable, are not
-    cached."""
-
-    @functools.wraps(make_plan)
-    def cached(model: Any, backend: Any = None, *, registry: Any = None, **kwargs: Any) -> Any:
-        from .registry import default_registry
-
-        registry = registry or default_registry()
-        model_key = _model_key(model)
-        try:
-            key = (model_key, backend, id(registry), tuple(sorted(kwargs.items())))
-            hash(key)
-        except TypeError:
-            key = None
-        if key is None or model_key is None:
-            return make_plan(model, backend, registry=registry, **kwargs)
-        hit = _plans.get(key)
-        if hit is not None and hit[0]() is registry:
-            _plans.move_to_end(key)
-            return hit[1]
-        plan = make_plan(model, backend, registry=registry, **kwargs)
-        _plans[key] = (weakref.ref(registry), plan)
-        if len(_plans) > PLAN_CACHE_SIZE:
-            _plans.popitem(last=False)
-        return plan
-
-    cached.cache_clear = _plans.clear  # type: ignore[attr-defined]
-    return cached
+    """Memoise ``make_plan`` (see :func:`memoised`), so that repeated scalar calls (a planner's or
+    a user's loop) pay for lowering, placement and the mapping search once."""
+    return memoised(_plans, PLAN_CACHE_SIZE)(make_plan)
 
 
 @attrs.frozen

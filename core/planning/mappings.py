@@ -37,6 +37,7 @@ Objectives (at the workload, from :func:`tokenfab.estimate` of each fitting shap
 from __future__ import annotations
 
 import math
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -45,6 +46,7 @@ import numpy as np
 
 from ..deployment import Deployment, Workload, as_deployment
 from ..errors import FitError, ValidationError
+from ..fastpath import memoised
 from ..lowering import ParallelMapping
 from ..protocol import System
 
@@ -378,6 +380,13 @@ def _rejected(shape: Shape, reason: str) -> Candidate:
     return Candidate(shape=shape, deployment=None, fits=False, value=None, reason=reason)
 
 
+#: Searches kept by :func:`mappings` (least recently used dropped first): ``estimate`` without a
+#: mapping runs the search, so a loop of scalar estimates pays for it once per distinct question.
+SEARCH_CACHE_SIZE = 256
+_searches: OrderedDict = OrderedDict()
+
+
+@memoised(_searches, SEARCH_CACHE_SIZE)
 def mappings(
     model: Any,
     backend: Any,

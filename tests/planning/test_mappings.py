@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import attrs
+
 import pytest
 import tokenfab
 from tokenfab import Deployment, Workload
@@ -136,3 +138,34 @@ def test_a_draft_model_gets_chips_of_its_own_on_an_sram_machine():
     # on a GPU the draft still shares the target's devices
     gpu = tokenfab.estimate("llama-3.1-70b", "nvidia:h100-sxm", devices=8, tp=8, speculative=spec, **options)
     assert gpu.devices == 8 and "draft" not in gpu.placement
+
+
+@pytest.mark.parametrize(
+    ("model", "backend", "devices", "batch", "objective"),
+    [
+        ("llama-3.1-8b", "nvidia:h100-sxm", 8, 64, "throughput"),
+        ("llama-2-70b", "nvidia:h100-sxm", 8, 8, "latency"),
+        ("llama-3.1-70b", "nvidia:h100-sxm", None, 1, "cost"),
+    ],
+)
+def test_memoised_search_gives_the_same_ranking_as_a_fresh_one(model, backend, devices, batch, objective):
+    # The search is memoised per question (tokenfab.fastpath.memoised): a repeat returns the very
+    # same result, and it ranks exactly as the unmemoised search run from scratch.
+    wl = Workload(input_tokens=1000, output_tokens=200, batch=batch)
+    first = mappings(model, backend, wl, devices=devices, objective=objective)
+    assert mappings(model, backend, wl, devices=devices, objective=objective) is first
+    fresh = mappings.__wrapped__(model, backend, wl, devices=devices, objective=objective)
+    assert fresh is not first
+    ranked = [(c.shape, c.fits, c.value, c.reason) for c in first.candidates]
+    assert ranked == [(c.shape, c.fits, c.value, c.reason) for c in fresh.candidates]
+    # a different question is a different entry
+    other = mappings(model, backend, attrs.evolve(wl, output_tokens=201), devices=devices, objective=objective)
+    assert other is not first
+
+
+def test_search_cache_respects_the_registry():
+    wl = Workload(input_tokens=1000, output_tokens=200, batch=4)
+    first = mappings("llama-3.1-8b", "nvidia:h100-sxm", wl, devices=2)
+    again = mappings("llama-3.1-8b", "nvidia:h100-sxm", wl, devices=2, registry=build_registry())
+    assert again is not first
+    assert [c.value for c in again.candidates] == [c.value for c in first.candidates]
