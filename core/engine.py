@@ -545,7 +545,8 @@ class StepCost:
     seconds: Any
     joules: Any
     bound: Any
-    breakdown: tuple[OpCost, ...]
+    # A tuple of OpCost, or a callable that builds it: ``step`` leaves it lazy (see ``breakdown``).
+    _breakdown: Any = attrs.field(alias="breakdown", eq=False, repr=False)
     devices: int
     batch: Any
     tokens: Any
@@ -559,6 +560,15 @@ class StepCost:
     def deployment(self) -> Deployment:
         """The resolved deployment this step ran on (see :attr:`Plan.deployment`)."""
         return self.plan.deployment
+
+    @property
+    def breakdown(self) -> tuple[OpCost, ...]:
+        """One :class:`OpCost` per operator, built on first access (the totals do not need it)."""
+        value = self._breakdown
+        if callable(value):
+            value = value()
+            object.__setattr__(self, "_breakdown", value)
+        return value
 
     def op(self, name: str) -> OpCost:
         for item in self.breakdown:
@@ -961,6 +971,11 @@ def _step_cost(plan, phase, shape, layout, coeff, inputs, out, scenario, check_f
     )
 
 
+def breakdown_of(plan: Plan, phase: str, batch: Any, tokens: Any, context: Any) -> tuple[OpCost, ...]:
+    """The per-operator breakdown of :func:`run_plan` (a lazy :attr:`StepCost.breakdown`)."""
+    return run_plan(plan, phase, batch, tokens, context, check_fit=False).breakdown
+
+
 def _max(value: Any) -> float:
     return float(np.max(np.asarray(value, dtype=np.float64)))
 
@@ -982,9 +997,9 @@ def step(
 ) -> StepCost:
     """One step of ``phase`` for broadcast ``batch`` x ``tokens`` x ``context``, or for a
     :class:`Workload`: prefill of ``input_tokens`` for ``batch`` sequences, or a decode step at
-    ``input_tokens`` of context. ``keywords`` are :class:`Deployment` fields. ``breakdown=False``
-    skips the per-operator breakdown (``breakdown`` is then empty): totals, bound and fit come
-    from one fused C pass (:mod:`tokenfab.fastpath`), the fast path for large grids."""
+    ``input_tokens`` of context. ``keywords`` are :class:`Deployment` fields. Totals, bound and fit
+    come from one fused C pass (:mod:`tokenfab.fastpath`); the per-operator ``breakdown`` is built
+    on first access, and ``breakdown=False`` leaves it empty."""
     if isinstance(backend, Workload):
         backend, workload = None, backend
     if isinstance(workload, Deployment):
@@ -1013,12 +1028,10 @@ def step(
         workload = Workload(batch=int(_max(b)), input_tokens=int(inp), output_tokens=int(out))
     bounds.check_context(plan.model, c, t)
     # ``batch`` counts every sequence the devices serve; each data-parallel replica takes its share.
-    if breakdown:
-        cost = run_plan(plan, phase, np.ceil(b / plan.replicas), t, c, check_fit=check_fit)
-    else:
-        from .fastpath import totals_step_cost
+    from .fastpath import totals_step_cost
 
-        cost = totals_step_cost(plan, phase, np.ceil(b / plan.replicas), t, c, check_fit=check_fit)
+    # Totals from the fused pass; the breakdown (when asked for) is built on first access.
+    cost = totals_step_cost(plan, phase, np.ceil(b / plan.replicas), t, c, check_fit=check_fit, lazy=breakdown)
     bounds.check_finite({"seconds": cost.seconds, "joules": cost.joules}, "step cost")
     return attrs.evolve(cost, workload=workload)
 

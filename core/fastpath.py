@@ -229,11 +229,20 @@ def reference_totals(plan: Any, phase: str, batch: np.ndarray, tokens: np.ndarra
 
 
 def totals_step_cost(
-    plan: Any, phase: str, batch: np.ndarray, tokens: np.ndarray, context: np.ndarray, *, check_fit: bool
+    plan: Any,
+    phase: str,
+    batch: np.ndarray,
+    tokens: np.ndarray,
+    context: np.ndarray,
+    *,
+    check_fit: bool,
+    lazy: bool = False,
 ) -> Any:
-    """A :class:`tokenfab.engine.StepCost` without breakdown for broadcast scenarios (``batch`` one
-    replica's), from :func:`step_totals`; the bound names are an object array of the shared strings."""
-    from .engine import StepCost
+    """A :class:`tokenfab.engine.StepCost` for broadcast scenarios (``batch`` one replica's), from
+    :func:`step_totals`. Without ``lazy`` it has no breakdown and the bound names are an object
+    array of the shared strings; with ``lazy`` the bound is a string array (as
+    :func:`~tokenfab.engine.run_plan`'s) and the breakdown is built on first access."""
+    from .engine import StepCost, breakdown_of
     from .kernel import BOUND_NAMES
 
     b, t, c = np.broadcast_arrays(batch, tokens, context)
@@ -252,8 +261,8 @@ def totals_step_cost(
         phase=phase,
         seconds=shaped(totals.seconds),
         joules=shaped(totals.joules),
-        bound=shaped(np.asarray(BOUND_NAMES, dtype=object)[totals.bound_code]),
-        breakdown=(),
+        bound=shaped(np.asarray(BOUND_NAMES, dtype=str if lazy else object)[totals.bound_code]),
+        breakdown=functools.partial(breakdown_of, plan, phase, b, t, c) if lazy else (),
         devices=plan.mapping.devices,
         batch=shaped(B),
         tokens=shaped(T),
