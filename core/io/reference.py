@@ -48,6 +48,8 @@ FIELDS: dict[tuple[str, str], tuple[str, str, str]] = {
     ("Link", "latency_s"): ("s", ">= 0", "per-hop (per collective step) latency"),
     ("Link", "efficiency"): ("fraction", "(0, 1]", "achievable share for large collectives"),
     ("Link", "joules_per_byte"): ("J/byte", ">= 0", "energy to move one byte"),
+    ("Link", "library_latency_s"): ("s", ">= 0", "fixed cost of one all-reduce in the collective library"),
+    ("Link", "custom_max_bytes"): ("bytes", ">= 0", "largest message sent through engines' own all-reduce kernels"),
     ("Precision", "name"): ("", "the precision vocabulary below", "numeric format"),
     ("Power", "tdp_w"): ("W", "> 0", "board power ceiling"),
     ("Power", "idle_w"): ("W", ">= 0 and < `tdp_w`", "static draw while powered"),
