@@ -3,7 +3,6 @@ tests (tokenfab's conformance suite through the pytest plugin) and show up in `t
 
 import json
 import pathlib
-import subprocess
 import sys
 import venv
 
@@ -12,12 +11,6 @@ from tokenfab.cli import main
 from tokenfab.testing.newpack import pack_files
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-
-
-def run(cmd, **kw):
-    result = subprocess.run(cmd, capture_output=True, text=True, timeout=900, **kw)
-    assert result.returncode == 0, f"{cmd}\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
-    return result.stdout
 
 
 def test_template_lists_package_data_and_entry_point():
@@ -42,29 +35,29 @@ def test_refuses_to_overwrite(tmp_path, capsys):
 
 
 @pytest.fixture(scope="module")
-def env(tmp_path_factory):
+def env(tmp_path_factory, run_ok):
     where = tmp_path_factory.mktemp("newpack-venv")
     venv.create(where / "venv", with_pip=True)
     bindir = where / "venv" / ("Scripts" if sys.platform == "win32" else "bin")
     pip = [str(bindir / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
-    run([*pip, str(ROOT), "pytest"])
+    run_ok([*pip, str(ROOT), "pytest"])
     for name, flags in (("acme", []), ("acme-data", ["--toml"])):
-        run([str(bindir / "tokenfab"), "new-pack", name, "--dir", str(where / name), *flags])
-        run([*pip, str(where / name)])  # a regular (non-editable) install: only shipped files count
+        run_ok([str(bindir / "tokenfab"), "new-pack", name, "--dir", str(where / name), *flags])
+        run_ok([*pip, str(where / name)])  # a regular (non-editable) install: only shipped files count
     return bindir, where
 
 
 @pytest.mark.parametrize("name", ["acme", "acme-data"])
-def test_generated_pack_passes_its_own_tests(env, name):
+def test_generated_pack_passes_its_own_tests(env, name, run_ok):
     bindir, where = env
-    out = run([str(bindir / "python"), "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=str(where / name))
+    out = run_ok([str(bindir / "python"), "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=str(where / name))
     assert " passed" in out and "failed" not in out
 
 
-def test_generated_packs_appear_in_backends(env):
+def test_generated_packs_appear_in_backends(env, run_ok):
     bindir, _ = env
-    rows = {row["id"]: row for row in json.loads(run([str(bindir / "tokenfab"), "backends", "--json"]))}
+    rows = {row["id"]: row for row in json.loads(run_ok([str(bindir / "tokenfab"), "backends", "--json"]))}
     assert rows["acme:h100-pcie"]["plugin"] == "acme"
     assert rows["acme-data:h100-pcie"]["plugin"] == "acme-data"
-    checks = json.loads(run([str(bindir / "tokenfab"), "plugins", "--check", "acme-data", "--json"]))
+    checks = json.loads(run_ok([str(bindir / "tokenfab"), "plugins", "--check", "acme-data", "--json"]))
     assert {c["status"] for c in checks} <= {"pass", "skip"}
