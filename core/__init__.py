@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, Any
 _LAZY = {
     "Deployment": "deployment",
     "Workload": "deployment",
+    "mappings": "planning.mappings",
+    "MappingSearch": "planning.mappings",
     "OpCost": "engine",
     "StepCost": "engine",
     "decode_step": "engine",
@@ -75,6 +77,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     )
     from .hookspecs import HOOKSPEC_VERSION, hookimpl
     from .models import Model, load_model
+    from .planning.mappings import MappingSearch, mappings
     from .protocol import (
         PRECISION_BITS,
         Device,
@@ -161,6 +164,8 @@ __all__ = [
     "UnsupportedPrecisionError",
     "ValidationError",
     "Workload",
+    "MappingSearch",
+    "mappings",
     "backends",
     "compare",
     "decode_step",
