@@ -7,7 +7,7 @@ operator rule (``core/kernel.py``)::
 
     compute = FLOPs / (peak[dtype] * gemm_max[dtype] * rows / (rows + gemm_half_rows))
     memory  = bytes / (hbm_peak * hbm_efficiency * bandwidth_scale)
-    seconds = hypot(compute, memory) + overhead
+    seconds = max(compute, memory) + overhead
 
 with the H200's pack peaks and HBM efficiency, ``overhead`` = the measured CUDA-graph per-kernel
 time (the GEMMs are timed back to back, so the GPU-side gap is what separates them), GEMM bytes
@@ -83,7 +83,7 @@ def _outrun(row: dict, timed: list[dict]) -> bool:
 def predict(flops, rows, nbytes, *, rate, half_rows, bytes_per_s, overhead_s):
     """The kernel's operator time (see module docstring); arrays broadcast."""
     compute = flops * (rows + half_rows) / (rate * rows)
-    return np.hypot(compute, nbytes / bytes_per_s) + overhead_s
+    return np.maximum(compute, nbytes / bytes_per_s) + overhead_s
 
 
 def _sse(rows, dtype, gemm_max, half_rows, device, bytes_per_s, overhead_s) -> np.ndarray:

@@ -69,3 +69,29 @@ def test_measured_steps_are_predicted_within_band(row):
     ratio = float(_predicted(row).seconds) / row["seconds"]
     low, high = (0.85, 1.35) if row["phase"] == "decode" else (0.75, 1.05)
     assert low <= ratio <= high
+
+
+def test_fit_predicts_with_the_engine_kernel_rule():
+    # the fit's operator time must be the kernel's: one scenario, the measured GEMMs as operators
+    import numpy as np
+    from tokenfab.kernel import KernelInputs, evaluate
+
+    rows = fitmod.gemm_rows(DATA, "bf16")
+    device, bytes_per_s = fitmod._device()
+    rate, half, over = device.peak("bf16") * 0.79, 72.0, 0.923e-6
+    n = len(rows["m"])
+
+    def so(value):
+        return np.full((1, n), value, dtype=np.float64)
+
+    inputs = KernelInputs(
+        flops=rows["flops"][None, :], flop_rate=so(rate), gemm_rows=rows["m"][None, :], gemm_half_rows=so(half),
+        comm_bytes=so(0.0), comm_bytes_per_s=so(1.0), comm_latency_s=so(0.0), overhead_s=so(over),
+        joules_per_flop=so(0.0), bandwidth_scale=so(1.0), level_bytes=rows["bytes"][None, :, None],
+        level_bytes_per_s=np.full((1, 1), bytes_per_s), joules_per_byte=np.zeros((1, 1)), count=np.ones(n),
+        joules_per_comm_byte=np.zeros(1), idle_w=np.zeros(1), max_w=np.full(1, 1e3),
+    )  # fmt: skip
+    kernel = evaluate(inputs)["seconds"][0]
+    mine = fitmod.predict(rows["flops"], rows["m"], rows["bytes"], rate=rate, half_rows=half,
+                          bytes_per_s=bytes_per_s, overhead_s=over)  # fmt: skip
+    np.testing.assert_allclose(mine, kernel, rtol=1e-12)

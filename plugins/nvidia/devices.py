@@ -71,29 +71,29 @@ _ATTN_FRACTION = 0.8
 # (L2, NoC, shared memory): 60 pJ/byte end to end.
 _HBM_J_PER_BYTE = 60e-12
 # Hopper (GH100: H100, H200, H800), measured on H200 2026-11-30 [cal:h200_2026_11_30] and fitted with
-# the engine's own operator rule, hypot(compute, memory) + overhead, over 135 GEMMs (8 Llama-3.1-8B/70B
-# projection shapes, M 1..8192, bf16 and fp8 jointly; rms log error 0.14):
-# * gemm_max: the tensor-core fraction a large GEMM reaches, bf16 0.79, fp8 0.68 (cuBLASLt);
-# * gemm_half_rows 16: the rows at which a GEMM reaches half that fraction. Small M is memory-bound,
-#   and the hypot term already carries the loss there, so the compute-side half-point is small;
+# the engine's own operator rule, max(compute, memory) + overhead, over 135 GEMMs (8 Llama-3.1-8B/70B
+# projection shapes, M 1..8192, bf16 and fp8 jointly; rms log error 0.15):
+# * gemm_max: the tensor-core fraction a large GEMM reaches, bf16 0.79, fp8 0.69 (cuBLASLt);
+# * gemm_half_rows 72: the rows at which a GEMM reaches half that fraction (Hopper WGMMA tiles are
+#   64 rows; the old 64-row assumption was close);
 # * overhead_s and attention_memory_fraction keep the shared assumptions (3 us, 0.8), bracketed but
 #   not pinned by the measurement: a CUDA-graph kernel node costs 0.923 us (100 tiny kernels), while a
-#   free per-GEMM fixed time fits 6.5 us (fill/drain of memory-bound kernels); torch's contiguous decode
+#   free per-GEMM fixed time fits >= 8 us with h -> 8 (fill/drain of memory-bound kernels); torch's contiguous decode
 #   attention read its KV at 4.47-4.62 TB/s (batch >= 64), above the 4.24-4.27 TB/s copy rate (fraction
 #   1.0), but paged serving kernels were not measured (FlashMLA's paged 0.90 of peak is MLA-shaped).
 #   Same die and clocks: the GEMM fits transfer to H100/H800. Blackwell keeps its own figures
 #   (tcgen05 MMA tiles and a different cuBLASLt: not measured).
-_HOPPER_GEMM_MAX = {"bf16": 0.79, "fp16": 0.79, "fp8": 0.68}
-_HOPPER_HALF_ROWS = 16.0
+_HOPPER_GEMM_MAX = {"bf16": 0.79, "fp16": 0.79, "fp8": 0.69}
+_HOPPER_HALF_ROWS = 72.0
 _HOPPER_OVERHEAD_S = _OVERHEAD_S
 _HOPPER_ATTN_FRACTION = _ATTN_FRACTION
 _HOPPER_SOURCES = dict(
     efficiency__gemm_max="cal:h200_2026_11_30: joint fit over 135 GEMMs (Llama-3.1-8B/70B projections, M 1..8192) "
-    "of hypot(compute, memory) + overhead: bf16 0.79, fp8 0.68 (cuBLASLt FP8 16384^3 on H100 [cal:azure_h100] "
+    "of max(compute, memory) + overhead: bf16 0.79, fp8 0.69 (cuBLASLt FP8 16384^3 on H100 [cal:azure_h100] "
     "0.70 is a check); other precisions take the bf16 figure",
-    efficiency__gemm_half_rows="cal:h200_2026_11_30: same joint fit, 16 rows (was a 64-row assumption)",
+    efficiency__gemm_half_rows="cal:h200_2026_11_30: same joint fit, 72 rows (was a 64-row assumption)",
     efficiency__overhead_s="assumption: 3 us; measured bounds [cal:h200_2026_11_30]: 0.923 us per CUDA-graph kernel "
-    "node, 6.5 us per GEMM when fitted free",
+    "node; a free per-GEMM fixed time keeps improving the fit past 8 us (fill/drain of memory-bound kernels)",
     efficiency__attention_memory_fraction="cal:flashmla,cal:h200_2026_11_30: 0.8 assumed for paged GQA kernels; "
     "contiguous torch SDPA decode reads 4.47-4.62 TB/s (fraction 1.0, an upper bound)",
 )
