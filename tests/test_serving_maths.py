@@ -182,15 +182,15 @@ def test_last_partial_chunk_is_charged_by_its_size():
 
 # -- chunked-prefill budget: throughput never falls as the batch grows ----------------------------
 
-_DEPLOYMENTS = [  # fixed mappings: the invariant is about the serving maths of one deployment
-    ("llama-3.1-8b", "nvidia:h200", dict(devices=1, tp=1, weights="fp8", kv="fp8")),
-    ("llama-3.1-8b", "amd:mi300x", dict(devices=1, tp=1)),
-    ("llama-3.1-70b", "nvidia:h100-sxm", dict(devices=8, tp=8, weights="fp8", kv="fp8")),
-    ("llama-3.1-70b", "nvidia:h100-sxm", dict(tp=2, pp=4)),
-    ("mixtral-8x7b", "nvidia:h200", dict(devices=2, tp=2)),
-    ("deepseek-v3", "nvidia:h200", dict(devices=16, tp=2, ep=8, weights="fp8")),
-    ("gpt-oss-120b", "nvidia:b200", dict(devices=1, tp=1, weights="fp4")),
-    ("qwen3-30b-a3b", "tpu:v6e", dict(devices=4, tp=4)),
+_DEPLOYMENTS = [  # fixed mappings (tp, pp, ep, dp all given): the invariant is about one deployment's serving maths
+    ("llama-3.1-8b", "nvidia:h200", dict(devices=1, tp=1, pp=1, dp=1, weights="fp8", kv="fp8")),
+    ("llama-3.1-8b", "amd:mi300x", dict(devices=1, tp=1, pp=1, dp=1)),
+    ("llama-3.1-70b", "nvidia:h100-sxm", dict(devices=8, tp=8, pp=1, dp=1, weights="fp8", kv="fp8")),
+    ("llama-3.1-70b", "nvidia:h100-sxm", dict(devices=8, tp=2, pp=4, dp=1)),
+    ("mixtral-8x7b", "nvidia:h200", dict(devices=2, tp=2, pp=1, dp=1)),
+    ("deepseek-v3", "nvidia:h200", dict(devices=16, tp=2, pp=1, ep=8, dp=1, weights="fp8")),
+    ("gpt-oss-120b", "nvidia:b200", dict(devices=1, tp=1, pp=1, dp=1, weights="fp4")),
+    ("qwen3-30b-a3b", "tpu:v6e", dict(devices=4, tp=4, pp=1, dp=1)),
 ]
 
 
