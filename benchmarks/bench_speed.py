@@ -62,6 +62,9 @@ TOKENFAB = textwrap.dedent(
     step = tokenfab.decode_step(MODEL, BACKEND, batch=8, context=2048, **OPTS)
     out["step_ms"] = float(step.seconds) * 1e3
     out["decode_us"] = best(lambda: tokenfab.decode_step(MODEL, BACKEND, batch=8, context=2048, **OPTS), 200) * 1e6
+    if FAST:
+        out["decode_fast_us"] = best(
+            lambda: tokenfab.decode_step(MODEL, BACKEND, batch=8, context=2048, **FAST, **OPTS), 200) * 1e6
     out["prefill_us"] = best(lambda: tokenfab.prefill(MODEL, BACKEND, batch=1, tokens=2048, **OPTS), 200) * 1e6
     out["estimate_us"] = best(
         lambda: tokenfab.estimate(MODEL, BACKEND, batch=8, input_tokens=2048, output_tokens=256, **OPTS), 50) * 1e6
@@ -145,6 +148,10 @@ SWEEP_RSS = textwrap.dedent(
 )
 
 
+# A process that imports tokenfab and answers one decode step (plugins discovered, plan built).
+FIRST_CALL = "import tokenfab; tokenfab.decode_step('llama-2-70b', 'nvidia:h100-sxm', batch=8, context=2048, devices=8)"
+
+
 def pinned(cmd: list[str], cpu: int) -> list[str]:
     return (["taskset", "-c", str(cpu)] if shutil.which("taskset") else []) + cmd
 
@@ -203,7 +210,8 @@ def main() -> None:
         res[name] = got if isinstance(got, dict) else {"error": got}
         numpy_s = wall([python, "-c", "import numpy"], args.cpu)
         res[name]["numpy_proc_ms"] = numpy_s * 1e3
-        res[name]["import_ms"] = (wall([python, "-c", "import tokenfab"], args.cpu) - numpy_s) * 1e3
+        res[name]["import_ms"] = (wall([python, "-c", "import numpy, tokenfab"], args.cpu) - numpy_s) * 1e3
+        res[name]["first_call_ms"] = (wall([python, "-c", FIRST_CALL], args.cpu) - numpy_s) * 1e3
         res[name]["cli_ms"] = wall(cli(python), args.cpu, repeat=5) * 1e3
         with tempfile.TemporaryDirectory() as tmp:
             n = args.sweep if name == "tokenfab" else args.baseline_sweep
@@ -216,7 +224,7 @@ def main() -> None:
             if isinstance(got, dict):
                 numpy_s = wall([sys.executable, "-c", "import numpy"], args.cpu, repeat=3)
                 res[name]["import_ms"] = (
-                    wall([sys.executable, "-c", f"import {mod}"], args.cpu, repeat=3) - numpy_s
+                    wall([sys.executable, "-c", f"import numpy, {mod}"], args.cpu, repeat=3) - numpy_s
                 ) * 1e3
     report(res)
 
@@ -229,9 +237,11 @@ def report(res: dict[str, dict]) -> None:
     rows += [(f"scenarios/s at {n:.0e}", f"rate_{n}") for n in (10**3, 10**5, 10**6)]
     rows += [
         ("scalar decode_step, us", "decode_us"),
+        ("scalar decode_step breakdown=False, us", "decode_fast_us"),
         ("scalar prefill (2048 tokens), us", "prefill_us"),
         ("scalar estimate (2048 in / 256 out), us", "estimate_us"),
         ("import over numpy, CPU ms", "import_ms"),
+        ("import + first decode_step over numpy, CPU ms", "first_call_ms"),
         ("CLI estimate process, CPU ms", "cli_ms"),
         ("bare `import numpy` process, CPU ms", "numpy_proc_ms"),
     ]
@@ -270,8 +280,9 @@ def report(res: dict[str, dict]) -> None:
         print(
             f"  llm-analysis inference() / tokenfab scalar decode_step time: {la['decode_us'] / tf['decode_us']:.1f}x"
         )
-        for key in ("prefill_us", "estimate_us"):
-            print(f"  llm-analysis inference() / tokenfab scalar {key[:-3]} time: {la['decode_us'] / tf[key]:.1f}x")
+        for key in ("decode_fast_us", "prefill_us", "estimate_us"):
+            if key in tf:
+                print(f"  llm-analysis inference() / tokenfab scalar {key[:-3]} time: {la['decode_us'] / tf[key]:.1f}x")
     if tf.get("cli_ms") and tf.get("numpy_proc_ms"):
         print(f"  tokenfab estimate process / bare numpy import process: {tf['cli_ms'] / tf['numpy_proc_ms']:.2f}x")
     if "baseline" in res and "rate_1000000" in res["baseline"] and "rate_1000000" in tf:
