@@ -43,6 +43,14 @@ SO=$(ls "$WORK"/tokenfab/_native*.so)
 ldd "$SO" | grep -q libasan || { echo "the kernel was not built with ASan" >&2; exit 1; }
 ldd "$SO" | grep -q libubsan || { echo "the kernel was not built with UBSan" >&2; exit 1; }
 
+# Sanitized code runs several times slower: no Hypothesis deadlines under the sanitizers.
+cat > "$WORK/sanitize_profile.py" <<'PY'
+from hypothesis import settings
+
+settings.register_profile("sanitize", deadline=None)
+settings.load_profile("sanitize")
+PY
+
 ASAN_LIB=$(gcc -print-file-name=libasan.so)
 UBSAN_LIB=$(gcc -print-file-name=libubsan.so)
 TESTS=(tests/test_kernel.py tests/test_engine.py)
@@ -61,5 +69,5 @@ assert native.__file__.startswith(os.environ["PYTHONPATH"]), native.__file__
 assert k.native_available(), "sanitized kernel did not load"
 print("sanitized kernel:", native.__file__)
 PY
-"$PYTHON" -m pytest -q -p no:cacheprovider --rootdir "$ROOT" "${TESTS[@]/#/$ROOT/}"
+"$PYTHON" -m pytest -q -p no:cacheprovider -p sanitize_profile --rootdir "$ROOT" "${TESTS[@]/#/$ROOT/}"
 echo "kernel clean under AddressSanitizer and UndefinedBehaviorSanitizer"
