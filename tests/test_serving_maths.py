@@ -243,10 +243,10 @@ def test_weight_only_int4_gemm_pads_to_16_rows():
     step = tokenfab.decode_step("llama-3.1-8b", "nvidia:h100-sxm", batch=1, context=10, weights="int4")
     up = step.op("mlp_up")
     assert up.compute_s == pytest.approx(32 * 234881024 / (989.5e12 * 0.74 / 17), rel=1e-9)
-    # memory: 117,440,512 int4 weight elements = 58.7 MB per layer; the op takes hypot(compute, memory)
-    # plus the 3 us overhead, and stays within 5 % of the weight stream
-    assert up.seconds == pytest.approx(((up.compute_s) ** 2 + up.memory_s**2) ** 0.5 + 32 * 3e-6, rel=1e-9)
-    assert up.seconds < 1.05 * up.memory_s + 32 * 3e-6
+    # memory: 117,440,512 int4 weight elements = 58.7 MB per layer; the weight stream bounds the op
+    # (a 64-row pad would have made the GEMV compute-bound: 1/65 of the peak)
+    assert up.compute_s < up.memory_s
+    assert up.seconds == pytest.approx(up.memory_s + 32 * 3e-6, rel=1e-9)
 
 
 # -- NVLink all-reduce by message size ------------------------------------------------------------
