@@ -77,8 +77,9 @@ _HBM_J_PER_BYTE = 60e-12
 # * gemm_half_rows 72: the rows at which a GEMM reaches half that fraction (Hopper WGMMA tiles are
 #   64 rows; the old 64-row assumption was close);
 # * overhead_s and attention_memory_fraction keep the shared assumptions (3 us, 0.8), bracketed but
-#   not pinned by the measurement: a CUDA-graph kernel node costs 0.923 us (100 tiny kernels), while a
-#   free per-GEMM fixed time fits >= 8 us with h -> 8 (fill/drain of memory-bound kernels); torch's contiguous decode
+#   not fitted: a bare CUDA-graph kernel node costs 0.923 us, but graph-replayed RMSNorm / SiLU*mul at batch 1
+#   take 3.05 / 2.41 us and memory-bound GEMMs 3.3-5.6 us above their weight read (gpu-graph-h200-2026-11-30.json),
+#   which brackets the 3 us; torch's contiguous decode
 #   attention read its KV at 4.47-4.62 TB/s (batch >= 64), above the 4.24-4.27 TB/s copy rate (fraction
 #   1.0), but paged serving kernels were not measured (FlashMLA's paged 0.90 of peak is MLA-shaped).
 #   Same die and clocks: the GEMM fits transfer to H100/H800. Blackwell keeps its own figures
@@ -92,8 +93,9 @@ _HOPPER_SOURCES = dict(
     "of max(compute, memory) + overhead: bf16 0.79, fp8 0.69 (cuBLASLt FP8 16384^3 on H100 [cal:azure_h100] "
     "0.70 is a check); other precisions take the bf16 figure",
     efficiency__gemm_half_rows="cal:h200_2026_11_30: same joint fit, 72 rows (was a 64-row assumption)",
-    efficiency__overhead_s="assumption: 3 us; measured bounds [cal:h200_2026_11_30]: 0.923 us per CUDA-graph kernel "
-    "node; a free per-GEMM fixed time keeps improving the fit past 8 us (fill/drain of memory-bound kernels)",
+    efficiency__overhead_s="assumption,cal:h200_2026_11_30: 3 us, checked by CUDA-graph replay on H200 "
+    "(benchmarks/results/gpu-graph-h200-2026-11-30.json): work-free RMSNorm / SiLU*mul at batch 1 take 3.05 / 2.41 us, "
+    "memory-bound GEMMs 3.3-5.6 us above their weight read; a bare kernel node 0.92 us",
     efficiency__attention_memory_fraction="cal:flashmla,cal:h200_2026_11_30: 0.8 assumed for paged GQA kernels; "
     "contiguous torch SDPA decode reads 4.47-4.62 TB/s (fraction 1.0, an upper bound)",
 )
