@@ -12,6 +12,7 @@ Python API (contract in DESIGN section 3)::
 
 from __future__ import annotations
 
+from .deployment import Deployment, Workload
 from .engine import OpCost, StepCost, decode_step, prefill
 from .errors import FitError, TokenfabError, UnknownIdError, UnsupportedPrecisionError, ValidationError
 from .hookspecs import HOOKSPEC_VERSION, hookimpl
@@ -59,6 +60,7 @@ from .serving import Estimate, Speculative, compare, estimate, sweep  # noqa: E4
 __all__ = [
     "HOOKSPEC_VERSION",
     "PRECISION_BITS",
+    "Deployment",
     "Device",
     "Efficiency",
     "Estimate",
@@ -77,6 +79,7 @@ __all__ = [
     "UnknownIdError",
     "UnsupportedPrecisionError",
     "ValidationError",
+    "Workload",
     "backends",
     "compare",
     "decode_step",

@@ -22,6 +22,7 @@ import attrs
 import numpy as np
 
 from . import collectives
+from .deployment import Deployment, Workload, as_deployment
 from .errors import FitError, ValidationError
 from .kernel import BOUND_NAMES, KernelInputs, evaluate
 from .lowering import Op, ParallelMapping, kv_bytes_per_token_per_device, lower, weight_bytes_per_device
@@ -35,12 +36,23 @@ _FLOAT_COMPUTE = ("fp32", "tf32", "bf16", "fp16", "fp8", "fp6", "fp4", "mxfp8", 
 
 @attrs.frozen(kw_only=True)
 class Precisions:
-    """Precision of weights, activations (the matrix-product math) and KV cache."""
+    """Precision per tensor class: ``weights`` (storage), ``activations`` (the inputs of the
+    matrix products), ``kv`` (cache storage) and ``attention`` (the math of QK^T and PV).
+
+    ``compute`` and ``attention_compute`` name the device peaks that serve the activations'
+    and the attention math's formats."""
 
     weights: str
     activations: str
     kv: str
     compute: str  # the device peak that serves the activations' precision
+    attention: str = "bf16"
+    attention_compute: str = "bf16"
+
+
+#: Attention math formats real kernels run (see :func:`resolve_attention`): 16/32-bit floats, and
+#: fp8 (FlashAttention-3 on Hopper, TensorRT-LLM FP8 context FMHA) over an fp8 KV cache.
+ATTENTION_FORMATS = ("fp32", "tf32", "bf16", "fp16", "fp8")
 
 
 def _first_supported(device: Device, choices: tuple[str, ...]) -> str:
@@ -50,11 +62,35 @@ def _first_supported(device: Device, choices: tuple[str, ...]) -> str:
     return choices[0]  # compute_precision will raise a clear error
 
 
-def resolve_precisions(device: Device, weights: str | None, activations: str | None, kv: str | None) -> Precisions:
+def resolve_attention(device: Device, attention: str | None, kv: str) -> str:
+    """The attention math precision: never below what real attention kernels use.
+
+    Default: 16-bit (bf16, else fp16) whatever the weights. TensorRT-LLM, vLLM and SGLang run
+    attention math in bf16 even with fp8 or fp4 weights; FlashAttention-3's fp8 path (Hopper)
+    and TensorRT-LLM's FP8 context FMHA are options that need an fp8 KV cache. No serving stack
+    runs attention in fp4/fp6/int formats, so those are refused. Asking for ``"fp8"`` needs
+    ``kv="fp8"``.
+    """
+    if attention is None:
+        return _first_supported(device, ("bf16", "fp16", "fp32"))
+    if attention not in ATTENTION_FORMATS:
+        raise ValidationError(
+            f"attention: precision must be one of {', '.join(ATTENTION_FORMATS)} (attention kernels do "
+            f"not run below fp8), got {attention!r}"
+        )
+    if attention == "fp8" and kv != "fp8":
+        raise ValidationError(f"attention: fp8 attention math needs an fp8 KV cache (kv='fp8'), got kv={kv!r}")
+    return attention
+
+
+def resolve_precisions(
+    device: Device, weights: str | None, activations: str | None, kv: str | None, attention: str | None = None
+) -> Precisions:
     """Defaults: weights bf16 (fp16 on devices without bf16); activations = weights when the
-    device computes in that format, else bf16/fp16 (weight-only quantisation); KV =
-    activations when 8 or 16 bit, else bf16."""
-    for field, value in (("weights", weights), ("activations", activations), ("kv", kv)):
+    device computes in that format (fp8 and fp4 tensor cores), else bf16/fp16 (weight-only
+    quantisation); KV = activations when 8 or 16 bit, else bf16; attention math by
+    :func:`resolve_attention` (16-bit unless fp8 is asked for over an fp8 cache)."""
+    for field, value in (("weights", weights), ("activations", activations), ("kv", kv), ("attention", attention)):
         if value is not None and value not in PRECISION_BITS:
             raise ValidationError(f"{field}: precision must be one of {', '.join(PRECISION_BITS)}, got {value!r}")
     if weights is None:
@@ -70,7 +106,15 @@ def resolve_precisions(device: Device, weights: str | None, activations: str | N
     compute = device.compute_precision(activations)
     if kv is None:
         kv = activations if activations in ("bf16", "fp16", "fp8") else "bf16"
-    return Precisions(weights=weights, activations=activations, kv=kv, compute=compute)
+    attention = resolve_attention(device, attention, kv)
+    return Precisions(
+        weights=weights,
+        activations=activations,
+        kv=kv,
+        compute=compute,
+        attention=attention,
+        attention_compute=device.compute_precision(attention),
+    )
 
 
 def resolve_backend(backend: str | Device | System, registry: Registry | None = None) -> tuple[Device | System, Device]:
@@ -120,6 +164,27 @@ class Plan:
     @property
     def devices(self) -> int:
         return self.mapping.devices * self.replicas
+
+    @property
+    def deployment(self) -> Deployment:
+        """The resolved :class:`Deployment` of this plan: every field filled in, so that passing it
+        back reproduces this plan."""
+        m, prec = self.mapping, self.precisions
+        return Deployment(
+            backend=self.backend.id,
+            devices=self.devices,
+            tp=m.tp,
+            pp=m.pp,
+            ep=m.ep,
+            dp=self.replicas,
+            attention_dp=m.ep,
+            weights=prec.weights,
+            activations=prec.activations,
+            kv=prec.kv,
+            attention=prec.attention,
+            weights_memory=self.weights_level,
+            kv_memory=self.kv_level,
+        )
 
     def group_batch(self, batch: np.ndarray) -> np.ndarray:
         """Sequences one attention group holds: ``ceil(batch / ep)`` of the replica's ``batch``."""
@@ -175,73 +240,82 @@ def _bytes(precision: str) -> float:
 
 
 def _placement(
-    registry: Registry, model: Model, device: Device, weight_bytes: float, kv_bytes: float, act_bytes: float
+    registry: Registry,
+    model: Model,
+    device: Device,
+    bytes_: tuple[float, float, float],
+    deployment: Deployment,
 ) -> tuple[str, str]:
+    """Memory levels of weights and KV cache: the deployment's ``weights_memory``/``kv_memory``
+    when given, else the pack's ``tokenfab_placement`` hook, else the device's weight memory."""
     default = device.weight_memory.name
-    choice = registry.pm.hook.tokenfab_placement(
-        model=model, device=device, weights_bytes=weight_bytes, kv_bytes=kv_bytes, activation_bytes=act_bytes
-    )
-    if choice is None:
-        return default, default
-    weights_level, kv_level = choice.get("weights", default), choice.get("kv", default)
-    device.level(weights_level), device.level(kv_level)  # validates the names
+    weight_bytes, kv_bytes, act_bytes = bytes_
+    choice = None
+    if deployment.weights_memory is None or deployment.kv_memory is None:
+        choice = registry.pm.hook.tokenfab_placement(
+            model=model, device=device, weights_bytes=weight_bytes, kv_bytes=kv_bytes, activation_bytes=act_bytes
+        )
+    choice = choice or {}
+    weights_level = deployment.weights_memory or choice.get("weights", default)
+    kv_level = deployment.kv_memory or choice.get("kv", default)
+    for field, name in (("weights_memory", weights_level), ("kv_memory", kv_level)):
+        if not device.level(name).holds_weights:
+            raise ValidationError(f"{field}: memory level {name!r} of {device.id} cannot hold a model")
     return weights_level, kv_level
 
 
-def make_plan(
-    model: str | Model | dict,
-    backend: str | Device | System,
-    *,
-    batch: float,
-    kv_tokens: float,
-    step_tokens: float,
-    devices: int | None = None,
-    tp: int | None = None,
-    pp: int | None = None,
-    ep: int | None = None,
-    weights: str | None = None,
-    activations: str | None = None,
-    kv: str | None = None,
-    registry: Registry | None = None,
-) -> Plan:
-    """Resolve everything for the largest scenario (``batch`` sequences of ``kv_tokens`` context).
+def _resolve_precisions(device: Device, deployment: Deployment) -> Precisions:
+    d = deployment
+    return resolve_precisions(device, d.weights, d.activations, d.kv, d.attention)
 
-    Mapping: explicit ``devices``/``tp``/``pp`` (``tp`` defaults to ``devices / pp``; devices beyond
-    ``tp * pp`` are data-parallel replicas); otherwise the pack's ``tokenfab_default_mapping`` hook,
-    otherwise the fewest devices, as a tensor-parallel group inside one scale-up domain (then
-    pipeline stages of such groups) that hold the weights and KV cache.
-    """
-    registry = registry or default_registry()
-    model = load_model(model) if not isinstance(model, Model) else model
-    backend, device = resolve_backend(backend, registry)
-    ep_ = _int_field("ep", ep if ep is not None else 1, 1)
-    if ep_ > 1 and not model.is_moe:
+
+def _check_mapping(model: Model, device: Device, mapping: ParallelMapping) -> None:
+    """Structural limits of a mapping (fit is checked separately): heads, layers, experts, links."""
+    if mapping.ep > 1 and not model.is_moe:
         raise ValidationError(
-            f"ep: expert parallelism needs a mixture-of-experts model; {model.id} is dense, got {ep!r}"
+            f"ep: expert parallelism needs a mixture-of-experts model; {model.id} is dense, got {mapping.ep}"
         )
-    if ep_ > max(model.num_experts, 1):
-        raise ValidationError(f"ep: must be <= the {model.num_experts} experts of {model.id}, got {ep_}")
-    prec = resolve_precisions(device, weights, activations, kv)
-    wb, ab, kb = _bytes(prec.weights), _bytes(prec.activations), _bytes(prec.kv)
+    if mapping.ep > max(model.num_experts, 1):
+        raise ValidationError(f"ep: must be <= the {model.num_experts} experts of {model.id}, got {mapping.ep}")
+    if mapping.tp > model.num_heads:
+        raise ValidationError(f"tp: must be <= the {model.num_heads} attention heads of {model.id}, got {mapping.tp}")
+    if mapping.tp > 1 and device.interconnect.link_for(mapping.tp) is None:
+        raise ValidationError(f"tp: {device.id} has no device-to-device link, so tp must be 1, got {mapping.tp}")
+    if mapping.pp > model.num_layers:
+        raise ValidationError(f"pp: must be <= the {model.num_layers} layers of {model.id}, got {mapping.pp}")
+    if mapping.ep > 1 and device.interconnect.link_for(mapping.tp * mapping.ep) is None:
+        raise ValidationError(f"ep: {device.id} has no device-to-device link, so ep must be 1, got {mapping.ep}")
 
-    def build(mapping: ParallelMapping, replicas: int) -> Plan:
-        if mapping.tp > model.num_heads:
-            raise ValidationError(
-                f"tp: must be <= the {model.num_heads} attention heads of {model.id}, got {mapping.tp}"
-            )
-        if mapping.tp > 1 and device.interconnect.link_for(mapping.tp) is None:
-            raise ValidationError(f"tp: {device.id} has no device-to-device link, so tp must be 1, got {mapping.tp}")
-        if mapping.pp > model.num_layers:
-            raise ValidationError(f"pp: must be <= the {model.num_layers} layers of {model.id}, got {mapping.pp}")
-        if mapping.ep > 1 and device.interconnect.link_for(mapping.tp * mapping.ep) is None:
-            raise ValidationError(f"ep: {device.id} has no device-to-device link, so ep must be 1, got {mapping.ep}")
+
+@attrs.frozen(kw_only=True)
+class PlanBuilder:
+    """Builds the :class:`Plan` of one mapping: lowering, per-device bytes, placement.
+
+    Everything that does not depend on the mapping (model, backend, precisions, the deployment's
+    placement wishes, the scenario the plan is sized for) is fixed once here, so a mapping search
+    builds many plans cheaply."""
+
+    model: Model
+    backend: Device | System
+    device: Device
+    precisions: Precisions
+    deployment: Deployment
+    registry: Registry
+    batch: float
+    kv_tokens: float
+
+    def build(self, mapping: ParallelMapping, replicas: int) -> Plan:
+        model, device, prec = self.model, self.device, self.precisions
+        _check_mapping(model, device, mapping)
+        wb, ab, kb = _bytes(prec.weights), _bytes(prec.activations), _bytes(prec.kv)
         ops = tuple(lower(model, mapping, weight_bytes=wb, act_bytes=ab, kv_bytes=kb))
         w = weight_bytes_per_device(ops, mapping)
         kv_tok = kv_bytes_per_token_per_device(model, mapping, kb)
-        wl, kl = _placement(registry, model, device, w, kv_tok * np.ceil(batch / mapping.ep) * kv_tokens, 0.0)
+        kv_total = kv_tok * np.ceil(self.batch / mapping.ep) * self.kv_tokens
+        wl, kl = _placement(self.registry, model, device, (w, kv_total, 0.0), self.deployment)
         return Plan(
             model=model,
-            backend=backend,
+            backend=self.backend,
             device=device,
             mapping=mapping,
             replicas=replicas,
@@ -253,22 +327,82 @@ def make_plan(
             kv_bytes_per_token=kv_tok,
         )
 
-    if devices is not None or tp is not None or pp is not None or ep_ > 1:
-        pp_ = _int_field("pp", pp if pp is not None else 1, 1)
-        if devices is not None:
-            devices_ = _int_field("devices", devices, 1)
-            tp_ = _int_field("tp", tp, 1) if tp is not None else max(devices_ // (pp_ * ep_), 1)
-            unit = tp_ * pp_ * ep_
-            if devices_ % unit:
-                raise ValidationError(f"devices: must be a multiple of tp*pp*ep = {unit}, got {devices_}")
-            replicas = devices_ // unit
-        else:
-            tp_, replicas = _int_field("tp", tp if tp is not None else 1, 1), 1
-        return build(ParallelMapping(tp=tp_, pp=pp_, ep=ep_), replicas)
 
-    total_w = model.params * wb
-    total_kv = model.kv_elements_per_token() * kb * batch * kv_tokens
-    hooked = registry.pm.hook.tokenfab_default_mapping(
+def explicit_mapping(deployment: Deployment) -> tuple[ParallelMapping, int] | None:
+    """The mapping a deployment fixes, or ``None`` when it leaves it to the search.
+
+    A deployment fixes its mapping when it gives ``devices``, ``tp``, ``pp`` or ``ep > 1``.
+    Unset degrees default to ``pp = ep = 1``; ``tp = devices / (pp * ep * dp)`` (``dp`` default 1
+    when ``tp`` is unset, else ``devices / (tp * pp * ep)``)."""
+    d = deployment
+    if d.devices is None and d.tp is None and d.pp is None and (d.ep or 1) == 1:
+        return None
+    pp, ep = d.pp or 1, d.ep or 1
+    if d.devices is None:
+        tp = d.tp or 1
+        return ParallelMapping(tp=tp, pp=pp, ep=ep), d.dp or 1
+    tp = d.tp if d.tp is not None else max(d.devices // (pp * ep * (d.dp or 1)), 1)
+    unit = tp * pp * ep
+    if d.devices % unit:
+        raise ValidationError(f"devices: must be a multiple of tp*pp*ep = {unit}, got {d.devices}")
+    replicas = d.devices // unit
+    if d.dp is not None and d.dp != replicas:
+        raise ValidationError(f"dp: devices / (tp*pp*ep) = {replicas} replicas, got dp={d.dp}")
+    return ParallelMapping(tp=tp, pp=pp, ep=ep), replicas
+
+
+def make_plan(
+    model: str | Model | dict,
+    backend: str | Device | System | Deployment | None = None,
+    *,
+    batch: float,
+    kv_tokens: float,
+    step_tokens: float,
+    deployment: Deployment | None = None,
+    registry: Registry | None = None,
+    **keywords: Any,
+) -> Plan:
+    """Resolve everything for the largest scenario (``batch`` sequences of ``kv_tokens`` context).
+
+    ``deployment`` (or the keyword forms ``devices=``, ``tp=``, ``pp=``, ``ep=``, ``dp=``,
+    ``weights=``, ``activations=``, ``kv=``, ``attention=``, ``weights_memory=``, ``kv_memory=``)
+    says what is fixed. Mapping: the deployment's, when it fixes one (:func:`explicit_mapping`);
+    otherwise the pack's ``tokenfab_default_mapping`` hook, otherwise the fewest devices, as a
+    tensor-parallel group inside one scale-up domain (then pipeline stages of such groups) that
+    hold the weights and KV cache.
+    """
+    registry = registry or default_registry()
+    unknown = sorted(set(keywords) - set(attrs.fields_dict(Deployment)) - {"backend"})
+    if unknown:
+        known = ", ".join(attrs.fields_dict(Deployment))
+        raise ValidationError(f"{unknown[0]}: not a deployment field (known: {known})")
+    model = load_model(model) if not isinstance(model, Model) else model
+    dep = as_deployment(backend, deployment, **keywords)
+    target = backend if backend is not None and not isinstance(backend, Deployment) else dep.backend
+    backend, device = resolve_backend(target, registry)
+    builder = PlanBuilder(
+        model=model,
+        backend=backend,
+        device=device,
+        precisions=_resolve_precisions(device, dep),
+        deployment=dep,
+        registry=registry,
+        batch=batch,
+        kv_tokens=kv_tokens,
+    )
+    fixed = explicit_mapping(dep)
+    if fixed is not None:
+        return builder.build(*fixed)
+    return _default_plan(builder, batch, kv_tokens, step_tokens)
+
+
+def _default_plan(builder: PlanBuilder, batch: float, kv_tokens: float, step_tokens: float) -> Plan:
+    """The fewest devices that hold the model: the pack's first guess, or a tensor-parallel group
+    inside one scale-up domain, then pipeline stages of such groups."""
+    model, device, backend, prec = builder.model, builder.device, builder.backend, builder.precisions
+    total_w = model.params * _bytes(prec.weights)
+    total_kv = model.kv_elements_per_token() * _bytes(prec.kv) * batch * kv_tokens
+    hooked = builder.registry.pm.hook.tokenfab_default_mapping(
         model=model, backend=backend, weights_bytes=total_w, kv_bytes=total_kv
     )
     b, c, t = np.asarray(batch), np.asarray(kv_tokens), np.asarray(step_tokens)
@@ -283,12 +417,12 @@ def make_plan(
             if tp_ * k <= model.num_heads
             for p in range(max(pp_ // k, 1), model.num_layers + 1)
         ]
-        return _first_fitting(candidates, lambda m: build(m, replicas), b, c, t, batch, kv_tokens, step_tokens)
+        return _first_fitting(candidates, lambda m: builder.build(m, replicas), b, c, t, batch, kv_tokens, step_tokens)
     domain = device.interconnect.scale_up.domain_size if device.interconnect.scale_up else 1
     tps = [t for t in (1, 2, 4, 8, 16, 32, 64, 72, 128, 256) if t <= domain and model.num_heads % t == 0]
     candidates = [ParallelMapping(tp=t, pp=1) for t in tps]
     candidates += [ParallelMapping(tp=tps[-1], pp=p) for p in range(2, min(model.num_layers, 64) + 1)]
-    return _first_fitting(candidates, lambda m: build(m, 1), b, c, t, batch, kv_tokens, step_tokens)
+    return _first_fitting(candidates, lambda m: builder.build(m, 1), b, c, t, batch, kv_tokens, step_tokens)
 
 
 def _first_fitting(candidates, build, b, c, t, batch, kv_tokens, step_tokens) -> Plan:
@@ -358,6 +492,12 @@ class StepCost:
     memory_per_device_bytes: Any
     fits: Any
     plan: Plan
+    workload: Workload | None = None  # set by prefill()/decode_step(): the workload the step answers
+
+    @property
+    def deployment(self) -> Deployment:
+        """The resolved deployment this step ran on (see :attr:`Plan.deployment`)."""
+        return self.plan.deployment
 
     def op(self, name: str) -> OpCost:
         for item in self.breakdown:
@@ -386,8 +526,32 @@ class StepCost:
             "bound": _jsonable(self.bound),
             "memory_per_device_bytes": _jsonable(self.memory_per_device_bytes),
             "fits": _jsonable(self.fits),
+            "deployment": self.deployment.to_dict(),
+            "workload": self.workload.to_dict() if self.workload is not None else None,
             "breakdown": [op.to_dict() for op in self.breakdown],
         }
+
+    def records(self) -> list[dict[str, Any]]:
+        """One flat row per scenario of the broadcast inputs (no per-operator breakdown)."""
+        keys = ("batch", "tokens", "context", "seconds", "joules", "bound", "memory_per_device_bytes", "fits")
+        arrays = np.broadcast_arrays(*(np.asarray(getattr(self, key)) for key in keys))
+        mapping = self.plan.mapping
+        head = {"phase": self.phase, "model": self.plan.model.id, "backend": self.plan.backend.id}
+        head.update(devices=self.devices, tp=mapping.tp, pp=mapping.pp, **attrs.asdict(self.plan.precisions))
+        columns = [array.ravel().tolist() for array in arrays]
+        return [{**head, **dict(zip(keys, values, strict=True))} for values in zip(*columns, strict=True)]
+
+    def to_pandas(self):
+        """:meth:`records` as a pandas DataFrame (needs ``tokenfab[pandas]``)."""
+        from .io.frames import records_to_pandas
+
+        return records_to_pandas(self.records())
+
+    def to_arrow(self):
+        """:meth:`records` as a pyarrow Table (needs ``tokenfab[arrow]``)."""
+        from .io.frames import records_to_arrow
+
+        return records_to_arrow(self.records())
 
 
 def attention_pairs(batch: np.ndarray, tokens: np.ndarray, context: np.ndarray, window: float = np.inf):
@@ -483,9 +647,13 @@ def run_plan(
 
     kinds = [op.kind for op in ops]
     eff = device.efficiency
-    gemm_rate = device.peak(plan.precisions.compute) * eff.gemm_fraction(plan.precisions.compute)
+    prec = plan.precisions
+    gemm_rate = device.peak(prec.compute) * eff.gemm_fraction(prec.compute)
+    attention_rate = device.peak(prec.attention_compute) * eff.gemm_fraction(prec.attention_compute)
     matrix = np.array([k in ("gemm", "attention") for k in kinds])
-    rate_row = np.where(matrix, gemm_rate, device.vector_flops_per_s)
+    rate_row = np.array(
+        [attention_rate if k == "attention" else gemm_rate if k == "gemm" else device.vector_flops_per_s for k in kinds]
+    )
     half_row = np.where(matrix, eff.gemm_half_rows, 0.0)
     factor_row, latency_row, bw_row = np.zeros(O), np.zeros(O), np.zeros(O)
     jcomm = 0.0
@@ -588,53 +756,66 @@ def _max(value: Any) -> float:
 def step(
     phase: str,
     model: Any,
-    backend: Any,
+    backend: Any = None,
+    workload: Workload | None = None,
     *,
-    batch: Any,
-    tokens: Any,
-    context: Any,
-    devices: int | None = None,
-    tp: int | None = None,
-    pp: int | None = None,
-    ep: int | None = None,
-    weights: str | None = None,
-    activations: str | None = None,
-    kv: str | None = None,
+    batch: Any = None,
+    tokens: Any = None,
+    context: Any = None,
+    deployment: Deployment | None = None,
     check_fit: bool = True,
     registry: Registry | None = None,
+    **keywords: Any,
 ) -> StepCost:
-    b = _array_field("batch", batch, 1)
-    t = _array_field("tokens", tokens, 1)
-    c = _array_field("context", context, 0)
+    """One step of ``phase`` for broadcast ``batch`` x ``tokens`` x ``context``, or for a
+    :class:`Workload`: prefill of ``input_tokens`` for ``batch`` sequences, or a decode step at
+    ``input_tokens`` of context. ``keywords`` are :class:`Deployment` fields."""
+    if isinstance(backend, Workload):
+        backend, workload = None, backend
+    if isinstance(workload, Deployment):
+        workload, deployment = None, workload
+    if workload is not None:
+        batch = workload.batch if batch is None else batch
+        tokens = (workload.input_tokens if phase == "prefill" else 1) if tokens is None else tokens
+        context = (0 if phase == "prefill" else workload.input_tokens) if context is None else context
+    b = _array_field("batch", 1 if batch is None else batch, 1)
+    t = _array_field("tokens", 1 if tokens is None else tokens, 1)
+    c = _array_field("context", 0 if context is None else context, 0)
     plan = make_plan(
         model,
         backend,
         batch=_max(b),
         kv_tokens=_max(c) + _max(t),
         step_tokens=_max(t),
-        devices=devices,
-        tp=tp,
-        pp=pp,
-        ep=ep,
-        weights=weights,
-        activations=activations,
-        kv=kv,
+        deployment=deployment,
         registry=registry,
+        **keywords,
     )
+    if workload is None:  # the largest scenario the plan is sized for, as a workload
+        inp, out = (_max(c) + _max(t), 1) if phase == "prefill" else (max(_max(c), 1), _max(t))
+        workload = Workload(batch=int(_max(b)), input_tokens=int(inp), output_tokens=int(out))
     # ``batch`` counts every sequence the devices serve; each data-parallel replica takes its share.
-    return run_plan(plan, phase, np.ceil(b / plan.replicas), t, c, check_fit=check_fit)
+    cost = run_plan(plan, phase, np.ceil(b / plan.replicas), t, c, check_fit=check_fit)
+    return attrs.evolve(cost, workload=workload)
 
 
-def prefill(model: Any, backend: Any, *, batch: Any = 1, tokens: Any, context: Any = 0, **options: Any) -> StepCost:
+def prefill(model: Any, backend: Any = None, workload: Workload | None = None, **options: Any) -> StepCost:
     """Cost of processing ``tokens`` prompt tokens for each of ``batch`` sequences in one step
-    (``context`` tokens already cached, e.g. a previous chunk). Arrays broadcast."""
-    return step("prefill", model, backend, batch=batch, tokens=tokens, context=context, **options)
+    (``context`` tokens already cached, e.g. a previous chunk). Arrays broadcast.
+
+    ``backend`` may be a :class:`Deployment`; a :class:`Workload` gives ``batch`` and ``tokens =
+    input_tokens`` (context 0). ``options``: ``batch``, ``tokens``, ``context``, ``deployment``,
+    :class:`Deployment` fields (``devices``, ``tp``, ``weights`` ...), ``check_fit``, ``registry``."""
+    return step("prefill", model, backend, workload, **options)
 
 
-def decode_step(model: Any, backend: Any, *, batch: Any, context: Any, tokens: Any = 1, **options: Any) -> StepCost:
+def decode_step(model: Any, backend: Any = None, workload: Workload | None = None, **options: Any) -> StepCost:
     """Cost of one decode step: ``batch`` sequences each with ``context`` cached tokens emit
-    ``tokens`` (1, or more for speculative verification) new tokens. Arrays broadcast."""
-    return step("decode", model, backend, batch=batch, tokens=tokens, context=context, **options)
+    ``tokens`` (1, or more for speculative verification) new tokens. Arrays broadcast.
+
+    ``backend`` may be a :class:`Deployment`; a :class:`Workload` gives ``batch`` and ``context =
+    input_tokens`` (the first decode step)."""
+    return step("decode", model, backend, workload, **options)
 
 
 __all__: Sequence[str] = ("Precisions", "Plan", "StepCost", "OpCost", "make_plan", "run_plan", "prefill", "decode_step")

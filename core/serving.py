@@ -48,6 +48,7 @@ from typing import Any
 import attrs
 import numpy as np
 
+from .deployment import Deployment, Speculative, Workload, as_deployment, as_workload
 from .economics import Economics, usd_per_mtok
 from .engine import Part, StepCost, _int_field, make_plan, run_plan
 from .errors import FitError, TokenfabError, ValidationError
@@ -68,27 +69,6 @@ METRICS = {  # name -> True when larger is better
 
 
 @attrs.frozen(kw_only=True)
-class Speculative:
-    """Speculative decoding: ``draft`` (a model id, config, :class:`Model`, or ``"mtp"``) proposes
-    ``tokens`` tokens per cycle, each accepted with probability ``acceptance``."""
-
-    draft: Any
-    tokens: int = 3
-    acceptance: float = 0.7
-
-    def __attrs_post_init__(self) -> None:
-        _int_field("speculative.tokens", self.tokens, 1)
-        if not 0.0 <= float(self.acceptance) <= 1.0:
-            raise ValidationError(f"speculative.acceptance: must be between 0 and 1, got {self.acceptance!r}")
-
-    @property
-    def expected_tokens(self) -> float:
-        """Tokens per sequence per cycle: ``(1 - a^(g+1)) / (1 - a)`` (``g + 1`` when ``a = 1``)."""
-        a, g = float(self.acceptance), self.tokens
-        return float(g + 1) if a == 1.0 else (1.0 - a ** (g + 1)) / (1.0 - a)
-
-
-@attrs.frozen(kw_only=True)
 class Estimate:
     """A serving estimate. Times in seconds, energy in joules, money in US dollars."""
 
@@ -105,6 +85,7 @@ class Estimate:
     weights: str
     activations: str
     kv: str
+    attention: str
     ttft_s: float
     tpot_s: float
     e2e_latency_s: float
@@ -124,9 +105,23 @@ class Estimate:
     speculative_tokens_per_step: float
     prefill: StepCost = attrs.field(repr=False)
     decode: StepCost = attrs.field(repr=False)
+    deployment: Deployment = attrs.field(repr=False)  # resolved: replays this estimate
+    workload: Workload = attrs.field(repr=False)
+
+    @property
+    def usd_per_mtok_in_out(self) -> float | None:
+        """Dollars per million tokens counting input and output tokens alike:
+        ``usd_per_mtok * O / (I + O)`` (``usd_per_mtok`` counts output tokens only)."""
+        if self.usd_per_mtok is None:
+            return None
+        return self.usd_per_mtok * self.output_tokens / (self.input_tokens + self.output_tokens)
 
     def to_dict(self, *, breakdown: bool = False) -> dict[str, Any]:
-        out = {f.name: getattr(self, f.name) for f in attrs.fields(type(self)) if f.name not in ("prefill", "decode")}
+        nested = ("prefill", "decode", "deployment", "workload")
+        out = {f.name: getattr(self, f.name) for f in attrs.fields(type(self)) if f.name not in nested}
+        out["deployment"] = self.deployment.to_dict()
+        out["workload"] = self.workload.to_dict()
+        out["usd_per_mtok_in_out"] = self.usd_per_mtok_in_out
         if breakdown:
             out["prefill_breakdown"] = [op.to_dict() for op in self.prefill.breakdown]
             mid = DECODE_SAMPLES // 2
@@ -136,21 +131,37 @@ class Estimate:
             ]
         return out
 
+    def to_pandas(self):
+        """This estimate as a one-row pandas DataFrame (needs ``tokenfab[pandas]``)."""
+        from .io.frames import records_to_pandas
+
+        return records_to_pandas([self.to_dict()])
+
+    def to_arrow(self):
+        """This estimate as a one-row pyarrow Table (needs ``tokenfab[arrow]``)."""
+        from .io.frames import records_to_arrow
+
+        return records_to_arrow([self.to_dict()])
+
 
 def estimate(
     model: Any,
-    backend: Any,
+    backend: Any = None,
+    workload: Workload | None = None,
     *,
-    batch: int = 1,
-    input_tokens: int,
-    output_tokens: int,
+    deployment: Deployment | None = None,
+    batch: int | None = None,
+    input_tokens: int | None = None,
+    output_tokens: int | None = None,
     devices: int | None = None,
     tp: int | None = None,
     pp: int | None = None,
     ep: int | None = None,
+    dp: int | None = None,
     weights: str | None = None,
     activations: str | None = None,
     kv: str | None = None,
+    attention: str | None = None,
     chunked_prefill: bool = True,
     prefill_chunk_tokens: int = 8192,
     speculative: Speculative | None = None,
@@ -159,26 +170,31 @@ def estimate(
 ) -> Estimate:
     """Steady-state serving estimate (see module docstring for the formulas).
 
+    ``backend`` is an id or a :class:`Deployment` (or pass ``deployment=``); ``workload`` a
+    :class:`Workload`. The keyword forms (``batch``, ``input_tokens``, ``devices``, ``tp``,
+    ``weights`` ...) fill or override their fields. The result carries the resolved deployment
+    and the workload, so ``estimate(model, result.deployment, result.workload)`` replays it.
+
     Raises :class:`FitError` when weights and KV cache of ``batch`` sequences at
     ``input_tokens + output_tokens`` context do not fit the devices' memory.
     """
-    batch = _int_field("batch", batch, 1)
-    inp = _int_field("input_tokens", input_tokens, 1)
-    out = _int_field("output_tokens", output_tokens, 1)
+    if isinstance(backend, Workload):
+        backend, workload = None, backend
+    mapping = dict(devices=devices, tp=tp, pp=pp, ep=ep, dp=dp)
+    precisions = dict(weights=weights, activations=activations, kv=kv, attention=attention)
+    dep = as_deployment(backend, deployment, **mapping, **precisions)
+    wl = as_workload(
+        workload, batch=batch, input_tokens=input_tokens, output_tokens=output_tokens, speculative=speculative
+    )
+    batch, inp, out, speculative = wl.batch, wl.input_tokens, wl.output_tokens, wl.speculative
     economics = economics or Economics()
     plan = make_plan(
         model,
-        backend,
+        backend if backend is not None and not isinstance(backend, Deployment) else None,
         batch=batch,
         kv_tokens=_kv_tokens(batch, inp, out),
         step_tokens=1,
-        devices=devices,
-        tp=tp,
-        pp=pp,
-        ep=ep,
-        weights=weights,
-        activations=activations,
-        kv=kv,
+        deployment=dep,
         registry=registry,
     )
     B = int(np.ceil(batch / plan.replicas))
@@ -249,6 +265,7 @@ def estimate(
         weights=plan.precisions.weights,
         activations=plan.precisions.activations,
         kv=plan.precisions.kv,
+        attention=plan.precisions.attention,
         ttft_s=ttft,
         tpot_s=tpot,
         e2e_latency_s=e2e,
@@ -268,6 +285,8 @@ def estimate(
         speculative_tokens_per_step=spec_tokens,
         prefill=pre,
         decode=dec,
+        deployment=plan.deployment,
+        workload=wl,
     )
 
 
@@ -290,6 +309,7 @@ def _speculative_step(plan, spec: Speculative, B: int, contexts: np.ndarray, reg
         weights=plan.precisions.weights,
         activations=plan.precisions.activations,
         kv=plan.precisions.kv,
+        attention=plan.precisions.attention,
         registry=registry,
     )
     kv_tokens = _kv_tokens(B, inp, out)
@@ -368,9 +388,27 @@ class Comparison:
 
     metric: str
     rows: tuple[ComparisonRow, ...]
+    scenario: dict[str, Any] = attrs.field(factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {"metric": self.metric, "rows": [row.to_dict() for row in self.rows]}
+
+    def records(self) -> list[dict[str, Any]]:
+        """One flat row per backend, the scenario (model, batch, input and output tokens) on every
+        row, failed rows included with their ``error``."""
+        return [{**self.scenario, **row.to_dict()} for row in self.rows]
+
+    def to_pandas(self):
+        """One row per backend, best first, failed rows with their ``error`` (needs ``tokenfab[pandas]``)."""
+        from .io.frames import records_to_pandas
+
+        return records_to_pandas(self.records())
+
+    def to_arrow(self):
+        """One row per backend, as :meth:`to_pandas` (needs ``tokenfab[arrow]``)."""
+        from .io.frames import records_to_arrow
+
+        return records_to_arrow(self.records())
 
 
 def compare(
@@ -414,7 +452,14 @@ def compare(
     ranked = [r for r in rows if r.estimate and getattr(r.estimate, metric) is not None]
     ranked.sort(key=lambda r: getattr(r.estimate, metric), reverse=larger)
     unranked = [r for r in rows if r.estimate and getattr(r.estimate, metric) is None]
-    return Comparison(metric=metric, rows=tuple(ranked + unranked + [r for r in rows if not r.estimate]))
+    scenario = {
+        "model": model if isinstance(model, str) else getattr(model, "id", "custom"),
+        "batch": batch,
+        "input_tokens": input_tokens,
+        "output_tokens": output_tokens,
+    }
+    ordered = tuple(ranked + unranked + [r for r in rows if not r.estimate])
+    return Comparison(metric=metric, rows=ordered, scenario=scenario)
 
 
 def _backend_ids(backends: Iterable[str] | str, registry: Registry) -> list[str]:

@@ -58,10 +58,12 @@ def test_compare_table_and_csv(capsys):
         "--devices",
         "8",
     )
-    assert code == 0 and "TTFT ms" in out and "$/M tok" in out and "J/token" in out
+    assert code == 0 and "TTFT" in out and "$/Mtok" in out and "J/tok" in out and " ms" in out
     code, out, _ = run(capsys, "compare", "--model", "llama-3.1-8b", "--backends", "nvidia:h100-sxm", "--csv")
     header, row = out.strip().splitlines()
-    assert header.startswith("backend,devices") and row.startswith("nvidia:h100-sxm,1")
+    # the scenario comes first on every row, then the backend and its estimate
+    assert header.startswith("model,batch,input_tokens,output_tokens,backend,error,devices")
+    assert row.startswith("llama-3.1-8b,1,1000,500,nvidia:h100-sxm,,1,")
 
 
 @pytest.mark.parametrize(

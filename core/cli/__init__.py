@@ -45,7 +45,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     parser, handlers = build_parser()
     args = parser.parse_args(argv)
-    console = Console(width=max(Console().width, 140))
+    console = Console()  # the terminal's width ($COLUMNS), 80 when output is not a terminal
     try:
         handlers[args.command](args, console)
     except TokenfabError as exc:

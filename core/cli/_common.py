@@ -27,6 +27,7 @@ def add_scenario(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--weights", help="weight precision (bf16, fp8, int4, ...)")
     parser.add_argument("--activations", help="activation / math precision")
     parser.add_argument("--kv", help="KV-cache precision")
+    parser.add_argument("--attention", help="attention math precision (default bf16; fp8 needs --kv fp8)")
     parser.add_argument(
         "--no-chunked-prefill",
         dest="chunked_prefill",
@@ -40,12 +41,37 @@ def add_scenario(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--capex", type=float, dest="capex_usd", help="price per device, amortised instead of cloud")
     parser.add_argument("--usd-per-kwh", type=float, default=0.10, help="electricity price for capex pricing")
     parser.add_argument("--pue", type=float, default=1.3, help="facility PUE for capex pricing")
+    add_output(parser)
+
+
+def add_output(parser: argparse.ArgumentParser, *, csv: bool = True) -> None:
+    """``--json``, ``--csv`` and ``--wide``: every command has them."""
     parser.add_argument("--json", action="store_true", help="print JSON")
+    if csv:
+        parser.add_argument(
+            "--csv", action="store_true", help="print CSV, one row per result, scenario columns included"
+        )
+    parser.add_argument("--wide", action="store_true", help="show every table column, however wide the terminal")
+
+
+def emit(args: argparse.Namespace, console: Any, rows: Sequence[dict], columns: Sequence, **table: Any) -> None:
+    """Print ``rows`` as JSON (``--json``), CSV (``--csv``, every key of the rows) or a table fitted
+    to the terminal (``columns``: :class:`tokenfab.io.tables.Column`; ``table``: title, notes)."""
+    from ..io.frames import uniform_records
+    from ..io.tables import print_table
+
+    if getattr(args, "json", False):
+        print_json(list(rows))
+    elif getattr(args, "csv", False):
+        records = uniform_records(rows)
+        print_csv(records, list(records[0]) if records else [c.key for c in columns])
+    else:
+        print_table(console, rows, columns, wide=getattr(args, "wide", False), **table)
 
 
 def mapping_options(args: argparse.Namespace) -> dict[str, Any]:
     """Devices, parallel mapping and precisions, shared by estimate, compare and sweep."""
-    names = ("devices", "tp", "pp", "ep", "weights", "activations", "kv")
+    names = ("devices", "tp", "pp", "ep", "weights", "activations", "kv", "attention")
     return {name: getattr(args, name) for name in names}
 
 
@@ -71,10 +97,15 @@ def options(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def fmt(value: float, digits: int = 3) -> str:
-    return f"{value:.{digits}g}" if abs(value) < 1e4 else f"{value:,.0f}"
+    """A number for people (``1.46k``), never scientific notation; see :mod:`tokenfab.io.format`."""
+    from ..io.format import format_number
+
+    return format_number(value, digits)
 
 
 def print_csv(rows: Sequence[dict], keys: Sequence[str]) -> None:
+    """CSV with a header row; nested values (dicts, lists) are written as JSON."""
+    rows = [{k: json.dumps(v) if isinstance(v, (dict, list)) else v for k, v in row.items()} for row in rows]
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=list(keys), extrasaction="ignore")
     writer.writeheader()

@@ -1,30 +1,27 @@
-"""Listing commands: backends, plugins, models."""
+"""Listing commands: backends, plugins (and ``plugins --check NAME``), models."""
 
 from __future__ import annotations
 
 import argparse
 from typing import Any
 
-from rich.console import Console
-from rich.table import Table
-
-from ._common import print_json
+from ._common import add_output, emit
 
 ORDER = 10
 
 
 def register(sub: Any) -> dict:
     """Add this module's subcommands to ``sub``; return name -> handler."""
-    p = sub.add_parser("backends", help="list discovered devices and systems")
-    p.add_argument("--json", action="store_true")
-    p = sub.add_parser("plugins", help="list packs, their versions and load problems")
-    p.add_argument("--json", action="store_true")
-    p = sub.add_parser("models", help="list catalog models")
-    p.add_argument("--json", action="store_true")
+    add_output(sub.add_parser("backends", help="list discovered devices and systems"))
+    p = sub.add_parser("plugins", help="list packs, their versions and load problems; --check NAME tests one pack")
+    p.add_argument("--check", metavar="NAME", help="run the conformance checks on the installed pack NAME")
+    add_output(p)
+    add_output(sub.add_parser("models", help="list catalog models"))
     return {"backends": cmd_backends, "plugins": cmd_plugins, "models": cmd_models}
 
 
-def cmd_backends(args: argparse.Namespace, console: Console) -> None:
+def cmd_backends(args: argparse.Namespace, console: Any) -> None:
+    from ..io.tables import Column
     from ..protocol import System
     from ..registry import default_registry
 
@@ -34,6 +31,7 @@ def cmd_backends(args: argparse.Namespace, console: Console) -> None:
         item = reg.backends[backend_id]
         dev = item.device if isinstance(item, System) else item
         plugin = reg.provided_by[backend_id]
+        peaks = dict(dev.peak_flops_per_s)
         rows.append(
             {
                 "id": backend_id,
@@ -45,41 +43,40 @@ def cmd_backends(args: argparse.Namespace, console: Console) -> None:
                 "plugin_version": reg.versions.get(plugin, ""),
                 "memory_bytes": dev.weight_memory.capacity_bytes,
                 "memory_bytes_per_s": dev.weight_memory.bytes_per_s,
-                "peak_flops_per_s": dict(dev.peak_flops_per_s),
+                "peak_flops_per_s": peaks,
                 "tdp_w": dev.power.tdp_w,
                 "usd_per_device_hour": dev.price.usd_per_device_hour if dev.price else None,
             }
         )
-    if args.json:
-        print_json(rows)
-        return
-    table = Table(title="tokenfab backends")
-    for col in ("id", "name", "memory", "bandwidth", "bf16 / fp8 / fp4 dense", "TDP", "$/device-h", "pack"):
-        table.add_column(col)
-    for r in rows:
-        peaks = r["peak_flops_per_s"]
-        rates = " / ".join(f"{peaks[p] / 1e12:g}" if p in peaks else "-" for p in ("bf16", "fp8", "fp4")) + " TF"
-        price = r["usd_per_device_hour"]
-        table.add_row(
-            r["id"] + (f" (x{r['devices']})" if r["kind"] == "system" else ""),
-            r["name"],
-            f"{r['memory_bytes'] / 1e9:g} GB",
-            f"{r['memory_bytes_per_s'] / 1e12:g} TB/s",
-            rates,
-            f"{r['tdp_w']:g} W",
-            f"{price:.2f}" if price else "-",
-            r["plugin"],
-        )
-    console.print(table)
-    for problem in reg.problems:
-        console.print(f"[yellow]skipped {problem}[/yellow]")
+    if not (args.json or args.csv):
+        for row in rows:
+            row["label"] = row["id"] + (f" (x{row['devices']})" if row["kind"] == "system" else "")
+            row.update({name: row["peak_flops_per_s"].get(name) for name in ("bf16", "fp8", "fp4")})
+    columns = [
+        Column(key="label", header="id", justify="left", priority=0),
+        Column(key="memory_bytes", header="memory", unit="B", short="mem", priority=1),
+        Column(key="memory_bytes_per_s", header="bandwidth", unit="B/s", short="bw", priority=1),
+        Column(key="bf16", header="bf16 dense", unit="FLOP/s", short="bf16", priority=2),
+        Column(key="fp8", header="fp8 dense", unit="FLOP/s", short="fp8", priority=3),
+        Column(key="fp4", header="fp4 dense", unit="FLOP/s", short="fp4", priority=5),
+        Column(key="tdp_w", header="TDP", unit="W", priority=4),
+        Column(key="usd_per_device_hour", header="$/device-h", unit="$", short="$/h", priority=2),
+        Column(key="plugin", header="pack", justify="left", priority=6),
+        Column(key="name", header="name", justify="left", priority=7),
+    ]
+    notes = [f"skipped {problem}" for problem in reg.problems]
+    emit(args, console, rows, columns, title="tokenfab backends", notes=notes)
 
 
-def cmd_plugins(args: argparse.Namespace, console: Console) -> None:
+def cmd_plugins(args: argparse.Namespace, console: Any) -> None:
+    from ..io.tables import Column
     from ..registry import default_registry
 
+    if args.check:
+        return _check_pack(args, console)
     reg = default_registry()
     names = sorted({reg.pm.get_name(p) for p in reg.pm.get_plugins()} | {p.plugin for p in reg.problems})
+    names = sorted(set(names) | {name for name in reg.versions})
     rows = [
         {
             "plugin": n,
@@ -91,19 +88,45 @@ def cmd_plugins(args: argparse.Namespace, console: Console) -> None:
     ]
     for row in rows:
         row["status"] = "error" if row["problems"] and not row["backends"] else ("warning" if row["problems"] else "ok")
-    if args.json:
-        print_json(rows)
-        return
-    table = Table(title="tokenfab plugins")
-    for col in ("plugin", "version", "status", "backends", "problems"):
-        table.add_column(col)
-    for r in rows:
-        table.add_row(r["plugin"], r["version"], r["status"], ", ".join(r["backends"]), "; ".join(r["problems"]))
-    console.print(table)
+        if not row["backends"] and not row["problems"]:  # never silent: a pack with no devices is reported
+            row["status"], row["problems"] = "warning", ["registers no devices (no tokenfab_devices result)"]
+    if not (args.json or args.csv):
+        for row in rows:
+            row["backends_text"] = ", ".join(row["backends"])
+            row["problems_text"] = "; ".join(row["problems"])
+    columns = [
+        Column(key="plugin", header="plugin", justify="left", priority=0),
+        Column(key="version", header="version", justify="left", priority=3),
+        Column(key="status", header="status", justify="left", priority=0),
+        Column(key="backends_text", header="backends", justify="left", priority=1, wrap=True),
+        Column(key="problems_text", header="problems", justify="left", priority=2, wrap=True),
+    ]
+    emit(args, console, rows, columns, title="tokenfab plugins")
 
 
-def cmd_models(args: argparse.Namespace, console: Console) -> None:
+def _check_pack(args: argparse.Namespace, console: Any) -> None:
+    """``plugins --check NAME``: the pytest plugin's checks, run here; a failing pack exits 2."""
+    from ..errors import TokenfabError
+    from ..io.tables import Column
+    from ..testing.checks import run_checks
+
+    results = run_checks(args.check)
+    rows = [{"check": r.name, "status": r.status, "detail": r.detail} for r in results]
+    columns = [
+        Column(key="check", header="check", justify="left", priority=0),
+        Column(key="status", header="status", justify="left", priority=0),
+        Column(key="detail", header="detail", justify="left", priority=1, wrap=True),
+    ]
+    emit(args, console, rows, columns, title=f"conformance of pack {args.check!r}")
+    failed = [r for r in results if r.status == "fail"]
+    if failed:
+        raise TokenfabError(f"pack {args.check!r} fails {len(failed)} of {len(results)} conformance checks")
+
+
+def cmd_models(args: argparse.Namespace, console: Any) -> None:
     from ..catalog import all_models
+    from ..io.format import format_params
+    from ..io.tables import Column
     from ..models import load_model
 
     rows = []
@@ -113,6 +136,7 @@ def cmd_models(args: argparse.Namespace, console: Console) -> None:
             {
                 "id": model_id,
                 "params": m.params,
+                "active_params": m.active_params,
                 "layers": m.num_layers,
                 "hidden_size": m.hidden_size,
                 "heads": m.num_heads,
@@ -122,20 +146,17 @@ def cmd_models(args: argparse.Namespace, console: Console) -> None:
                 "source": m.source,
             }
         )
-    if args.json:
-        print_json(rows)
-        return
-    table = Table(title="tokenfab models")
-    for col in ("id", "params", "layers", "hidden", "heads / kv", "KV per token (bf16)", "context"):
-        table.add_column(col)
-    for r in rows:
-        table.add_row(
-            r["id"],
-            f"{r['params'] / 1e9:.2f} B",
-            str(r["layers"]),
-            str(r["hidden_size"]),
-            f"{r['heads']} / {r['kv_heads']}",
-            f"{r['kv_bytes_per_token_bf16'] / 1024:g} KiB",
-            str(r["max_context"]),
-        )
-    console.print(table)
+    if not (args.json or args.csv):
+        for row in rows:
+            row["heads_text"] = f"{row['heads']} / {row['kv_heads']}"
+    columns = [
+        Column(key="id", header="id", justify="left", priority=0),
+        Column(key="params", header="params", priority=0, format=format_params),
+        Column(key="active_params", header="active", priority=2, format=format_params),
+        Column(key="layers", header="layers", priority=3),
+        Column(key="hidden_size", header="hidden", priority=4),
+        Column(key="heads_text", header="heads / kv", short="heads/kv", priority=5),
+        Column(key="kv_bytes_per_token_bf16", header="KV/token bf16", unit="B", short="KV/tok", priority=1),
+        Column(key="max_context", header="context", priority=2),
+    ]
+    emit(args, console, rows, columns, title="tokenfab models")

@@ -6,19 +6,19 @@ import argparse
 from typing import Any
 
 import numpy as np
-from rich.console import Console
-from rich.table import Table
 
 from ..serving import METRICS, compare, estimate, sweep
-from ._common import add_scenario, int_list, mapping, mapping_options, options, print_csv, print_json
-from ._common import fmt as _fmt
+from ._common import add_output, add_scenario, emit, int_list, mapping, mapping_options, options, print_json
 
 ORDER = 20
 
 
 def register(sub: Any) -> dict:
     """Add this module's subcommands to ``sub``; return name -> handler."""
-    p = sub.add_parser("estimate", help="serving estimate for one backend")
+    from ..io.metrics import metrics_help
+
+    raw = argparse.RawDescriptionHelpFormatter
+    p = sub.add_parser("estimate", help="serving estimate for one backend", epilog=metrics_help(), formatter_class=raw)
     p.add_argument("--backend", required=True, help="backend id, e.g. nvidia:h100-sxm")
     p.add_argument("--breakdown", action="store_true", help="per-operator breakdown of prefill and a mid decode step")
     add_scenario(p)
@@ -31,130 +31,115 @@ def register(sub: Any) -> dict:
     p.add_argument("--phase", default="decode", choices=("decode", "prefill"))
     for flag in ("--devices", "--tp", "--pp", "--ep"):
         p.add_argument(flag, type=int)
-    for flag in ("--weights", "--activations", "--kv"):
+    for flag in ("--weights", "--activations", "--kv", "--attention"):
         p.add_argument(flag)
-    p.add_argument("--json", action="store_true")
-    p.add_argument("--csv", action="store_true")
-    p = sub.add_parser("compare", help="rank backends on one scenario")
+    add_output(p)
+    p = sub.add_parser("compare", help="rank backends on one scenario", epilog=metrics_help(), formatter_class=raw)
     p.add_argument("--backends", default="all", help="comma-separated backend ids, or 'all' (default)")
-    p.add_argument("--sort", default="usd_per_mtok", choices=sorted(METRICS), help="ranking metric")
-    p.add_argument("--csv", action="store_true", help="print CSV")
+    p.add_argument("--sort", default="usd_per_mtok", choices=sorted(METRICS), help="ranking metric (see metrics below)")
     add_scenario(p)
     return {"estimate": cmd_estimate, "compare": cmd_compare, "sweep": cmd_sweep}
 
 
-_COLUMNS = [  # (header, key, formatter)
-    ("TTFT ms", "ttft_s", lambda v: _fmt(v * 1e3)),
-    ("TPOT ms", "tpot_s", lambda v: _fmt(v * 1e3)),
-    ("tok/s", "tokens_per_s", _fmt),
-    ("tok/s/user", "tokens_per_s_per_user", _fmt),
-    ("tok/s/device", "tokens_per_s_per_device", _fmt),
-    ("mem/device GB", "memory_per_device_bytes", lambda v: _fmt(v / 1e9)),
-    ("J/token", "joules_per_token", _fmt),
-    ("$/M tok", "usd_per_mtok", lambda v: "no price" if v is None else f"{v:.3f}"),
-]
+#: (key, priority in an 80-column compare table: 0 never hidden, larger hidden first)
+_RESULT_METRICS = (
+    ("ttft_s", 1),
+    ("tpot_s", 1),
+    ("tokens_per_s", 1),
+    ("tokens_per_s_per_user", 3),
+    ("tokens_per_s_per_device", 4),
+    ("memory_per_device_bytes", 2),
+    ("joules_per_token", 3),
+    ("usd_per_mtok", 1),
+    ("usd_per_mtok_in_out", 5),
+)
 
 
-def cmd_estimate(args: argparse.Namespace, console: Console) -> None:
+def _metric_columns(sort: str = "") -> list:
+    from ..io.metrics import METRICS as DEFINED
+    from ..io.tables import Column
+
+    return [
+        Column(key=key, header=DEFINED[key][0], unit=DEFINED[key][1], priority=0 if key == sort else priority)
+        for key, priority in _RESULT_METRICS
+    ]
+
+
+def cmd_estimate(args: argparse.Namespace, console: Any) -> None:
+    from ..io.format import format_value
+    from ..io.metrics import METRICS as DEFINED
+    from ..io.tables import key_value_rows
+
     est = estimate(args.model, args.backend, **options(args))
+    record = est.to_dict(breakdown=args.breakdown)
     if args.json:
-        print_json(est.to_dict(breakdown=args.breakdown))
-        return
-    table = Table(
-        title=f"{est.model} on {est.backend}: batch {est.batch}, {est.input_tokens} in / {est.output_tokens} out"
-    )
-    table.add_column("metric")
-    table.add_column("value", justify="right")
-    table.add_row("devices", mapping(est))
-    table.add_row("precision (weights / activations / kv)", f"{est.weights} / {est.activations} / {est.kv}")
-    for header, key, fmt in _COLUMNS:
-        table.add_row(header, fmt(getattr(est, key)))
-    table.add_row("memory capacity/device GB", _fmt(est.memory_capacity_per_device_bytes / 1e9))
-    table.add_row("bound (prefill / decode)", f"{est.prefill_bound} / {est.decode_bound}")
-    price = "no sourced price: give --usd-per-device-hour or --capex"
+        return print_json(record)
+    if args.csv:
+        return emit(args, console, [est.to_dict()], [])
+    pairs = [
+        ("devices", mapping(est)),
+        (
+            "precision (weights / activations / kv / attention)",
+            f"{est.weights} / {est.activations} / {est.kv} / {est.attention}",
+        ),
+    ]
+    pairs += [(DEFINED[column.key][0], column.cell(record)) for column in _metric_columns()]
+    price = "none: no sourced price; give --usd-per-device-hour or --capex"
     if est.usd_per_device_hour is not None:
         price = f"{est.price_basis}, ${est.usd_per_device_hour:.2f}/device-h"
-    table.add_row("price basis", price)
-    console.print(table)
+    pairs += [
+        ("memory capacity/device", format_value(est.memory_capacity_per_device_bytes, "B")),
+        ("bound (prefill / decode)", f"{est.prefill_bound} / {est.decode_bound}"),
+        ("price basis", price),
+    ]
+    rows, columns = key_value_rows(pairs)
+    title = f"{est.model} on {est.backend}: batch {est.batch}, {est.input_tokens} in / {est.output_tokens} out"
+    emit(args, console, rows, columns, title=title, notes=["metrics are defined in: tokenfab estimate --help"])
     if args.breakdown:
-        for title, rows in (
-            ("prefill", est.to_dict(breakdown=True)["prefill_breakdown"]),
-            ("decode (mid-generation step)", est.to_dict(breakdown=True)["decode_breakdown"]),
-        ):
-            bt = Table(title=f"{title}: per operator, one device, all layers")
-            for col in (
-                "op",
-                "x",
-                "compute us",
-                "memory us",
-                "comm us",
-                "overhead us",
-                "total us",
-                "bound",
-                "GFLOP",
-                "MB",
-            ):
-                bt.add_column(col, justify="right")
-            for r in rows:
-                bt.add_row(
-                    r["name"],
-                    f"{r['count']:g}",
-                    *(f"{r[k] * 1e6:.1f}" for k in ("compute_s", "memory_s", "comm_s", "overhead_s", "seconds")),
-                    r["bound"],
-                    f"{r['flops'] / 1e9:.2f}",
-                    f"{r['bytes'] / 1e6:.1f}",
-                )
-            console.print(bt)
+        for title, ops in (("prefill", record["prefill_breakdown"]), ("decode (mid step)", record["decode_breakdown"])):
+            emit(args, console, ops, _breakdown_columns(), title=f"{title}: per operator, one device, all layers")
 
 
-def cmd_compare(args: argparse.Namespace, console: Console) -> None:
-    opts = options(args)
-    result = compare(args.model, args.backends, metric=args.sort, **opts)
+def _breakdown_columns() -> list:
+    from ..io.tables import Column
+
+    return [
+        Column(key="name", header="op", justify="left", priority=0),
+        Column(key="count", header="x", priority=5),
+        Column(key="compute_s", header="compute", unit="s", priority=2),
+        Column(key="memory_s", header="memory", unit="s", priority=2),
+        Column(key="comm_s", header="comm", unit="s", priority=3),
+        Column(key="overhead_s", header="overhead", short="ovh", unit="s", priority=4),
+        Column(key="seconds", header="total", unit="s", priority=0),
+        Column(key="bound", header="bound", justify="left", priority=1),
+        Column(key="flops", header="FLOPs", unit="FLOP", priority=3),
+        Column(key="bytes", header="bytes", unit="B", priority=3),
+    ]
+
+
+def cmd_compare(args: argparse.Namespace, console: Any) -> None:
+    from ..io.tables import Column
+
+    result = compare(args.model, args.backends, metric=args.sort, **options(args))
     if args.json:
-        print_json(result.to_dict())
-        return
-    if args.csv:
-        keys = [
-            "backend",
-            "devices",
-            "tp",
-            "pp",
-            "ep",
-            "replicas",
-            "weights",
-            "activations",
-            "kv",
-            "fits",
-            *[k for _, k, _ in _COLUMNS],
-            "usd_per_device_hour",
-            "prefill_bound",
-            "decode_bound",
-            "error",
-        ]
-        print_csv([row.to_dict() for row in result.rows], keys)
-        return
-    table = Table(
-        title=f"{args.model}: batch {args.batch}, {args.input_tokens} in / {args.output_tokens} out, "
-        f"ranked by {args.sort}"
-    )
-    table.add_column("backend", no_wrap=True, min_width=24)
-    table.add_column("devices", no_wrap=True)
-    table.add_column("fits")
-    for header, _, _ in _COLUMNS:
-        table.add_column(header, justify="right")
-    for row in result.rows:
-        e = row.estimate
-        if e is None:
-            table.add_row(row.backend, "-", "no", *["-"] * len(_COLUMNS))
-        else:
-            table.add_row(row.backend, mapping(e), "yes", *(fmt(getattr(e, key)) for _, key, fmt in _COLUMNS))
-    console.print(table)
-    for row in result.rows:
-        if row.error:
-            console.print(f"{row.backend}: {row.error}")
+        return print_json(result.to_dict())
+    rows = result.records()
+    if not args.csv:
+        for row, item in zip(rows, result.rows, strict=True):
+            row["mapping"] = mapping(item.estimate) if item.estimate else "-"
+    columns = [
+        Column(key="backend", header="backend", justify="left", priority=0),
+        Column(key="mapping", header="devices", justify="left", priority=1),
+        *_metric_columns(args.sort),
+    ]
+    notes = [f"{row.backend}: {row.error}" for row in result.rows if row.error]
+    title = f"{args.model}: batch {args.batch}, {args.input_tokens} in / {args.output_tokens} out, by {args.sort}"
+    emit(args, console, rows, columns, title=title, notes=notes)
 
 
-def cmd_sweep(args: argparse.Namespace, console: Console) -> None:
+def cmd_sweep(args: argparse.Namespace, console: Any) -> None:
+    from ..io.tables import Column
+
     batches, contexts = int_list("batch", args.batch), int_list("context", args.context)
     result = sweep(
         args.model,
@@ -166,43 +151,18 @@ def cmd_sweep(args: argparse.Namespace, console: Console) -> None:
         **mapping_options(args),
     )
     if args.json:
-        print_json(result.to_dict())
-        return
-    keys = [
-        "backend",
-        "devices",
-        "batch",
-        "context",
-        "tokens",
-        "seconds",
-        "tokens_per_s",
-        "bound",
-        "fits",
-        "memory_per_device_bytes",
-        "error",
+        return print_json(result.to_dict())
+    rows = list(result.rows)
+    columns = [
+        Column(key="backend", header="backend", justify="left", priority=0),
+        Column(key="devices", header="devices", short="dev", priority=2),
+        Column(key="batch", header="batch", priority=0),
+        Column(key="context", header="context", short="ctx", priority=0),
+        Column(key="seconds", header="step", unit="s", priority=0),
+        Column(key="tokens_per_s", header="tok/s", priority=1),
+        Column(key="bound", header="bound", justify="left", priority=3),
+        Column(key="fits", header="fits", justify="left", priority=1),
+        Column(key="memory_per_device_bytes", header="mem/dev", unit="B", priority=2),
     ]
-    if args.csv:
-        print_csv(result.rows, keys)
-        return
-    table = Table(title=f"{args.model}: {args.phase} step costs")
-    for col in ("backend", "devices", "batch", "context", "ms", "tok/s", "bound", "fits", "mem/device GB"):
-        table.add_column(col, no_wrap=col == "backend")
-    for r in result.rows:
-        if r.get("error"):
-            table.add_row(r["backend"], "-", "-", "-", "-", "-", "-", "no", "-")
-            continue
-        table.add_row(
-            r["backend"],
-            str(r["devices"]),
-            str(r["batch"]),
-            str(r["context"]),
-            _fmt(r["seconds"] * 1e3),
-            _fmt(r["tokens_per_s"]),
-            r["bound"],
-            "yes" if r["fits"] else "no",
-            _fmt(r["memory_per_device_bytes"] / 1e9),
-        )
-    console.print(table)
-    for r in result.rows:
-        if r.get("error"):
-            console.print(f"{r['backend']}: {r['error']}")
+    notes = [f"{r['backend']}: {r['error']}" for r in result.rows if r.get("error")]
+    emit(args, console, rows, columns, title=f"{args.model}: {args.phase} step costs", notes=notes)

@@ -31,25 +31,52 @@ URL = {
 # wavelet routing, pipeline fill). Not published; 2 us per operator keeps single-stream decode
 # far from the SRAM roofline (21 PB/s would read 16 GB of weights in under a microsecond).
 _FABRIC_OP_S = 2e-6
-_IO = Link(technology="SwarmX / 12 x 100 GbE system I/O", bytes_per_s=150e9, topology="switch",
-           domain_size=2048, latency_s=10e-6, efficiency=0.9, joules_per_byte=5.5e-12 * 8)
+_IO = Link(
+    technology="SwarmX / 12 x 100 GbE system I/O",
+    bytes_per_s=150e9,
+    topology="switch",
+    domain_size=2048,
+    latency_s=10e-6,
+    efficiency=0.9,
+    joules_per_byte=5.5e-12 * 8,
+)
 
 
 def _wafer(id_: str, name: str, year: int, flops: float, sram: float, sram_bw: float, sources: dict) -> Device:
     return Device(
-        id=id_, vendor="Cerebras", name=name, year=year,
+        id=id_,
+        vendor="Cerebras",
+        name=name,
+        year=year,
         peak_flops_per_s={"fp16": flops, "bf16": flops},
         memory=[
-            MemoryLevel(name="sram", kind="sram", capacity_bytes=sram, bytes_per_s=sram_bw, efficiency=0.5,
-                        joules_per_byte=2e-12),
-            MemoryLevel(name="memoryx", kind="external", capacity_bytes=1.2e15, bytes_per_s=150e9, efficiency=0.9,
-                        joules_per_byte=100e-12),
+            MemoryLevel(
+                name="sram",
+                kind="sram",
+                capacity_bytes=sram,
+                bytes_per_s=sram_bw,
+                efficiency=0.5,
+                joules_per_byte=2e-12,
+            ),
+            MemoryLevel(
+                name="memoryx",
+                kind="external",
+                capacity_bytes=1.2e15,
+                bytes_per_s=150e9,
+                efficiency=0.9,
+                joules_per_byte=100e-12,
+            ),
         ],
         interconnect=Interconnect(scale_up=None, scale_out=_IO),
         power=Power(tdp_w=23_000, idle_w=12_000),
         price=None,
-        efficiency=Efficiency(gemm_max_default=0.5, gemm_half_rows=0.0, vector_fraction=1.0, overhead_s=_FABRIC_OP_S,
-                              attention_memory_fraction=1.0),
+        efficiency=Efficiency(
+            gemm_max_default=0.5,
+            gemm_half_rows=0.0,
+            vector_fraction=1.0,
+            overhead_s=_FABRIC_OP_S,
+            attention_memory_fraction=1.0,
+        ),
         sources=sources,
         notes="No sourced system price: give --capex or --usd-per-device-hour for $/token.",
     )
@@ -57,7 +84,7 @@ def _wafer(id_: str, name: str, year: int, flops: float, sram: float, sram_bw: f
 
 _COMMON = dict(
     memory__memoryx="cerebras_memoryx,toms_wse3,semiwiki_cerebras: external DDR5+flash weight store up to 1.2 PB; "
-                    "bandwidth into a system bounded by its 1.2 Tb/s (150 GB/s) I/O",
+    "bandwidth into a system bounded by its 1.2 Tb/s (150 GB/s) I/O",
     memory__sram__efficiency="assumption: a layer reaches half the aggregate on-wafer bandwidth",
     memory__sram__joules_per_byte="assumption: on-die SRAM ~0.25 pJ/bit",
     memory__memoryx__joules_per_byte="assumption: DRAM + Ethernet path, 100 pJ/B",
@@ -70,15 +97,35 @@ _COMMON = dict(
 )
 
 WSE3 = _wafer(
-    "cerebras:wse-3", "WSE-3 (CS-3 system)", 2024, 125e15, 44e9, 21e15,
-    cite(URL, peak__fp16="toms_wse3: '125 petaflops of peak AI performance' (FP16; sparsity basis unstated)",
-         peak__bf16="toms_wse3,assumption: 16-bit formats share the rate",
-         memory__sram="toms_wse3,alcf_cs3,alcf_sc24_cerebras: 44 GB on-wafer SRAM, 21 PB/s", **_COMMON))
+    "cerebras:wse-3",
+    "WSE-3 (CS-3 system)",
+    2024,
+    125e15,
+    44e9,
+    21e15,
+    cite(
+        URL,
+        peak__fp16="toms_wse3: '125 petaflops of peak AI performance' (FP16; sparsity basis unstated)",
+        peak__bf16="toms_wse3,assumption: 16-bit formats share the rate",
+        memory__sram="toms_wse3,alcf_cs3,alcf_sc24_cerebras: 44 GB on-wafer SRAM, 21 PB/s",
+        **_COMMON,
+    ),
+)
 
 WSE2 = _wafer(
-    "cerebras:wse-2", "WSE-2 (CS-2 system)", 2021, 62.5e15, 40e9, 20e15,
-    cite(URL, peak__fp16="tnp_wse3: WSE-3's 125 PF is described as 2x WSE-2 -> 62.5 PF (derived)",
-         peak__bf16="tnp_wse3,assumption: 16-bit formats share the rate",
-         memory__sram="cerebras_wse2_extremetech: 40 GB on-wafer SRAM, 20 PB/s", **_COMMON))
+    "cerebras:wse-2",
+    "WSE-2 (CS-2 system)",
+    2021,
+    62.5e15,
+    40e9,
+    20e15,
+    cite(
+        URL,
+        peak__fp16="tnp_wse3: WSE-3's 125 PF is described as 2x WSE-2 -> 62.5 PF (derived)",
+        peak__bf16="tnp_wse3,assumption: 16-bit formats share the rate",
+        memory__sram="cerebras_wse2_extremetech: 40 GB on-wafer SRAM, 20 PB/s",
+        **_COMMON,
+    ),
+)
 
 DEVICES = [WSE2, WSE3]

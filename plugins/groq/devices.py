@@ -32,32 +32,54 @@ _OP_LATENCY_S = 2e-6
 _HOP_S = 2e-6
 
 LPU = Device(
-    id="groq:lpu", vendor="Groq", name="GroqChip LPU v1 (TSP, 230 MB SRAM)", year=2020,
+    id="groq:lpu",
+    vendor="Groq",
+    name="GroqChip LPU v1 (TSP, 230 MB SRAM)",
+    year=2020,
     peak_flops_per_s={"int8": 750e12, "fp16": 188e12},
-    memory=[MemoryLevel(name="sram", kind="sram", capacity_bytes=230e6, bytes_per_s=80e12, efficiency=0.9,
-                        joules_per_byte=2e-12)],
-    interconnect=Interconnect(scale_up=Link(
-        technology="Groq C2C (RealScale), 8 chips all-to-all per node, Dragonfly across nodes",
-        bytes_per_s=240e9, topology="dragonfly", domain_size=10440, latency_s=_HOP_S, efficiency=0.8,
-        joules_per_byte=5.5e-12 * 8)),
+    memory=[
+        MemoryLevel(
+            name="sram", kind="sram", capacity_bytes=230e6, bytes_per_s=80e12, efficiency=0.9, joules_per_byte=2e-12
+        )
+    ],
+    interconnect=Interconnect(
+        scale_up=Link(
+            technology="Groq C2C (RealScale), 8 chips all-to-all per node, Dragonfly across nodes",
+            bytes_per_s=240e9,
+            topology="dragonfly",
+            domain_size=10440,
+            latency_s=_HOP_S,
+            efficiency=0.8,
+            joules_per_byte=5.5e-12 * 8,
+        )
+    ),
     power=Power(tdp_w=215, idle_w=60),
     price=Price(capex_usd=20_000, provider="GroqCard list price", date="2023-2024"),
-    efficiency=Efficiency(gemm_max_default=0.8, gemm_half_rows=0.0, vector_fraction=1.0, overhead_s=_OP_LATENCY_S,
-                          attention_memory_fraction=1.0, memory_reserve_fraction=0.05),
+    efficiency=Efficiency(
+        gemm_max_default=0.8,
+        gemm_half_rows=0.0,
+        vector_fraction=1.0,
+        overhead_s=_OP_LATENCY_S,
+        attention_memory_fraction=1.0,
+        memory_reserve_fraction=0.05,
+    ),
     sources=cite(
-        URL, peak__int8="tpu_groq_lpu,linley_groq: 750 TOPS nominal (Linley: 5,760 TOPS per 8-card node)",
+        URL,
+        peak__int8="tpu_groq_lpu,linley_groq: 750 TOPS nominal (Linley: 5,760 TOPS per 8-card node)",
         peak__fp16="tpu_groq_lpu: 188 TFLOPS",
         memory__sram="tpu_groq_lpu,groq_isca2022,tnp_groq2020: 230 MB on-die SRAM, 80 TB/s; no HBM or DRAM",
         memory__sram__efficiency="assumption: compiler-scheduled streams keep SRAM near peak; 0.9",
         memory__sram__joules_per_byte="assumption: on-die SRAM ~0.25 pJ/bit (Horowitz-scale ratios in the reference)",
         interconnect__scale_up="linley_groq,tnp_groq2020,groq_isca2022: 16 links x 4 lanes x 30 Gb/s = 480 GB/s "
-                               "bidirectional (240 per direction); 8-chip all-to-all nodes in a Dragonfly",
+        "bidirectional (240 per direction); 8-chip all-to-all nodes in a Dragonfly",
         interconnect__scale_up__latency_s="groq_isca2022,assumption: <3 us end to end bounds one hop; 2 us per step",
-        interconnect__scale_up__efficiency="assumption: 0.8", power__tdp_w="01me_groq: 215 W",
+        interconnect__scale_up__efficiency="assumption: 0.8",
+        power__tdp_w="01me_groq: 215 W",
         power__idle_w="assumption: SRAM machine with no DRAM refresh; ~28% of TDP static",
         price="isopack_groq: GroqCard ~$20,000 (capex; amortised with electricity)",
         efficiency__overhead_s="assumption: 2 us fixed pipeline latency per operator, no kernel launch",
-        efficiency__gemm_max="assumption: MXM weight-stationary, no batch-size penalty (gemm_half_rows 0)"),
+        efficiency__gemm_max="assumption: MXM weight-stationary, no batch-size penalty (gemm_half_rows 0)",
+    ),
     notes="The next-generation LPU (LP30 / Groq 3) is not modelled: its power is not published.",
 )
 

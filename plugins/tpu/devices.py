@@ -26,7 +26,7 @@ URL = {
     "gcp_tpu_pricing": "https://cloud.google.com/tpu/pricing",
     "neowin_trillium": "https://neowin.net/amp/google-takes-on-nvidia-blackwell-gpus-with-the-new-trillium-tpus",
     "trillium_claims": "https://convergedigest.blogspot.com/2024/05/google-debuts-6th-gen-tpu.html (4.7x v5e compute, "
-                       ">67% more energy-efficient)",
+    ">67% more energy-efficient)",
     "scaling_book_tpus": "https://jax-ml.github.io/scaling-book/tpus/",
     "cal:maxtext": "calibration.yaml maxtext-v6e-256-llama3.1-8b-mfu (45.5% MFU training on v6e-256)",
     "assumption": "tokenfab modelling assumption, documented in docs/vendors.md",
@@ -38,70 +38,168 @@ _HBM_J = 60e-12
 
 _COMMON = dict(
     memory__hbm__efficiency="assumption: 0.85 (no public TPU STREAM figure in the reference set)",
-    memory__hbm__joules_per_byte="assumption: 60 pJ/B", interconnect__scale_up__latency_s="assumption: 2 us per hop",
+    memory__hbm__joules_per_byte="assumption: 60 pJ/B",
+    interconnect__scale_up__latency_s="assumption: 2 us per hop",
     efficiency__gemm_max="cal:maxtext,assumption: 45.5% end-to-end training MFU on v6e bounds the matrix units "
-                         "from below; 0.7 assumed for large GEMMs",
+    "from below; 0.7 assumed for large GEMMs",
     efficiency__gemm_half_rows="assumption: half the systolic array edge (128x128 MXU: 64 rows; 256x256: 128)",
-    efficiency__overhead_s="assumption: 2 us per fused XLA op", power__idle_w="assumption: 20% of estimated power",
+    efficiency__overhead_s="assumption: 2 us per fused XLA op",
+    power__idle_w="assumption: 20% of estimated power",
 )
 
 
-def _tpu(id_, name, year, peaks, hbm, hbm_bw, ici_per_dir, topology, domain, dcn, power_w, price, half_rows,
-         sources) -> Device:
+def _tpu(
+    id_, name, year, peaks, hbm, hbm_bw, ici_per_dir, topology, domain, dcn, power_w, price, half_rows, sources
+) -> Device:
     return Device(
-        id=id_, vendor="Google", name=name, year=year, peak_flops_per_s=peaks,
-        memory=[MemoryLevel(name="hbm", kind="hbm", capacity_bytes=hbm, bytes_per_s=hbm_bw, efficiency=0.85,
-                            joules_per_byte=_HBM_J)],
+        id=id_,
+        vendor="Google",
+        name=name,
+        year=year,
+        peak_flops_per_s=peaks,
+        memory=[
+            MemoryLevel(
+                name="hbm", kind="hbm", capacity_bytes=hbm, bytes_per_s=hbm_bw, efficiency=0.85, joules_per_byte=_HBM_J
+            )
+        ],
         interconnect=Interconnect(
-            scale_up=Link(technology="ICI", bytes_per_s=ici_per_dir, topology=topology, domain_size=domain,
-                          latency_s=_ICI_HOP_S, efficiency=0.85, joules_per_byte=1.3e-12 * 8),
-            scale_out=Link(technology="data center network (DCN)", bytes_per_s=dcn, domain_size=1_000_000,
-                           latency_s=20e-6, efficiency=0.8)),
+            scale_up=Link(
+                technology="ICI",
+                bytes_per_s=ici_per_dir,
+                topology=topology,
+                domain_size=domain,
+                latency_s=_ICI_HOP_S,
+                efficiency=0.85,
+                joules_per_byte=1.3e-12 * 8,
+            ),
+            scale_out=Link(
+                technology="data center network (DCN)",
+                bytes_per_s=dcn,
+                domain_size=1_000_000,
+                latency_s=20e-6,
+                efficiency=0.8,
+            ),
+        ),
         power=Power(tdp_w=power_w, idle_w=0.2 * power_w),
         price=price,
-        efficiency=Efficiency(gemm_max_default=0.7, gemm_half_rows=half_rows, vector_fraction=1.0,
-                              overhead_s=_OVERHEAD_S, attention_memory_fraction=0.8),
+        efficiency=Efficiency(
+            gemm_max_default=0.7,
+            gemm_half_rows=half_rows,
+            vector_fraction=1.0,
+            overhead_s=_OVERHEAD_S,
+            attention_memory_fraction=0.8,
+        ),
         sources=sources,
     )
 
 
-V5E = _tpu("tpu:v5e", "TPU v5e", 2023, {"bf16": 197 * T, "int8": 393 * T}, 16 * GB, 819 * GB, 200 * GB, "torus2d",
-           256, 25e9 / 8, 140.0, Price(usd_per_device_hour=1.20, provider="Google Cloud on demand, US", date="2025"),
-           64, cite(URL, peak="gcp_tpu_v5e: 197 TFLOPS bf16, 393 TOPS int8",
-                    memory__hbm="gcp_tpu_v5e: 16 GB HBM2, 819 GB/s",
-                    interconnect__scale_up="gcp_tpu_v5e: ICI 1,600 Gbps = 400 GB/s bidirectional, 2D torus, 256-chip pod",
-                    interconnect__scale_out="gcp_tpu_v5e: 2 x 100 Gbps NIC per 8-chip host (25 Gbps per chip)",
-                    power__tdp_w="gcp_tpu_v4,assumption: estimate 0.70 W/TFLOPS (v4: 192 W max / 275 TF) x 197 TF",
-                    price="gcp_tpu_pricing: $1.20 per chip-hour (recalled in the reference, not re-read)", **_COMMON))
+V5E = _tpu(
+    "tpu:v5e",
+    "TPU v5e",
+    2023,
+    {"bf16": 197 * T, "int8": 393 * T},
+    16 * GB,
+    819 * GB,
+    200 * GB,
+    "torus2d",
+    256,
+    25e9 / 8,
+    140.0,
+    Price(usd_per_device_hour=1.20, provider="Google Cloud on demand, US", date="2025"),
+    64,
+    cite(
+        URL,
+        peak="gcp_tpu_v5e: 197 TFLOPS bf16, 393 TOPS int8",
+        memory__hbm="gcp_tpu_v5e: 16 GB HBM2, 819 GB/s",
+        interconnect__scale_up="gcp_tpu_v5e: ICI 1,600 Gbps = 400 GB/s bidirectional, 2D torus, 256-chip pod",
+        interconnect__scale_out="gcp_tpu_v5e: 2 x 100 Gbps NIC per 8-chip host (25 Gbps per chip)",
+        power__tdp_w="gcp_tpu_v4,assumption: estimate 0.70 W/TFLOPS (v4: 192 W max / 275 TF) x 197 TF",
+        price="gcp_tpu_pricing: $1.20 per chip-hour (recalled in the reference, not re-read)",
+        **_COMMON,
+    ),
+)
 
-V5P = _tpu("tpu:v5p", "TPU v5p", 2023, {"bf16": 459 * T, "fp8": 459 * T, "int8": 918 * T}, 95 * GB, 2765 * GB,
-           600 * GB, "torus3d", 8960, 50e9 / 8, 320.0,
-           Price(usd_per_device_hour=4.20, provider="Google Cloud on demand, US", date="2025"), 64,
-           cite(URL, peak__bf16="gcp_tpu_v5p", peak__fp8="gcp_tpu_v5p: FP8 at the BF16 rate",
-                peak__int8="scaling_book_tpus: 918 TOPS", memory__hbm="gcp_tpu_v5p: 95 GB HBM2e, 2,765 GB/s",
-                interconnect__scale_up="gcp_tpu_v5p: 1,200 GB/s bidirectional ICI, 3D torus, 8,960-chip pod",
-                interconnect__scale_out="gcp_tpu_v5p: DCN 50 Gbps per chip",
-                power__tdp_w="gcp_tpu_v4,assumption: estimate 0.70 W/TFLOPS x 459 TF",
-                price="gcp_tpu_pricing: $4.20 per chip-hour (recalled in the reference)", **_COMMON))
+V5P = _tpu(
+    "tpu:v5p",
+    "TPU v5p",
+    2023,
+    {"bf16": 459 * T, "fp8": 459 * T, "int8": 918 * T},
+    95 * GB,
+    2765 * GB,
+    600 * GB,
+    "torus3d",
+    8960,
+    50e9 / 8,
+    320.0,
+    Price(usd_per_device_hour=4.20, provider="Google Cloud on demand, US", date="2025"),
+    64,
+    cite(
+        URL,
+        peak__bf16="gcp_tpu_v5p",
+        peak__fp8="gcp_tpu_v5p: FP8 at the BF16 rate",
+        peak__int8="scaling_book_tpus: 918 TOPS",
+        memory__hbm="gcp_tpu_v5p: 95 GB HBM2e, 2,765 GB/s",
+        interconnect__scale_up="gcp_tpu_v5p: 1,200 GB/s bidirectional ICI, 3D torus, 8,960-chip pod",
+        interconnect__scale_out="gcp_tpu_v5p: DCN 50 Gbps per chip",
+        power__tdp_w="gcp_tpu_v4,assumption: estimate 0.70 W/TFLOPS x 459 TF",
+        price="gcp_tpu_pricing: $4.20 per chip-hour (recalled in the reference)",
+        **_COMMON,
+    ),
+)
 
-V6E = _tpu("tpu:v6e", "TPU v6e (Trillium)", 2024, {"bf16": 918 * T, "fp8": 918 * T, "int8": 1836 * T}, 32 * GB,
-           1640 * GB, 400 * GB, "torus2d", 256, 100e9 / 8, 390.0,
-           Price(usd_per_device_hour=2.70, provider="Google Cloud on demand", date="2024-12"), 128,
-           cite(URL, peak__bf16="gcp_tpu_v6e", peak__fp8="gcp_tpu7x: v6e FP8 = 918 (BF16 rate)",
-                peak__int8="gcp_tpu_v6e", memory__hbm="gcp_tpu_v6e: 32 GB, 1,640 GB/s",
-                interconnect__scale_up="gcp_tpu_v6e: 800 GB/s bidirectional ICI (3,200 Gbps), 2D torus, 256-chip pod",
-                interconnect__scale_out="gcp_tpu_v6e: 4 x 200 Gbps NIC per 8-chip host (100 Gbps per chip)",
-                power__tdp_w="trillium_claims,assumption: estimate v5e's 140 W x 4.7 / 1.67 = 394 W",
-                price="neowin_trillium,gcp_tpu_pricing: $2.70 on demand ($1.89 1-yr, $1.22 3-yr)", **_COMMON))
+V6E = _tpu(
+    "tpu:v6e",
+    "TPU v6e (Trillium)",
+    2024,
+    {"bf16": 918 * T, "fp8": 918 * T, "int8": 1836 * T},
+    32 * GB,
+    1640 * GB,
+    400 * GB,
+    "torus2d",
+    256,
+    100e9 / 8,
+    390.0,
+    Price(usd_per_device_hour=2.70, provider="Google Cloud on demand", date="2024-12"),
+    128,
+    cite(
+        URL,
+        peak__bf16="gcp_tpu_v6e",
+        peak__fp8="gcp_tpu7x: v6e FP8 = 918 (BF16 rate)",
+        peak__int8="gcp_tpu_v6e",
+        memory__hbm="gcp_tpu_v6e: 32 GB, 1,640 GB/s",
+        interconnect__scale_up="gcp_tpu_v6e: 800 GB/s bidirectional ICI (3,200 Gbps), 2D torus, 256-chip pod",
+        interconnect__scale_out="gcp_tpu_v6e: 4 x 200 Gbps NIC per 8-chip host (100 Gbps per chip)",
+        power__tdp_w="trillium_claims,assumption: estimate v5e's 140 W x 4.7 / 1.67 = 394 W",
+        price="neowin_trillium,gcp_tpu_pricing: $2.70 on demand ($1.89 1-yr, $1.22 3-yr)",
+        **_COMMON,
+    ),
+)
 
-IRONWOOD = _tpu("tpu:ironwood", "TPU7x (Ironwood)", 2025, {"bf16": 2307 * T, "fp8": 4614 * T}, 206158430208,
-                7370 * GB, 600 * GB, "torus3d", 9216, 100e9 / 8, 980.0, None, 128,
-                cite(URL, peak__bf16="gcp_tpu7x", peak__fp8="gcp_tpu7x,hc25_ironwood",
-                     memory__hbm="gcp_tpu7x,hc25_ironwood,google_ironwood_blog: 192 GiB HBM3e, 7.37 TB/s",
-                     interconnect__scale_up="hc25_ironwood,google_ironwood_blog: 1.2 TB/s bidirectional ICI, 3D torus "
-                                            "with OCS, 9,216-chip pod",
-                     interconnect__scale_out="assumption: DCN as v6e, 100 Gbps per chip",
-                     power__tdp_w="google_ironwood_blog,assumption: estimate v6e 390 W x (4614/918) / 2 = 980 W",
-                     **_COMMON))
+IRONWOOD = _tpu(
+    "tpu:ironwood",
+    "TPU7x (Ironwood)",
+    2025,
+    {"bf16": 2307 * T, "fp8": 4614 * T},
+    206158430208,
+    7370 * GB,
+    600 * GB,
+    "torus3d",
+    9216,
+    100e9 / 8,
+    980.0,
+    None,
+    128,
+    cite(
+        URL,
+        peak__bf16="gcp_tpu7x",
+        peak__fp8="gcp_tpu7x,hc25_ironwood",
+        memory__hbm="gcp_tpu7x,hc25_ironwood,google_ironwood_blog: 192 GiB HBM3e, 7.37 TB/s",
+        interconnect__scale_up="hc25_ironwood,google_ironwood_blog: 1.2 TB/s bidirectional ICI, 3D torus "
+        "with OCS, 9,216-chip pod",
+        interconnect__scale_out="assumption: DCN as v6e, 100 Gbps per chip",
+        power__tdp_w="google_ironwood_blog,assumption: estimate v6e 390 W x (4614/918) / 2 = 980 W",
+        **_COMMON,
+    ),
+)
 
 DEVICES = [V5E, V5P, V6E, IRONWOOD]

@@ -38,83 +38,164 @@ _HOP_S = 4e-6  # per collective step on NeuronLink (assumption)
 
 _COMMON = dict(
     memory__hbm__efficiency="assumption: 0.8 (no public Neuron STREAM figure)",
-    memory__hbm__joules_per_byte="assumption: 60 pJ/B", interconnect__scale_up__latency_s="assumption: 4 us per step",
-    efficiency__gemm_max="assumption: 0.6", efficiency__gemm_half_rows="assumption: 64 (128x128 tensor engine, half)",
-    efficiency__overhead_s="cal:neuron: 7 us per operator, fitted to the Inf2 8B and Trn1 70B batch-1 TPOT points together", power__idle_w="assumption: 20% of estimated power",
+    memory__hbm__joules_per_byte="assumption: 60 pJ/B",
+    interconnect__scale_up__latency_s="assumption: 4 us per step",
+    efficiency__gemm_max="assumption: 0.6",
+    efficiency__gemm_half_rows="assumption: 64 (128x128 tensor engine, half)",
+    efficiency__overhead_s="cal:neuron: 7 us per operator, fitted to the Inf2 8B and Trn1 70B batch-1 TPOT points together",
+    power__idle_w="assumption: 20% of estimated power",
 )
 
 
 def _neuron(id_, name, year, peaks, hbm, hbm_bw, link_per_dir, topology, domain, efa, power_w, price, sources):
     return Device(
-        id=id_, vendor="AWS", name=name, year=year, peak_flops_per_s=peaks,
-        memory=[MemoryLevel(name="hbm", kind="hbm", capacity_bytes=hbm, bytes_per_s=hbm_bw, efficiency=0.8,
-                            joules_per_byte=60e-12)],
+        id=id_,
+        vendor="AWS",
+        name=name,
+        year=year,
+        peak_flops_per_s=peaks,
+        memory=[
+            MemoryLevel(
+                name="hbm", kind="hbm", capacity_bytes=hbm, bytes_per_s=hbm_bw, efficiency=0.8, joules_per_byte=60e-12
+            )
+        ],
         interconnect=Interconnect(
-            scale_up=Link(technology="NeuronLink", bytes_per_s=link_per_dir, topology=topology, domain_size=domain,
-                          latency_s=_HOP_S, efficiency=0.8, joules_per_byte=1.3e-12 * 8),
-            scale_out=Link(technology="EFA", bytes_per_s=efa, domain_size=100_000, latency_s=15e-6, efficiency=0.8)),
-        power=Power(tdp_w=power_w, idle_w=0.2 * power_w), price=price,
-        efficiency=Efficiency(gemm_max_default=0.6, gemm_half_rows=64, vector_fraction=0.5, overhead_s=_OVERHEAD_S,
-                              attention_memory_fraction=0.8),
+            scale_up=Link(
+                technology="NeuronLink",
+                bytes_per_s=link_per_dir,
+                topology=topology,
+                domain_size=domain,
+                latency_s=_HOP_S,
+                efficiency=0.8,
+                joules_per_byte=1.3e-12 * 8,
+            ),
+            scale_out=Link(technology="EFA", bytes_per_s=efa, domain_size=100_000, latency_s=15e-6, efficiency=0.8),
+        ),
+        power=Power(tdp_w=power_w, idle_w=0.2 * power_w),
+        price=price,
+        efficiency=Efficiency(
+            gemm_max_default=0.6,
+            gemm_half_rows=64,
+            vector_fraction=0.5,
+            overhead_s=_OVERHEAD_S,
+            attention_memory_fraction=0.8,
+        ),
         sources=sources,
     )
 
 
 TRN1 = _neuron(
-    "trainium:trn1", "Trainium (Trn1)", 2022,
+    "trainium:trn1",
+    "Trainium (Trn1)",
+    2022,
     {"fp32": 47.5 * T, "tf32": 190 * T, "bf16": 190 * T, "fp16": 190 * T, "fp8": 190 * T, "int8": 380 * T},
-    32 * GiB, 880468295680, 192 * GB, "torus2d", 16, 50e9 / 8, 245.0,
+    32 * GiB,
+    880468295680,
+    192 * GB,
+    "torus2d",
+    16,
+    50e9 / 8,
+    245.0,
     Price(usd_per_device_hour=21.50 / 16, provider="AWS trn1.32xlarge on demand / 16 chips", date="2026-06"),
-    cite(URL, peak="neuron_trainium: 190 TFLOPS FP8/FP16/BF16/TF32, 47.5 FP32, 380 INT8",
-         memory__hbm="neuron_trainium,neuron_trainium2: 32 GiB HBM, 820 GiB/s",
-         interconnect__scale_up="neuron_trainium2,neuron_trn1_arch: NeuronLink-v2 384 GB/s per chip (direction "
-                                "unstated; 192 per direction), 2D torus of 16 chips",
-         interconnect__scale_out="neuron_trn1_arch: 800 Gbps EFA per 16-chip trn1.32xlarge (50 Gbps per chip)",
-         power__tdp_w="nv_a100_datasheet,assumption: estimate 190 TF x 1.28 W/TF (A100: 400 W / 312 TF)",
-         price="usage_trainium_prices: $21.50/h / 16", **_COMMON))
+    cite(
+        URL,
+        peak="neuron_trainium: 190 TFLOPS FP8/FP16/BF16/TF32, 47.5 FP32, 380 INT8",
+        memory__hbm="neuron_trainium,neuron_trainium2: 32 GiB HBM, 820 GiB/s",
+        interconnect__scale_up="neuron_trainium2,neuron_trn1_arch: NeuronLink-v2 384 GB/s per chip (direction "
+        "unstated; 192 per direction), 2D torus of 16 chips",
+        interconnect__scale_out="neuron_trn1_arch: 800 Gbps EFA per 16-chip trn1.32xlarge (50 Gbps per chip)",
+        power__tdp_w="nv_a100_datasheet,assumption: estimate 190 TF x 1.28 W/TF (A100: 400 W / 312 TF)",
+        price="usage_trainium_prices: $21.50/h / 16",
+        **_COMMON,
+    ),
+)
 
 INF2 = _neuron(
-    "trainium:inf2", "Inferentia2 (Inf2)", 2023,
+    "trainium:inf2",
+    "Inferentia2 (Inf2)",
+    2023,
     {"fp32": 47.5 * T, "tf32": 190 * T, "bf16": 190 * T, "fp16": 190 * T, "fp8": 190 * T, "int8": 380 * T},
-    32 * GiB, 880468295680, 206158430208 / 2, "ring", 12, 100e9 / 8 / 12, 245.0, None,
-    cite(URL, peak="neuron_inferentia2: 190 TFLOPS FP8/FP16/BF16/TF32, 47.5 FP32, 380 INT8",
-         memory__hbm="neuron_inferentia2,neuron_inf2_arch: 32 GiB HBM, 820 GiB/s",
-         interconnect__scale_up="neuron_inf2_arch: NeuronLink-v2 192 GiB/s per chip (direction unstated; half per "
-                                "direction), ring of 12 chips",
-         interconnect__scale_out="assumption: 100 Gbps per inf2.48xlarge shared by 12 chips",
-         power__tdp_w="nv_a100_datasheet,assumption: estimate as Trn1 (same NeuronCore-v2)", **_COMMON),
+    32 * GiB,
+    880468295680,
+    206158430208 / 2,
+    "ring",
+    12,
+    100e9 / 8 / 12,
+    245.0,
+    None,
+    cite(
+        URL,
+        peak="neuron_inferentia2: 190 TFLOPS FP8/FP16/BF16/TF32, 47.5 FP32, 380 INT8",
+        memory__hbm="neuron_inferentia2,neuron_inf2_arch: 32 GiB HBM, 820 GiB/s",
+        interconnect__scale_up="neuron_inf2_arch: NeuronLink-v2 192 GiB/s per chip (direction unstated; half per "
+        "direction), ring of 12 chips",
+        interconnect__scale_out="assumption: 100 Gbps per inf2.48xlarge shared by 12 chips",
+        power__tdp_w="nv_a100_datasheet,assumption: estimate as Trn1 (same NeuronCore-v2)",
+        **_COMMON,
+    ),
 )
 
 TRN2 = _neuron(
-    "trainium:trn2", "Trainium2 (Trn2)", 2024,
+    "trainium:trn2",
+    "Trainium2 (Trn2)",
+    2024,
     {"fp32": 181 * T, "tf32": 667 * T, "bf16": 667 * T, "fp16": 667 * T, "fp8": 1299 * T},
-    96 * GiB, 2.9 * T, 640 * GB, "torus2d", 16, 200e9 / 8, 470.0, None,
-    cite(URL, peak="neuron_trainium2: 1,299 FP8, 667 BF16/FP16/TF32, 181 FP32 dense",
-         memory__hbm="neuron_trainium2: 96 GiB HBM, 2.9 TB/s",
-         interconnect__scale_up="neuron_trainium2,neuron_trn2_arch: NeuronLink-v3 1.28 TB/s per chip (direction "
-                                "unstated; 640 GB/s per direction), 4x4 2D torus in a trn2.48xlarge",
-         interconnect__scale_out="neuron_trn2_arch: 3,200 Gbps EFAv3 per 16 chips (200 Gbps per chip)",
-         power__tdp_w="nv_h100_page,assumption: estimate 667 TF x 0.71 W/TF (H100: 700 W / 989.5 TF)", **_COMMON),
+    96 * GiB,
+    2.9 * T,
+    640 * GB,
+    "torus2d",
+    16,
+    200e9 / 8,
+    470.0,
+    None,
+    cite(
+        URL,
+        peak="neuron_trainium2: 1,299 FP8, 667 BF16/FP16/TF32, 181 FP32 dense",
+        memory__hbm="neuron_trainium2: 96 GiB HBM, 2.9 TB/s",
+        interconnect__scale_up="neuron_trainium2,neuron_trn2_arch: NeuronLink-v3 1.28 TB/s per chip (direction "
+        "unstated; 640 GB/s per direction), 4x4 2D torus in a trn2.48xlarge",
+        interconnect__scale_out="neuron_trn2_arch: 3,200 Gbps EFAv3 per 16 chips (200 Gbps per chip)",
+        power__tdp_w="nv_h100_page,assumption: estimate 667 TF x 0.71 W/TF (H100: 700 W / 989.5 TF)",
+        **_COMMON,
+    ),
 )
 
 TRN3 = _neuron(
-    "trainium:trn3", "Trainium3 (Trn3)", 2025,
+    "trainium:trn3",
+    "Trainium3 (Trn3)",
+    2025,
     {"fp32": 183 * T, "tf32": 671 * T, "bf16": 671 * T, "fp16": 671 * T, "fp8": 2517 * T, "fp4": 2517 * T},
-    144 * GiB, 4.9 * T, 1280 * GB, "switch", 144, 200e9 / 8, 650.0, None,
-    cite(URL, peak="neuron_trainium3: 2,517 MXFP8/MXFP4, 671 BF16/FP16/TF32, 183 FP32 dense",
-         memory__hbm="neuron_trainium3,aws_trn3_aiwire: 144 GiB HBM3E, 4.9 TB/s",
-         interconnect__scale_up="neuron_trainium3,neuron_trn3_arch: NeuronLink-v4 2.56 TB/s per chip through "
-                                "NeuronSwitch (direction unstated; 1.28 TB/s per direction), 144 chips",
-         interconnect__scale_out="neuron_trn3_arch: 200 Gbps EFA per chip",
-         power__tdp_w="aws_trn3_aiwire,assumption: estimate Trn2's 470 W x (2517/1299) / 1.4 = 650 W", **_COMMON),
+    144 * GiB,
+    4.9 * T,
+    1280 * GB,
+    "switch",
+    144,
+    200e9 / 8,
+    650.0,
+    None,
+    cite(
+        URL,
+        peak="neuron_trainium3: 2,517 MXFP8/MXFP4, 671 BF16/FP16/TF32, 183 FP32 dense",
+        memory__hbm="neuron_trainium3,aws_trn3_aiwire: 144 GiB HBM3E, 4.9 TB/s",
+        interconnect__scale_up="neuron_trainium3,neuron_trn3_arch: NeuronLink-v4 2.56 TB/s per chip through "
+        "NeuronSwitch (direction unstated; 1.28 TB/s per direction), 144 chips",
+        interconnect__scale_out="neuron_trn3_arch: 200 Gbps EFA per chip",
+        power__tdp_w="aws_trn3_aiwire,assumption: estimate Trn2's 470 W x (2517/1299) / 1.4 = 650 W",
+        **_COMMON,
+    ),
 )
 
 # Trn2 UltraServer: four trn2u.48xlarge (64 chips) joined by NeuronLink-v3 rings between
 # same-coordinate chips: a 4x4x4 torus-like domain [neuron_trn2_arch].
 TRN2_ULTRASERVER = System(
-    id="trainium:trn2-ultraserver", name="Trn2 UltraServer (64 Trainium2)",
-    device=attrs.evolve(TRN2, interconnect=attrs.evolve(TRN2.interconnect, scale_up=attrs.evolve(
-        TRN2.interconnect.scale_up, topology="torus3d", domain_size=64))),
+    id="trainium:trn2-ultraserver",
+    name="Trn2 UltraServer (64 Trainium2)",
+    device=attrs.evolve(
+        TRN2,
+        interconnect=attrs.evolve(
+            TRN2.interconnect, scale_up=attrs.evolve(TRN2.interconnect.scale_up, topology="torus3d", domain_size=64)
+        ),
+    ),
     device_count=64,
     description="4 x 16 Trainium2 over NeuronLink-v3 (2D torus per instance, rings across instances).",
     sources=cite(URL, device_count="neuron_trn2_arch: 64 chips, rings between same-coordinate chips"),

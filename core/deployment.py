@@ -1,0 +1,264 @@
+"""What runs where, and what it serves: :class:`Deployment` and :class:`Workload`.
+
+A :class:`Deployment` is a backend id, a device count, a parallel mapping and a precision per
+tensor class. Fields left ``None`` are decided by tokenfab (the mapping search, the precision
+defaults, the placement rules); every result carries the *resolved* deployment, with each
+field filled in, so ``estimate(model, deployment=result.deployment, workload=result.workload)``
+replays the same numbers.
+
+Mapping vocabulary (one model replica is ``tp * pp * ep`` devices)::
+
+    devices       = tp * pp * ep * dp
+    tp            tensor-parallel degree (heads, MLP width, vocabulary split)
+    pp            pipeline stages (whole layers per stage)
+    ep            expert-parallel degree (MoE models); attention then runs data-parallel over
+                  ``attention_dp = ep`` groups of ``tp`` devices (DeepSeek-V3's serving layout)
+    dp            data-parallel replicas sharing the batch
+
+A :class:`Workload` is what one deployment serves: ``batch`` concurrent sequences (or, for the
+simulator, a request ``rate``) of ``input_tokens`` prompt and ``output_tokens`` generated
+tokens, optionally with speculative decoding.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import attrs
+
+from .errors import ValidationError
+from .protocol import PRECISION_BITS
+
+#: Memory placements of weights a deployment may ask for (see docs/modelling.md, "On-chip placement").
+PRECISION_FIELDS = ("weights", "activations", "kv", "attention")
+MAPPING_FIELDS = ("tp", "pp", "ep", "dp", "attention_dp")
+
+
+def _positive_int(owner: str, name: str, value: Any, *, optional: bool = True) -> int | None:
+    if value is None and optional:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not float(value).is_integer() or value < 1:
+        raise ValidationError(f"{name}: must be an integer >= 1, got {value!r}")
+    return int(value)
+
+
+def _precision(owner: str, name: str, value: Any) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or value not in PRECISION_BITS:
+        raise ValidationError(f"{name}: precision must be one of {', '.join(PRECISION_BITS)}, got {value!r}")
+    return value
+
+
+def _memory_level(owner: str, name: str, value: Any) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value:
+        raise ValidationError(f"{name}: must be a memory level name such as 'hbm' or 'sram', got {value!r}")
+    return value
+
+
+def _from_dict(cls: type, data: Any) -> Any:
+    """Build ``cls`` from a mapping; an unknown key is a one-line :class:`ValidationError`."""
+    if not isinstance(data, dict):
+        raise ValidationError(f"{cls.__name__}: expected a mapping of fields, got {type(data).__name__}")
+    known = [f.name for f in attrs.fields(cls)]
+    for key in data:
+        if key not in known:
+            raise ValidationError(f"{cls.__name__}: unknown field {key!r} (known: {', '.join(known)})")
+    return data
+
+
+@attrs.frozen(kw_only=True)
+class Speculative:
+    """Speculative decoding: ``draft`` (a model id, config, :class:`Model`, or ``"mtp"``) proposes
+    ``tokens`` tokens per cycle, each accepted with probability ``acceptance``."""
+
+    draft: Any
+    tokens: int = 3
+    acceptance: float = 0.7
+
+    def __attrs_post_init__(self) -> None:
+        _positive_int("Speculative", "speculative.tokens", self.tokens, optional=False)
+        if isinstance(self.acceptance, bool) or not 0.0 <= float(self.acceptance) <= 1.0:
+            raise ValidationError(f"speculative.acceptance: must be between 0 and 1, got {self.acceptance!r}")
+
+    @property
+    def expected_tokens(self) -> float:
+        """Tokens per sequence per cycle: ``(1 - a^(g+1)) / (1 - a)`` (``g + 1`` when ``a = 1``)."""
+        a, g = float(self.acceptance), self.tokens
+        return float(g + 1) if a == 1.0 else (1.0 - a ** (g + 1)) / (1.0 - a)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready; a :class:`Model` draft is written as its id."""
+        draft = self.draft if isinstance(self.draft, (str, dict)) else getattr(self.draft, "id", str(self.draft))
+        return {"draft": draft, "tokens": self.tokens, "acceptance": float(self.acceptance)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Speculative:
+        return cls(**_from_dict(cls, data))
+
+
+@attrs.frozen(kw_only=True)
+class Deployment:
+    """Backend, device count, parallel mapping, precision per tensor class and memory placement.
+
+    ``None`` means "let tokenfab decide". ``devices = tp * pp * ep * dp`` when all are given.
+    ``weights_memory`` / ``kv_memory`` name the device memory level that holds weights / KV
+    cache (``"sram"``, ``"hbm"``, ``"memoryx"``, ...); ``None`` uses the placement rules.
+    """
+
+    backend: str
+    devices: int | None = None
+    tp: int | None = None
+    pp: int | None = None
+    ep: int | None = None
+    dp: int | None = None
+    attention_dp: int | None = None
+    weights: str | None = None
+    activations: str | None = None
+    kv: str | None = None
+    attention: str | None = None
+    weights_memory: str | None = None
+    kv_memory: str | None = None
+
+    def __attrs_post_init__(self) -> None:
+        owner = "Deployment"
+        if not isinstance(self.backend, str) or ":" not in self.backend:
+            raise ValidationError(f"backend: must be an id like 'nvidia:h100-sxm', got {self.backend!r}")
+        for name in ("devices", *MAPPING_FIELDS):
+            object.__setattr__(self, name, _positive_int(owner, name, getattr(self, name)))
+        for name in PRECISION_FIELDS:
+            _precision(owner, name, getattr(self, name))
+        for name in ("weights_memory", "kv_memory"):
+            _memory_level(owner, name, getattr(self, name))
+        if self.attention_dp is not None and self.attention_dp not in (1, self.ep or 1):
+            raise ValidationError(
+                f"attention_dp: must equal ep ({self.ep or 1}): attention runs data-parallel over "
+                f"the ep groups, got {self.attention_dp}"
+            )
+        given = [getattr(self, n) for n in ("tp", "pp", "ep", "dp")]
+        if self.devices is not None and all(v is not None for v in given):
+            if math.prod(given) != self.devices:
+                raise ValidationError(f"devices: must equal tp*pp*ep*dp = {math.prod(given)}, got {self.devices}")
+        elif self.devices is not None:
+            known = math.prod(v for v in given if v is not None)
+            if self.devices % known:
+                raise ValidationError(
+                    f"devices: must be a multiple of tp*pp*ep*dp = {known} (those given), got {self.devices}"
+                )
+
+    @property
+    def mapping(self) -> dict[str, int | None]:
+        """The parallel mapping alone: ``{"tp", "pp", "ep", "dp", "attention_dp"}`` (``None`` = search)."""
+        return {name: getattr(self, name) for name in MAPPING_FIELDS}
+
+    @property
+    def replica_devices(self) -> int | None:
+        """Devices of one model replica, ``tp * pp * ep``, when all three are known."""
+        parts = (self.tp, self.pp, self.ep)
+        return None if any(p is None for p in parts) else math.prod(parts)
+
+    @property
+    def is_resolved(self) -> bool:
+        """True when every mapping field and the device count are fixed (a result's deployment)."""
+        return all(getattr(self, n) is not None for n in ("devices", "tp", "pp", "ep", "dp"))
+
+    def evolve(self, **changes: Any) -> Deployment:
+        return attrs.evolve(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        return attrs.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Deployment:
+        return cls(**_from_dict(cls, data))
+
+
+@attrs.frozen(kw_only=True)
+class Workload:
+    """What a deployment serves: ``batch`` concurrent sequences (or ``rate`` requests/s) of
+    ``input_tokens`` prompt and ``output_tokens`` generated tokens; optional speculative decoding."""
+
+    input_tokens: int
+    output_tokens: int
+    batch: int = 1
+    rate: float | None = None
+    speculative: Speculative | None = None
+
+    def __attrs_post_init__(self) -> None:
+        owner = "Workload"
+        for name in ("input_tokens", "output_tokens", "batch"):
+            object.__setattr__(self, name, _positive_int(owner, name, getattr(self, name), optional=False))
+        if self.rate is not None:
+            ok = not isinstance(self.rate, bool) and isinstance(self.rate, (int, float)) and math.isfinite(self.rate)
+            if not ok or self.rate <= 0:
+                raise ValidationError(f"rate: must be a number of requests/s > 0, got {self.rate!r}")
+            object.__setattr__(self, "rate", float(self.rate))
+        if self.speculative is not None and not isinstance(self.speculative, Speculative):
+            if isinstance(self.speculative, dict):
+                object.__setattr__(self, "speculative", Speculative.from_dict(self.speculative))
+            else:
+                raise ValidationError(
+                    f"{owner}: speculative must be a Speculative or a mapping, got {type(self.speculative).__name__}"
+                )
+
+    @property
+    def context_tokens(self) -> int:
+        """Longest context a sequence reaches: ``input_tokens + output_tokens``."""
+        return self.input_tokens + self.output_tokens
+
+    def evolve(self, **changes: Any) -> Workload:
+        return attrs.evolve(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        out = attrs.asdict(self, recurse=False)
+        out["speculative"] = self.speculative.to_dict() if self.speculative is not None else None
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Workload:
+        return cls(**_from_dict(cls, data))
+
+
+def backend_id(backend: Any) -> str:
+    """The id of a backend given as an id, a :class:`Device` or a :class:`System`."""
+    return backend if isinstance(backend, str) else getattr(backend, "id", repr(backend))
+
+
+def as_deployment(backend: Any, deployment: Deployment | None, **overrides: Any) -> Deployment:
+    """One :class:`Deployment` from a backend (id or object), an optional deployment, and keyword
+    overrides (``devices=``, ``tp=``, ``weights=`` ...; ``None`` values leave the field as it is).
+
+    A backend given both positionally and in the deployment must name the same id."""
+    if isinstance(backend, Deployment):
+        backend, deployment = deployment, backend
+    if deployment is not None and not isinstance(deployment, Deployment):
+        raise ValidationError(f"deployment: expected a tokenfab.Deployment, got {type(deployment).__name__}")
+    if deployment is None:
+        if backend is None:
+            raise ValidationError("backend: give a backend id like 'nvidia:h100-sxm' or a Deployment")
+        deployment = Deployment(backend=backend_id(backend))
+    elif backend is not None and backend_id(backend).strip().lower() != deployment.backend.strip().lower():
+        raise ValidationError(
+            f"backend: {backend_id(backend)!r} differs from the deployment's backend {deployment.backend!r}"
+        )
+    changes = {k: v for k, v in overrides.items() if v is not None}
+    return attrs.evolve(deployment, **changes) if changes else deployment
+
+
+def as_workload(workload: Workload | None, **overrides: Any) -> Workload:
+    """One :class:`Workload` from an optional workload and keyword overrides (``None`` = keep)."""
+    if workload is not None and not isinstance(workload, Workload):
+        raise ValidationError(f"workload: expected a tokenfab.Workload, got {type(workload).__name__}")
+    changes = {k: v for k, v in overrides.items() if v is not None}
+    if workload is None:
+        for name in ("input_tokens", "output_tokens"):
+            if name not in changes:
+                raise ValidationError(f"{name}: required (or give workload=Workload(...)), got None")
+        return Workload(**changes)
+    return attrs.evolve(workload, **changes) if changes else workload
+
+
+__all__ = ["Deployment", "Speculative", "Workload", "as_deployment", "as_workload", "backend_id"]
