@@ -4,8 +4,8 @@ Starting from the fewest devices that hold the model at batch 1 (the engine's de
 or the pack's ``tokenfab_default_mapping`` for SRAM machines), the candidates are:
 
 * the default ``(tp, pp)``;
-* wider tensor splits ``2 tp`` and ``4 tp`` inside the scale-up domain (more memory for KV
-  cache, faster steps) when the heads divide;
+* wider tensor splits ``2 tp``, ``4 tp`` ... up to the scale-up domain (more memory for KV
+  cache, faster steps) while the heads divide;
 * ``2 pp`` pipeline stages when the default already pipelines (SRAM machines: more chips hold
   more KV cache);
 * for mixture-of-experts models, expert-parallel splits ``tp' x ep`` of the same device counts
@@ -34,10 +34,10 @@ def candidate_mappings(
     domain = scale_up.domain_size if scale_up is not None else 1
     tp0, pp0 = base.mapping.tp, base.mapping.pp
     out: list[dict[str, int]] = [_mapping(tp0, pp0, 1)]
-    for factor in (2, 4):
-        tp = tp0 * factor
-        if tp <= domain and model.num_heads % tp == 0 and device.interconnect.link_for(tp) is not None:
-            out.append(_mapping(tp, pp0, 1))
+    tp = tp0 * 2
+    while tp <= domain and model.num_heads % tp == 0 and device.interconnect.link_for(tp) is not None:
+        out.append(_mapping(tp, pp0, 1))
+        tp *= 2
     if pp0 > 1 and 2 * pp0 <= model.num_layers:
         out.append(_mapping(tp0, 2 * pp0, 1))
     if model.is_moe:

@@ -36,12 +36,14 @@ from typing import Any
 import attrs
 import numpy as np
 
+from ..deployment import Deployment, Speculative, Workload
 from ..economics import Economics
-from ..engine import make_plan, run_plan
+from ..engine import run_plan
 from ..errors import FitError, TokenfabError, ValidationError
+from ..io.metrics import METRICS
 from ..models import Model, load_model
 from ..registry import Registry, default_registry
-from ..serving import Estimate, Speculative, _backend_ids, _kv_tokens, estimate
+from ..serving import Estimate, _backend_ids, _kv_tokens, estimate
 from .slo import SLO
 
 #: Batch sizes per replica the planner considers: 1 .. 16384 in steps of sqrt(2).
@@ -52,6 +54,9 @@ DEFAULT_PRECISIONS = ("bf16", "fp8")
 BATCH_PRECISION = 0.03
 #: Candidates verified by simulation under a rate (best first by the steady-state objective).
 SIMULATED_CANDIDATES = 6
+#: Requests simulated per candidate, and replica increases tried, under a rate.
+LOAD_REQUESTS = 600
+LOAD_TRIES = 6
 
 
 @attrs.frozen(kw_only=True)
@@ -103,8 +108,11 @@ class Demand:
             "tokens_per_s": self.tokens_per_s,
             "speculative": None
             if spec is None
-            else {"draft": spec.draft if isinstance(spec.draft, str) else str(spec.draft), "tokens": spec.tokens,
-                  "acceptance": spec.acceptance},
+            else {
+                "draft": spec.draft if isinstance(spec.draft, str) else str(spec.draft),
+                "tokens": spec.tokens,
+                "acceptance": spec.acceptance,
+            },
         }
 
 
@@ -112,8 +120,9 @@ class Demand:
 class PlanRow:
     """One deployment that meets the SLO, with the numbers that rank it.
 
-    ``usd_per_mtok_output`` charges the deployment's whole cost (prefill included) to output
-    tokens; ``usd_per_mtok_total`` spreads it over input plus output tokens."""
+    ``usd_per_mtok`` charges the deployment's whole cost (prefill included) to output tokens
+    only; ``usd_per_mtok_in_out`` spreads it over input plus output tokens (see
+    :mod:`tokenfab.io.metrics`)."""
 
     backend: str
     devices: int
@@ -127,8 +136,8 @@ class PlanRow:
     speculative: bool
     batch_per_replica: int
     batch: int
-    usd_per_mtok_output: float | None
-    usd_per_mtok_total: float | None
+    usd_per_mtok: float | None
+    usd_per_mtok_in_out: float | None
     price_basis: str
     tokens_per_s: float
     tokens_per_s_per_user: float
@@ -138,41 +147,31 @@ class PlanRow:
     e2e_latency_s: float
     joules_per_token: float
     binding: str
-    replay: dict = attrs.field(repr=False)
+    model: str
+    deployment: Deployment = attrs.field(repr=False)  # resolved: estimate(model, deployment, workload) replays
+    workload: Workload = attrs.field(repr=False)
     simulated: dict | None = None
     estimate: Estimate = attrs.field(repr=False, eq=False)
 
     @property
-    def deployment(self) -> dict[str, Any]:
-        """Backend, devices, mapping and precisions (the fields of ``tokenfab.Deployment``)."""
-        return {
-            "backend": self.backend,
-            "devices": self.devices,
-            "tp": self.tp,
-            "pp": self.pp,
-            "ep": self.ep,
-            "dp": self.replicas,
-            "weights": self.weights,
-            "activations": self.activations,
-            "kv": self.kv,
-        }
-
-    @property
     def command(self) -> str:
         """The ``tokenfab estimate`` command line that reproduces this row."""
-        r = self.replay
-        parts = [f"tokenfab estimate --model {r['model']} --backend {self.backend} --batch {self.batch}"]
-        parts.append(f"--input {r['input_tokens']} --output {r['output_tokens']} --devices {self.devices}")
-        parts.append(f"--tp {self.tp} --pp {self.pp}" + (f" --ep {self.ep}" if self.ep > 1 else ""))
-        parts.append(f"--weights {self.weights}")
-        spec = r.get("speculative")
-        if spec:
-            parts.append(f"--draft {spec['draft']} --draft-tokens {spec['tokens']} --acceptance {spec['acceptance']}")
+        d, w = self.deployment, self.workload
+        parts = [f"tokenfab estimate --model {self.model} --backend {d.backend} --batch {w.batch}"]
+        parts.append(f"--input {w.input_tokens} --output {w.output_tokens} --devices {d.devices}")
+        parts.append(f"--tp {d.tp} --pp {d.pp}" + (f" --ep {d.ep}" if d.ep > 1 else ""))
+        parts.append(f"--weights {d.weights} --activations {d.activations} --kv {d.kv}")
+        spec = w.speculative
+        if spec is not None:
+            draft = spec.to_dict()["draft"]
+            parts.append(f"--draft {draft} --draft-tokens {spec.tokens} --acceptance {spec.acceptance}")
         return " ".join(parts)
 
     def to_dict(self) -> dict[str, Any]:
-        out = {f.name: getattr(self, f.name) for f in attrs.fields(type(self)) if f.name != "estimate"}
-        out["deployment"] = self.deployment
+        skip = ("estimate", "deployment", "workload")
+        out = {f.name: getattr(self, f.name) for f in attrs.fields(type(self)) if f.name not in skip}
+        out["deployment"] = self.deployment.to_dict()
+        out["workload"] = self.workload.to_dict()
         out["command"] = self.command
         return out
 
@@ -200,10 +199,7 @@ class PlanResult:
             "workload": self.demand.to_dict(),
             "slo": self.slo.to_dict(),
             "objective": self.objective,
-            "metrics": {
-                "usd_per_mtok_output": "US$ per million output tokens (whole deployment cost, prefill included)",
-                "usd_per_mtok_total": "US$ per million input + output tokens",
-            },
+            "metrics": {key: METRICS[key][2] for key in ("usd_per_mtok", "usd_per_mtok_in_out")},
             "rows": [row.to_dict() for row in self.rows],
             "diagnosis": list(self.diagnosis),
             "skipped": list(self.skipped),
@@ -297,7 +293,8 @@ def _precision_list(precisions: Iterable[str] | str | None) -> list[str]:
 
 
 def _objective_key(row: PlanRow, objective: str) -> tuple:
-    cost = math.inf if row.usd_per_mtok_output is None else row.usd_per_mtok_output
+    cost = row.usd_per_mtok if row.simulated is None else row.simulated["usd_per_mtok_at_rate"]
+    cost = math.inf if cost is None else cost
     if objective == "devices":
         return (row.devices, cost, row.tpot_s)
     if objective == "energy":
@@ -319,33 +316,49 @@ class _Failure:
 
 
 def _search_backend(ctx: _Context, backend_id: str, weights: str, spec: Speculative | None):
-    """(rows, failures, skipped reasons) for one backend at one weight precision."""
-    d = ctx.demand
+    """(rows, failures, skipped reasons) for one backend at one weight precision.
+
+    Candidates come in order of growing replica size; once two sizes in a row that meet the SLO
+    do not improve on the best found, larger ones are not tried (the objective is U-shaped in
+    the tensor split: wider splits only pay while they buy batch or per-user speed)."""
     try:
         mappings = _candidates(ctx, backend_id, weights)
     except TokenfabError as exc:
         return [], [], [f"{backend_id} {weights}: {exc}"]
-    rows, failures, skipped = [], [], []
-    for mapping in mappings:
-        tried = _Batches(ctx, backend_id, mapping, weights, spec)
-        first = tried.at(1)
-        if isinstance(first, Exception):
-            skipped.append(f"{backend_id} {weights} tp{mapping['tp']} pp{mapping['pp']} ep{mapping['ep']}: {first}")
+    failures, skipped = [], []
+    best, stale = None, 0
+    for size in sorted({m["devices"] for m in mappings}):
+        found = []
+        for mapping in (m for m in mappings if m["devices"] == size):
+            row = _search_mapping(ctx, _Batches(ctx, backend_id, mapping, weights, spec), failures, skipped)
+            found += [] if row is None else [row]
+        if not found:
             continue
-        violations = ctx.slo.violations(first.ttft_s, first.tpot_s)
-        if violations:
-            failures.append(_Failure(estimate=first, violations=violations))
-            continue
-        batch, binding = (1, "latency objective: batch 1") if ctx.objective == "latency" else tried.largest()
-        row = _scaled_row(ctx, tried, batch, binding)
-        if row is not None:
-            rows.append(row)
-        elif ctx.max_devices is not None:
-            skipped.append(f"{backend_id} {weights}: needs more than {ctx.max_devices} devices for the load")
-    if not rows:
-        return [], failures, skipped
-    best = min(rows, key=lambda r: _objective_key(r, ctx.objective))
-    return [best], failures, skipped
+        top = min(found, key=lambda r: _objective_key(r, ctx.objective))
+        if best is None or _objective_key(top, ctx.objective) < _objective_key(best, ctx.objective):
+            best, stale = top, 0
+        else:
+            stale += 1
+            if stale >= 2:
+                break
+    return ([best] if best is not None else []), failures, skipped
+
+
+def _search_mapping(ctx: _Context, tried: _Batches, failures: list, skipped: list) -> PlanRow | None:
+    """The row of one mapping at its best batch, or None (recording why in ``failures``/``skipped``)."""
+    first, m = tried.at(1), tried.mapping
+    if isinstance(first, Exception):
+        skipped.append(f"{tried.backend_id} {tried.weights} tp{m['tp']} pp{m['pp']} ep{m['ep']}: {first}")
+        return None
+    violations = ctx.slo.violations(first.ttft_s, first.tpot_s)
+    if violations:
+        failures.append(_Failure(estimate=first, violations=violations))
+        return None
+    batch, binding = (1, "latency objective: batch 1") if ctx.objective == "latency" else tried.largest()
+    row = _scaled_row(ctx, tried, batch, binding)
+    if row is None:
+        skipped.append(f"{tried.backend_id} {tried.weights}: needs more than {ctx.max_devices} devices for the load")
+    return row
 
 
 def _candidates(ctx: _Context, backend_id: str, weights: str) -> list[dict[str, int]]:
@@ -471,23 +484,10 @@ def _scaled_row(ctx: _Context, tried: _Batches, batch: int, binding: str, replic
     if replicas > 1:
         binding = "rate"
     final = tried.run(batch, replicas) if replicas > 1 else est
-    return _row(ctx, tried, final, batch, binding)
+    return _row(ctx, final, batch, binding)
 
 
-def _row(ctx: _Context, tried: _Batches, est: Estimate, batch: int, binding: str) -> PlanRow:
-    d = ctx.demand
-    share = d.output_tokens / (d.input_tokens + d.output_tokens)
-    replay = {
-        "model": ctx.model.id,
-        "backend": tried.backend_id,
-        "batch": est.batch,
-        "input_tokens": d.input_tokens,
-        "output_tokens": d.output_tokens,
-        **{k: v for k, v in tried.kwargs(est.replicas).items() if k != "speculative"},
-        "speculative": None
-        if tried.spec is None
-        else {"draft": tried.spec.draft, "tokens": tried.spec.tokens, "acceptance": tried.spec.acceptance},
-    }
+def _row(ctx: _Context, est: Estimate, batch: int, binding: str, simulated: dict | None = None) -> PlanRow:
     usd = est.usd_per_mtok
     return PlanRow(
         backend=est.backend,
@@ -499,11 +499,11 @@ def _row(ctx: _Context, tried: _Batches, est: Estimate, batch: int, binding: str
         weights=est.weights,
         activations=est.activations,
         kv=est.kv,
-        speculative=tried.spec is not None,
+        speculative=est.workload.speculative is not None,
         batch_per_replica=batch,
         batch=est.batch,
-        usd_per_mtok_output=usd,
-        usd_per_mtok_total=None if usd is None else usd * share,
+        usd_per_mtok=usd,
+        usd_per_mtok_in_out=est.usd_per_mtok_in_out,
         price_basis=est.price_basis,
         tokens_per_s=est.tokens_per_s,
         tokens_per_s_per_user=est.tokens_per_s_per_user,
@@ -513,22 +513,60 @@ def _row(ctx: _Context, tried: _Batches, est: Estimate, batch: int, binding: str
         e2e_latency_s=est.e2e_latency_s,
         joules_per_token=est.joules_per_token,
         binding=binding,
-        replay=replay,
+        model=ctx.model.id,
+        deployment=est.deployment,
+        workload=est.workload,
+        simulated=simulated,
         estimate=est,
     )
 
 
-def replay(row: PlanRow | dict, registry: Registry | None = None) -> Estimate:
-    """Re-run :func:`tokenfab.estimate` with a plan row's ``replay`` arguments."""
-    args = dict(row.replay if isinstance(row, PlanRow) else row)
-    spec = args.pop("speculative", None)
-    return estimate(
-        args.pop("model"),
-        args.pop("backend"),
-        speculative=None if spec is None else Speculative(**spec),
-        registry=registry,
-        **args,
-    )
+def _verify_under_load(ctx: _Context, rows: list[PlanRow]) -> list[PlanRow]:
+    """Simulate the best :data:`SIMULATED_CANDIDATES` rows at the request rate, adding replicas
+    (x1.25 each try) until the SLO holds at its percentile; rows that never do are dropped."""
+    out = []
+    for row in [r for r in rows if not r.speculative][:SIMULATED_CANDIDATES]:
+        verified = _loaded_row(ctx, row)
+        if verified is not None:
+            out.append(verified)
+    out.sort(key=lambda r: _objective_key(r, ctx.objective))
+    return out
+
+
+def _loaded_row(ctx: _Context, row: PlanRow) -> PlanRow | None:
+    from ..economics import usd_per_mtok
+    from .simulate import simulate
+
+    d, unit, replicas = ctx.demand, row.devices // row.replicas, row.replicas
+    for _ in range(LOAD_TRIES):
+        if ctx.max_devices is not None and unit * replicas > ctx.max_devices:
+            return None
+        deployment = row.deployment.evolve(devices=unit * replicas, dp=replicas)
+        workload = row.workload.evolve(batch=row.batch_per_replica * replicas, rate=d.rate)
+        sim = simulate(ctx.model, deployment, workload, slo=ctx.slo, requests=LOAD_REQUESTS, registry=ctx.registry)
+        ttft, tpot = (sim.percentile(m, ctx.slo.percentile) for m in ("ttft_s", "tpot_s"))
+        if ctx.slo.met(ttft, tpot):
+            est = estimate(
+                ctx.model, deployment, workload.evolve(rate=None), economics=ctx.economics, registry=ctx.registry
+            )
+            offered = d.rate * d.output_tokens
+            at_rate = usd_per_mtok(
+                est.prefill.plan.device,
+                ctx.economics,
+                devices=est.devices,
+                tokens_per_s=offered,
+                joules_per_token=est.joules_per_token,
+            )[0]
+            summary = {**sim.to_dict(), "usd_per_mtok_at_rate": at_rate}
+            binding = "rate" if replicas > 1 else row.binding
+            return _row(ctx, est, row.batch_per_replica, binding, simulated=summary)
+        replicas = max(replicas + 1, math.ceil(replicas * 1.25))
+    return None
+
+
+def replay(row: PlanRow, *, economics: Economics | None = None, registry: Registry | None = None) -> Estimate:
+    """Re-run :func:`tokenfab.estimate` on a plan row's resolved deployment and workload."""
+    return estimate(row.model, row.deployment, row.workload, economics=economics, registry=registry)
 
 
 def _diagnose(ctx: _Context, failures: list[_Failure], skipped: list[str]) -> list[str]:
@@ -537,7 +575,7 @@ def _diagnose(ctx: _Context, failures: list[_Failure], skipped: list[str]) -> li
         reason = "no backend can hold the model" if not skipped else "no candidate could be estimated"
         return [f"no deployment found: {reason}" + (f" ({len(skipped)} candidates skipped, see 'skipped')")]
     out = []
-    for limit, attr, unit in (("ttft", "ttft_s", "TTFT"), ("tpot", "tpot_s", "TPOT")):
+    for attr, unit in (("ttft_s", "TTFT"), ("tpot_s", "TPOT")):
         bound = getattr(ctx.slo, attr)
         if bound is None:
             continue

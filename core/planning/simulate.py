@@ -41,6 +41,7 @@ from typing import Any
 import attrs
 import numpy as np
 
+from ..deployment import Deployment
 from ..errors import ValidationError
 from .slo import SLO
 from .steptimes import StepTimes
@@ -69,8 +70,16 @@ class Trace:
                 raise ValidationError(f"trace: {name} must be >= 1 for every request")
 
     @classmethod
-    def poisson(cls, rate: float, *, input_tokens: int, output_tokens: int, seed: int = 0,
-                requests: int | None = None, duration: float | None = None) -> Trace:
+    def poisson(
+        cls,
+        rate: float,
+        *,
+        input_tokens: int,
+        output_tokens: int,
+        seed: int = 0,
+        requests: int | None = None,
+        duration: float | None = None,
+    ) -> Trace:
         """Poisson arrivals at ``rate`` requests/s: ``requests`` of them, or all within ``duration`` s."""
         if isinstance(rate, bool) or not math.isfinite(rate) or rate <= 0:
             raise ValidationError(f"rate: must be a number of requests/s > 0, got {rate!r}")
@@ -85,7 +94,8 @@ class Trace:
         if times.size == 0:
             raise ValidationError(f"duration: no request arrives within {duration} s at rate {rate}/s")
         n = times.size
-        return cls(arrival_s=times, input_tokens=np.full(n, int(input_tokens)), output_tokens=np.full(n, int(output_tokens)))
+        inputs, outputs = np.full(n, int(input_tokens)), np.full(n, int(output_tokens))
+        return cls(arrival_s=times, input_tokens=inputs, output_tokens=outputs)
 
     @classmethod
     def load(cls, path: str | Path) -> Trace:
@@ -122,8 +132,9 @@ class Served:
     preemptions: int
 
 
-def run_replica(trace: Trace, steps: StepTimes, *, max_batch: int, kv_capacity_tokens: float,
-                chunk_tokens: int = 8192) -> Served:
+def run_replica(
+    trace: Trace, steps: StepTimes, *, max_batch: int, kv_capacity_tokens: float, chunk_tokens: int = 8192
+) -> Served:
     """Simulate one replica serving ``trace`` (see module docstring for the scheduler)."""
     sim = _Replica(trace, steps, max_batch, kv_capacity_tokens, chunk_tokens)
     sim.run()
@@ -339,9 +350,9 @@ def simulate(
     if _field(workload, "speculative") is not None:
         raise ValidationError("speculative: the load simulator does not model speculative decoding yet")
     batch = int(_field(workload, "batch", 1) or 1)
-    options = {k: _field(deployment, k) for k in ("devices", "tp", "pp", "ep", "weights", "activations", "kv")}
-    plan = make_plan(model, _field(deployment, "backend"), batch=batch, kv_tokens=inp + out, step_tokens=1,
-                     registry=registry, **options)
+    if isinstance(deployment, dict):
+        deployment = Deployment.from_dict(deployment)
+    plan = make_plan(model, batch=batch, kv_tokens=inp + out, step_tokens=1, deployment=deployment, registry=registry)
     replicas = plan.replicas
     per_replica = max(1, math.ceil(batch / replicas))
     if isinstance(trace, (str, Path)):
@@ -353,9 +364,14 @@ def simulate(
     if trace is None:
         if rate is None:
             raise ValidationError("rate: give a request rate (requests/s) or a trace to simulate")
-        one = Trace.poisson(rate / replicas, input_tokens=inp, output_tokens=out, seed=seed,
-                            requests=requests if requests is not None or duration is not None else 1000,
-                            duration=None if duration is None else duration)
+        one = Trace.poisson(
+            rate / replicas,
+            input_tokens=inp,
+            output_tokens=out,
+            seed=seed,
+            requests=requests if requests is not None or duration is not None else 1000,
+            duration=None if duration is None else duration,
+        )
         served = run_replica(one, steps, max_batch=per_replica, kv_capacity_tokens=capacity)
     else:
         served = _run_split(trace, steps, replicas, seed, per_replica, capacity)
@@ -400,10 +416,18 @@ def _run_split(trace: Trace, steps: StepTimes, replicas: int, seed: int, max_bat
         mask = slice(None) if owner is None else owner == r
         if owner is not None and not np.any(mask):
             continue
-        part = Trace(arrival_s=trace.arrival_s[mask], input_tokens=trace.input_tokens[mask],
-                     output_tokens=trace.output_tokens[mask])
+        part = Trace(
+            arrival_s=trace.arrival_s[mask],
+            input_tokens=trace.input_tokens[mask],
+            output_tokens=trace.output_tokens[mask],
+        )
         served = run_replica(part, steps, max_batch=max_batch, kv_capacity_tokens=capacity)
         first[mask], finish[mask] = served.first_token_s, served.finish_s
         preemptions += served.preemptions
-    return Served(arrival_s=trace.arrival_s, first_token_s=first, finish_s=finish,
-                  output_tokens=trace.output_tokens, preemptions=preemptions)
+    return Served(
+        arrival_s=trace.arrival_s,
+        first_token_s=first,
+        finish_s=finish,
+        output_tokens=trace.output_tokens,
+        preemptions=preemptions,
+    )
