@@ -12,23 +12,112 @@ Python API (contract in DESIGN section 3)::
 
 from __future__ import annotations
 
-from .deployment import Deployment, Workload
-from .engine import OpCost, StepCost, decode_step, prefill
-from .errors import FitError, TokenfabError, UnknownIdError, UnsupportedPrecisionError, ValidationError
-from .hookspecs import HOOKSPEC_VERSION, hookimpl
-from .models import Model, load_model
-from .protocol import (
-    PRECISION_BITS,
-    Device,
-    Efficiency,
-    Interconnect,
-    Link,
-    MemoryLevel,
-    Power,
-    Precision,
-    Price,
-    System,
-)
+import importlib
+from typing import TYPE_CHECKING, Any
+
+#: Public name -> module that defines it. Imported on first use (module ``__getattr__``), so that
+#: ``import tokenfab`` costs almost nothing beyond Python itself; see docs/performance.md.
+_LAZY = {
+    "Deployment": "deployment",
+    "Workload": "deployment",
+    "OpCost": "engine",
+    "StepCost": "engine",
+    "decode_step": "engine",
+    "prefill": "engine",
+    "FitError": "errors",
+    "NonFiniteError": "errors",
+    "PackError": "errors",
+    "TokenfabError": "errors",
+    "UnknownIdError": "errors",
+    "UnsupportedPrecisionError": "errors",
+    "ValidationError": "errors",
+    "HOOKSPEC_VERSION": "hookspecs",
+    "hookimpl": "hookspecs",
+    "Model": "models",
+    "load_model": "models",
+    "PRECISION_BITS": "protocol",
+    "Device": "protocol",
+    "Efficiency": "protocol",
+    "Interconnect": "protocol",
+    "Link": "protocol",
+    "MemoryLevel": "protocol",
+    "Power": "protocol",
+    "Precision": "protocol",
+    "Price": "protocol",
+    "System": "protocol",
+    "TokenPrice": "protocol",
+    "Estimate": "serving",
+    "Speculative": "serving",
+    "compare": "serving",
+    "estimate": "serving",
+    "sweep": "sweeps",
+    "SweepResult": "sweeps",
+    "train": "training.api",
+    "TrainingEstimate": "training.api",
+    "TrainingMapping": "training.config",
+    "TrainingRecipe": "training.config",
+    "validate": "validation",
+    "plan": "planning.planner",
+    "pareto": "planning.pareto",
+    "simulate": "planning.simulate",
+    "SLO": "planning.slo",
+}
+#: Submodules reachable as attributes (``tokenfab.registry``) without an explicit import.
+_SUBMODULES = ("conformance", "economics", "registry", "sweeps")
+
+if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
+    from .deployment import Deployment, Workload
+    from .engine import OpCost, StepCost, decode_step, prefill
+    from .errors import (
+        FitError,
+        NonFiniteError,
+        PackError,
+        TokenfabError,
+        UnknownIdError,
+        UnsupportedPrecisionError,
+        ValidationError,
+    )
+    from .hookspecs import HOOKSPEC_VERSION, hookimpl
+    from .models import Model, load_model
+    from .planning.pareto import pareto
+    from .planning.planner import plan
+    from .planning.simulate import simulate
+    from .planning.slo import SLO
+    from .protocol import (
+        PRECISION_BITS,
+        Device,
+        Efficiency,
+        Interconnect,
+        Link,
+        MemoryLevel,
+        Power,
+        Precision,
+        Price,
+        System,
+        TokenPrice,
+    )
+    from .serving import Estimate, Speculative, compare, estimate
+    from .sweeps import SweepResult, sweep
+    from .training.api import TrainingEstimate, train
+    from .training.config import TrainingMapping, TrainingRecipe
+    from .validation import validate
+
+
+def __getattr__(name: str) -> Any:
+    """Import a public name's module on first access and cache the name in this namespace."""
+    if name in _LAZY:
+        value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    elif name in _SUBMODULES:
+        value = importlib.import_module(f".{name}", __name__)
+    else:
+        raise AttributeError(f"module 'tokenfab' has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
 
 __version__ = "0.1.0"
 
@@ -40,7 +129,7 @@ def backends() -> list[str]:
     return sorted(default_registry().backends)
 
 
-def get_backend(backend_id: str) -> Device | System:
+def get_backend(backend_id: str) -> Device | System:  # noqa: F821 (lazy names)
     """The :class:`Device` or :class:`System` registered under ``backend_id`` (e.g. ``nvidia:h100-sxm``)."""
     from .registry import default_registry
 
@@ -54,9 +143,6 @@ def models() -> list[str]:
     return sorted(all_models())
 
 
-from . import conformance, economics, registry  # noqa: E402
-from .serving import Estimate, Speculative, compare, estimate, sweep  # noqa: E402  (needs the names above)
-
 __all__ = [
     "HOOKSPEC_VERSION",
     "PRECISION_BITS",
@@ -65,6 +151,8 @@ __all__ = [
     "Efficiency",
     "Estimate",
     "FitError",
+    "NonFiniteError",
+    "PackError",
     "Interconnect",
     "Link",
     "MemoryLevel",
@@ -75,6 +163,7 @@ __all__ = [
     "Price",
     "StepCost",
     "System",
+    "TokenPrice",
     "TokenfabError",
     "UnknownIdError",
     "UnsupportedPrecisionError",
@@ -94,4 +183,15 @@ __all__ = [
     "registry",
     "Speculative",
     "sweep",
+    "sweeps",
+    "SweepResult",
+    "train",
+    "TrainingEstimate",
+    "TrainingMapping",
+    "TrainingRecipe",
+    "validate",
+    "plan",
+    "pareto",
+    "simulate",
+    "SLO",
 ]

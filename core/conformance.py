@@ -103,7 +103,7 @@ def check_device(item: Any, *, behaviour: bool = True) -> list[str]:
             if not _has_source(src, f"interconnect.{role}"):
                 problems.append(f"{owner}: no source for 'interconnect.{role}'")
     _in_range(problems, owner, "power.tdp_w", item.power.tdp_w, "tdp_w")
-    for field in ("tdp_w", "idle_w"):
+    for field in ("tdp_w", "idle_w") + (("host_w",) if item.power.host_w > 0 else ()):
         if not _has_source(src, f"power.{field}"):
             problems.append(f"{owner}: no source for 'power.{field}'")
     if item.price is not None and not _has_source(src, "price"):

@@ -65,6 +65,7 @@ _DEVICE_KEYS = {
     "efficiency",
     "sources",
     "notes",
+    "training_note",
 }
 
 

@@ -27,20 +27,20 @@ from typing import Any
 
 import attrs
 
+from . import bounds
 from .errors import ValidationError
 from .protocol import PRECISION_BITS
 
 #: Memory placements of weights a deployment may ask for (see docs/modelling.md, "On-chip placement").
 PRECISION_FIELDS = ("weights", "activations", "kv", "attention")
 MAPPING_FIELDS = ("tp", "pp", "ep", "dp", "attention_dp")
+MAX_DRAFT_TOKENS = 64  # tokens drafted per cycle: beyond a few dozen, a^g makes them worthless
 
 
 def _positive_int(owner: str, name: str, value: Any, *, optional: bool = True) -> int | None:
     if value is None and optional:
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not float(value).is_integer() or value < 1:
-        raise ValidationError(f"{name}: must be an integer >= 1, got {value!r}")
-    return int(value)
+    return bounds.check_int(name, value, 1)  # integers only: no bool, fraction, inf, NaN or beyond 1e12
 
 
 def _precision(owner: str, name: str, value: Any) -> str | None:
@@ -80,9 +80,10 @@ class Speculative:
     acceptance: float = 0.7
 
     def __attrs_post_init__(self) -> None:
-        _positive_int("Speculative", "speculative.tokens", self.tokens, optional=False)
-        if isinstance(self.acceptance, bool) or not 0.0 <= float(self.acceptance) <= 1.0:
-            raise ValidationError(f"speculative.acceptance: must be between 0 and 1, got {self.acceptance!r}")
+        if self.draft is None or (isinstance(self.draft, str) and not self.draft.strip()):
+            raise ValidationError("speculative.draft: give a draft model (an id, a config, a Model or 'mtp'), got None")
+        bounds.check_int("speculative.tokens", self.tokens, 1, MAX_DRAFT_TOKENS)
+        bounds.check_number("speculative.acceptance", self.acceptance, 0.0, 1.0)
 
     @property
     def expected_tokens(self) -> float:

@@ -21,12 +21,13 @@ from typing import Any
 import attrs
 import numpy as np
 
-from . import collectives
+from . import bounds, collectives, guard
 from .deployment import Deployment, Workload, as_deployment
 from .errors import FitError, ValidationError
 from .kernel import BOUND_NAMES, KernelInputs, evaluate
-from .lowering import Op, ParallelMapping, kv_bytes_per_token_per_device, lower, weight_bytes_per_device
+from .lowering import Op, ParallelMapping, kv_bytes_per_token_split, lower
 from .models import Model, load_model
+from .planning.stages import split_stages
 from .protocol import PRECISION_BITS, Device, System
 from .registry import Registry, default_registry
 
@@ -53,6 +54,12 @@ class Precisions:
 #: Attention math formats real kernels run (see :func:`resolve_attention`): 16/32-bit floats, and
 #: fp8 (FlashAttention-3 on Hopper, TensorRT-LLM FP8 context FMHA) over an fp8 KV cache.
 ATTENTION_FORMATS = ("fp32", "tf32", "bf16", "fp16", "fp8")
+
+
+#: Row tile of mixed-input (weight-only quantised) GEMM kernels: Marlin (Frantar et al., 2024,
+#: arXiv 2408.11743) and TensorRT-LLM's weight-only kernels issue ``mma.sync.m16n8k16`` tensor-core
+#: instructions (PTX ISA), so a small batch pads to 16 rows, not to a 64-row WGMMA tile.
+WEIGHT_ONLY_TILE_ROWS = 16.0
 
 
 def _first_supported(device: Device, choices: tuple[str, ...]) -> str:
@@ -128,21 +135,11 @@ def resolve_backend(backend: str | Device | System, registry: Registry | None = 
 
 
 def _int_field(name: str, value: Any, low: int) -> int:
-    if value is None or isinstance(value, bool) or not float(value).is_integer() or int(value) < low:
-        raise ValidationError(f"{name}: must be an integer >= {low}, got {value!r}")
-    return int(value)
+    return bounds.check_int(name, value, low)
 
 
 def _array_field(name: str, value: Any, low: int) -> np.ndarray:
-    try:
-        arr = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise ValidationError(f"{name}: must be an integer >= {low} or an array of them, got {value!r}") from None
-    if arr.size == 0 or not np.all(np.isfinite(arr)) or np.any(arr < low) or np.any(arr != np.floor(arr)):
-        bad = arr[~(np.isfinite(arr) & (arr >= low) & (arr == np.floor(arr)))] if arr.size else arr
-        shown = float(bad.flat[0]) if bad.size else value
-        raise ValidationError(f"{name}: must be an integer >= {low} (or an array of them), got {shown!r}")
-    return arr
+    return bounds.check_array(name, value, low)
 
 
 @attrs.frozen(kw_only=True)
@@ -159,11 +156,23 @@ class Plan:
     kv_level: str
     ops: tuple[Op, ...]
     weight_bytes_per_device: float
-    kv_bytes_per_token: float  # per device
+    kv_bytes_per_token: float  # per device, full-context layers
+    kv_window_bytes_per_token: float = 0.0  # per device, sliding-window layers (stored up to the window)
 
     @property
     def devices(self) -> int:
         return self.mapping.devices * self.replicas
+
+    @property
+    def placement_note(self) -> str:
+        """Where weights and KV cache live, said plainly; states when weights stream from external
+        memory (MemoryX) rather than sitting on the device."""
+        weights, kv = self.device.level(self.weights_level), self.device.level(self.kv_level)
+        where = f"weights in {weights.name}, KV cache in {kv.name}"
+        if weights.kind == "external":
+            rate = weights.effective_bytes_per_s / 1e9
+            where += f" (weights stream from {weights.name} at {rate:.0f} GB/s per device every step)"
+        return where
 
     @property
     def deployment(self) -> Deployment:
@@ -190,6 +199,12 @@ class Plan:
         """Sequences one attention group holds: ``ceil(batch / ep)`` of the replica's ``batch``."""
         return np.ceil(np.asarray(batch, dtype=np.float64) / self.mapping.ep)
 
+    def kv_cache_bytes(self, kv_tokens: np.ndarray) -> np.ndarray:
+        """KV bytes one device stores for a sequence of ``kv_tokens`` cached tokens: full-context
+        layers hold all of them, sliding-window layers ``min(kv_tokens, window)``."""
+        window = self.model.sliding_window or 0
+        return self.kv_bytes_per_token * kv_tokens + self.kv_window_bytes_per_token * np.minimum(kv_tokens, window)
+
     def activation_bytes(self, tokens: np.ndarray, batch: np.ndarray) -> np.ndarray:
         """Peak live activation workspace per device: N (2 d + widest projection) + B vocab/tp fp32 logits."""
         m, tp = self.model, self.mapping.tp
@@ -204,7 +219,7 @@ class Plan:
         """Bytes per memory level of one device: weights, KV for ``kv_tokens`` per sequence of its
         attention group (``batch`` is the replica's), workspace."""
         group = self.group_batch(batch)
-        kv = group * kv_tokens * self.kv_bytes_per_token
+        kv = group * self.kv_cache_bytes(kv_tokens)
         act = self.activation_bytes(group * step_tokens, group)
         used = {self.weights_level: np.full(np.shape(kv), self.weight_bytes_per_device) + act}
         used[self.kv_level] = used.get(self.kv_level, 0.0) + kv
@@ -252,8 +267,15 @@ def _placement(
     weight_bytes, kv_bytes, act_bytes = bytes_
     choice = None
     if deployment.weights_memory is None or deployment.kv_memory is None:
-        choice = registry.pm.hook.tokenfab_placement(
-            model=model, device=device, weights_bytes=weight_bytes, kv_bytes=kv_bytes, activation_bytes=act_bytes
+        choice = guard.call_first(
+            registry,
+            "tokenfab_placement",
+            guard.placement_check(device),
+            model=model,
+            device=device,
+            weights_bytes=weight_bytes,
+            kv_bytes=kv_bytes,
+            activation_bytes=act_bytes,
         )
     choice = choice or {}
     weights_level = deployment.weights_memory or choice.get("weights", default)
@@ -264,9 +286,11 @@ def _placement(
     return weights_level, kv_level
 
 
-def _resolve_precisions(device: Device, deployment: Deployment) -> Precisions:
+def _resolve_precisions(device: Device, deployment: Deployment, model: Model) -> Precisions:
+    """The deployment's precisions; weights default to the format the checkpoint ships in
+    (``Model.weight_precision``, from ``quantization_config``) before the device default."""
     d = deployment
-    return resolve_precisions(device, d.weights, d.activations, d.kv, d.attention)
+    return resolve_precisions(device, d.weights or model.weight_precision, d.activations, d.kv, d.attention)
 
 
 def _check_mapping(model: Model, device: Device, mapping: ParallelMapping) -> None:
@@ -309,9 +333,11 @@ class PlanBuilder:
         _check_mapping(model, device, mapping)
         wb, ab, kb = _bytes(prec.weights), _bytes(prec.activations), _bytes(prec.kv)
         ops = tuple(lower(model, mapping, weight_bytes=wb, act_bytes=ab, kv_bytes=kb))
-        w = weight_bytes_per_device(ops, mapping)
-        kv_tok = kv_bytes_per_token_per_device(model, mapping, kb)
-        kv_total = kv_tok * np.ceil(self.batch / mapping.ep) * self.kv_tokens
+        split = split_stages(ops, model.num_layers, mapping.pp)  # whole layers, balanced by bytes
+        w = split.weight_bytes
+        kv_full, kv_window = kv_bytes_per_token_split(model, mapping, kb, split.max_layers)
+        cached = kv_full * self.kv_tokens + kv_window * min(self.kv_tokens, model.sliding_window or 0)
+        kv_total = cached * np.ceil(self.batch / mapping.ep)
         wl, kl = _placement(self.registry, model, device, (w, kv_total, 0.0), self.deployment)
         return Plan(
             model=model,
@@ -324,18 +350,20 @@ class PlanBuilder:
             kv_level=kl,
             ops=ops,
             weight_bytes_per_device=w,
-            kv_bytes_per_token=kv_tok,
+            kv_bytes_per_token=kv_full,
+            kv_window_bytes_per_token=kv_window,
         )
 
 
 def explicit_mapping(deployment: Deployment) -> tuple[ParallelMapping, int] | None:
     """The mapping a deployment fixes, or ``None`` when it leaves it to the search.
 
-    A deployment fixes its mapping when it gives ``devices``, ``tp``, ``pp`` or ``ep > 1``.
-    Unset degrees default to ``pp = ep = 1``; ``tp = devices / (pp * ep * dp)`` (``dp`` default 1
-    when ``tp`` is unset, else ``devices / (tp * pp * ep)``)."""
+    A deployment fixes its mapping when it gives ``tp``, ``pp`` or ``ep > 1`` (``devices`` alone
+    is a device count for the search). Unset degrees default to ``pp = ep = 1`` and ``tp =
+    devices / (pp * ep * dp)`` (``dp`` default 1 when ``tp`` is unset, else ``devices / (tp * pp *
+    ep)``)."""
     d = deployment
-    if d.devices is None and d.tp is None and d.pp is None and (d.ep or 1) == 1:
+    if d.tp is None and d.pp is None and (d.ep or 1) == 1:
         return None
     pp, ep = d.pp or 1, d.ep or 1
     if d.devices is None:
@@ -349,6 +377,49 @@ def explicit_mapping(deployment: Deployment) -> tuple[ParallelMapping, int] | No
     if d.dp is not None and d.dp != replicas:
         raise ValidationError(f"dp: devices / (tp*pp*ep) = {replicas} replicas, got dp={d.dp}")
     return ParallelMapping(tp=tp, pp=pp, ep=ep), replicas
+
+
+def plan_builder(
+    model: Any, backend: Any, deployment: Deployment, *, batch: float, kv_tokens: float, registry: Registry | None
+) -> PlanBuilder:
+    """The :class:`PlanBuilder` of ``model`` on ``backend`` with the deployment's precisions and
+    placement, sized for ``batch`` sequences of ``kv_tokens`` context."""
+    registry = registry or default_registry()
+    model = load_model(model) if not isinstance(model, Model) else model
+    target = backend if backend is not None and not isinstance(backend, Deployment) else deployment.backend
+    backend, device = resolve_backend(target, registry)
+    return PlanBuilder(
+        model=model,
+        backend=backend,
+        device=device,
+        precisions=_resolve_precisions(device, deployment, model),
+        deployment=deployment,
+        registry=registry,
+        batch=batch,
+        kv_tokens=kv_tokens,
+    )
+
+
+def streaming_fallback(builder: PlanBuilder) -> PlanBuilder | None:
+    """The builder that streams weights from the device's external memory (MemoryX), for when
+    on-device memory cannot hold the model at the device count given; ``None`` when the
+    deployment fixed the weights' level or the device has no external memory."""
+    external = builder.device.external_memory
+    if builder.deployment.weights_memory is not None or external is None:
+        return None
+    return attrs.evolve(builder, deployment=attrs.evolve(builder.deployment, weights_memory=external.name))
+
+
+def _fixed_plan(builder: PlanBuilder, mapping: ParallelMapping, replicas: int, step_tokens: float) -> Plan:
+    """The plan of a mapping the deployment fixed, falling back to weight streaming (when the
+    device has external memory) if on-device memory cannot hold it."""
+    plan = builder.build(mapping, replicas)
+    fallback = streaming_fallback(builder)
+    if fallback is not None:
+        b, kv, t = np.ceil(builder.batch / replicas), builder.kv_tokens, step_tokens
+        if not bool(np.all(plan.fits(np.float64(b), np.float64(kv), np.float64(t)))):
+            return fallback.build(mapping, replicas)
+    return plan
 
 
 def make_plan(
@@ -367,73 +438,52 @@ def make_plan(
     ``deployment`` (or the keyword forms ``devices=``, ``tp=``, ``pp=``, ``ep=``, ``dp=``,
     ``weights=``, ``activations=``, ``kv=``, ``attention=``, ``weights_memory=``, ``kv_memory=``)
     says what is fixed. Mapping: the deployment's, when it fixes one (:func:`explicit_mapping`);
-    otherwise the pack's ``tokenfab_default_mapping`` hook, otherwise the fewest devices, as a
-    tensor-parallel group inside one scale-up domain (then pipeline stages of such groups) that
-    hold the weights and KV cache.
+    otherwise the mapping search (:mod:`tokenfab.planning.mappings`): the given device count (a
+    system's by default) or the fewest devices that fit, and among the shapes of that count the
+    one with the shortest step at this scenario.
     """
-    registry = registry or default_registry()
     unknown = sorted(set(keywords) - set(attrs.fields_dict(Deployment)) - {"backend"})
     if unknown:
         known = ", ".join(attrs.fields_dict(Deployment))
         raise ValidationError(f"{unknown[0]}: not a deployment field (known: {known})")
-    model = load_model(model) if not isinstance(model, Model) else model
     dep = as_deployment(backend, deployment, **keywords)
-    target = backend if backend is not None and not isinstance(backend, Deployment) else dep.backend
-    backend, device = resolve_backend(target, registry)
-    builder = PlanBuilder(
-        model=model,
-        backend=backend,
-        device=device,
-        precisions=_resolve_precisions(device, dep),
-        deployment=dep,
-        registry=registry,
-        batch=batch,
-        kv_tokens=kv_tokens,
-    )
+    builder = plan_builder(model, backend, dep, batch=batch, kv_tokens=kv_tokens, registry=registry)
     fixed = explicit_mapping(dep)
     if fixed is not None:
-        return builder.build(*fixed)
-    return _default_plan(builder, batch, kv_tokens, step_tokens)
+        return _fixed_plan(builder, *fixed, step_tokens)
+    return _searched_plan(builder, batch, kv_tokens, step_tokens)
 
 
-def _default_plan(builder: PlanBuilder, batch: float, kv_tokens: float, step_tokens: float) -> Plan:
-    """The fewest devices that hold the model: the pack's first guess, or a tensor-parallel group
-    inside one scale-up domain, then pipeline stages of such groups."""
-    model, device, backend, prec = builder.model, builder.device, builder.backend, builder.precisions
-    total_w = model.params * _bytes(prec.weights)
-    total_kv = model.kv_elements_per_token() * _bytes(prec.kv) * batch * kv_tokens
-    hooked = builder.registry.pm.hook.tokenfab_default_mapping(
-        model=model, backend=backend, weights_bytes=total_w, kv_bytes=total_kv
-    )
-    b, c, t = np.asarray(batch), np.asarray(kv_tokens), np.asarray(step_tokens)
-    if hooked is not None:
-        tp_, pp_ = int(hooked.get("tp", 1)), int(hooked.get("pp", 1))
-        replicas = max(int(hooked.get("devices", tp_ * pp_)) // (tp_ * pp_), 1)
-        # The pack's count is a first guess; per-device rounding (padded heads, embedding on the
-        # end stages) may leave it short, so add stages, then widen the tensor split, until it fits.
-        candidates = [
-            ParallelMapping(tp=tp_ * k, pp=p)
-            for k in (1, 2, 4, 8)
-            if tp_ * k <= model.num_heads
-            for p in range(max(pp_ // k, 1), model.num_layers + 1)
-        ]
-        return _first_fitting(candidates, lambda m: builder.build(m, replicas), b, c, t, batch, kv_tokens, step_tokens)
-    domain = device.interconnect.scale_up.domain_size if device.interconnect.scale_up else 1
-    tps = [t for t in (1, 2, 4, 8, 16, 32, 64, 72, 128, 256) if t <= domain and model.num_heads % t == 0]
-    candidates = [ParallelMapping(tp=t, pp=1) for t in tps]
-    candidates += [ParallelMapping(tp=tps[-1], pp=p) for p in range(2, min(model.num_layers, 64) + 1)]
-    return _first_fitting(candidates, lambda m: builder.build(m, 1), b, c, t, batch, kv_tokens, step_tokens)
+def _searched_plan(builder: PlanBuilder, batch: float, kv_tokens: float, step_tokens: float) -> Plan:
+    """The fastest fitting shape (one step at the scenario) at the search's device count; weights
+    streamed from external memory when nothing fits on the device (:func:`streaming_fallback`)."""
+    from .planning.mappings import Sizing, candidate_shapes, feasible, no_fit_error
 
+    def size(dp: int) -> tuple[float, float, float]:
+        return float(np.ceil(batch / dp)), kv_tokens, step_tokens
 
-def _first_fitting(candidates, build, b, c, t, batch, kv_tokens, step_tokens) -> Plan:
-    """The first candidate mapping whose plan fits, else the last one's fit error."""
-    last = None
-    for mapping in candidates:
-        plan = build(mapping)
-        if bool(np.all(plan.fits(b, c, t))):
-            return plan
-        last = plan
-    raise last.fit_error(batch, kv_tokens, step_tokens)
+    def search(b: PlanBuilder):
+        count, shapes, _ = candidate_shapes(b, Sizing(size=size), int(np.ceil(batch)), b.deployment.devices)
+        return (count, *feasible(b, Sizing(size=size), shapes))
+
+    count, fitting, rejected, unfit = search(builder)
+    fallback = streaming_fallback(builder) if not fitting else None
+    if fallback is not None:
+        fitting = search(fallback)[1]
+    if not fitting and unfit and builder.deployment.devices is not None:
+        # A device count the user fixed: keep its widest tensor split even though it does not fit;
+        # callers check fit (a sweep reports fits = False, an estimate raises this plan's fit error).
+        return max(unfit, key=lambda item: (item[0].tp, -item[0].dp))[1]
+    if not fitting:
+        raise no_fit_error(builder, count, rejected)
+
+    def seconds(item: tuple[Any, Plan]) -> float:
+        shape, plan = item
+        b, kv, t = size(shape.dp)
+        cost = run_plan(plan, "decode", b, t, max(float(np.floor(kv - t)), 0.0), check_fit=False)
+        return float(cost.seconds)
+
+    return min(fitting, key=seconds)[1]
 
 
 # -- step costs ---------------------------------------------------------------------------
@@ -565,106 +615,134 @@ def attention_pairs(batch: np.ndarray, tokens: np.ndarray, context: np.ndarray, 
 @attrs.frozen(kw_only=True)
 class Part:
     """Sequences of a step that share a shape: ``batch`` sequences each adding ``tokens`` after
-    ``context`` cached ones. ``sampled`` parts run the LM head (decode, or a prompt's last chunk)."""
+    ``context`` cached ones.
+
+    ``prompt`` parts are prefill chunks (MLA runs them in the non-absorbed form); the others are
+    decode tokens. ``sampled`` parts run the LM head: a prompt part on its last position, a decode
+    part on every new position (a speculative verify step scores all ``k + 1``)."""
 
     batch: np.ndarray
     tokens: np.ndarray
     context: np.ndarray
     sampled: bool = True
+    prompt: bool = False
+
+    @property
+    def lm_positions(self) -> np.ndarray:
+        """LM-head positions per sequence: 0 (not sampled), 1 (prompt) or ``tokens`` (decode)."""
+        if not self.sampled:
+            return np.zeros_like(self.tokens)
+        return np.ones_like(self.tokens) if self.prompt else self.tokens
+
+    def scaled(self, share: np.ndarray) -> Part:
+        """The part with ``share`` of its sequences (a micro-batch's or attention group's share)."""
+        return attrs.evolve(self, batch=self.batch * share)
 
 
-def run_plan(
-    plan: Plan, phase: str, batch: Any, tokens: Any, context: Any, *, check_fit: bool = True, extra: Part | None = None
-) -> StepCost:
-    """Evaluate ``plan`` for broadcast scenarios in one kernel call.
+@attrs.frozen(kw_only=True)
+class _Layout:
+    """How a replica's step is split (see :func:`run_plan`): ``micro`` micro-batches in flight,
+    each holding ``batch_time`` sequences of a busy attention group (what sets the time) and
+    ``batch_mean`` of the average group (the work, hence the energy)."""
 
-    ``batch`` is one replica's; each of the ``ep`` attention groups takes ``ceil(batch / ep)``.
-    With ``pp > 1`` stages, the group's sequences run as ``m = min(batch, pp)`` micro-batches in
-    flight: the step's time is the latency of one micro-batch through all stages, and every stage
-    works ``m / pp`` of it. ``extra`` adds a second part to every scenario (a prefill chunk mixed
-    into a decode step): its tokens share the matrix products' weight reads.
-    """
-    b, t, c = np.broadcast_arrays(
-        _array_field("batch", batch, 1), _array_field("tokens", tokens, 1), _array_field("context", context, 0)
+    micro: np.ndarray
+    batch_time: np.ndarray
+    batch_mean: np.ndarray
+    routed_share: np.ndarray  # share of the replica's tokens one micro-batch routes to the experts
+
+
+def _layout(plan: Plan, replica_batch: np.ndarray) -> _Layout:
+    mean = replica_batch / plan.mapping.ep
+    busy = np.maximum(mean, 1.0)  # a busy group holds at least one sequence
+    micro = np.minimum(busy, plan.mapping.pp)
+    return _Layout(
+        micro=micro,
+        batch_time=busy / micro,
+        batch_mean=mean / micro,
+        routed_share=1.0 / micro,
     )
-    shape = b.shape
-    B_rep, T, C = (x.reshape(-1).astype(np.float64) for x in (b, t, c))
-    mapping, ops, device = plan.mapping, plan.ops, plan.device
-    B_group = plan.group_batch(B_rep)
-    micro = np.minimum(B_group, mapping.pp)  # micro-batches in flight
-    B = np.ceil(B_group / micro)  # sequences per micro-batch
-    parts = [Part(batch=B, tokens=T, context=C)]
-    if extra is not None:
-        parts.append(
-            Part(
-                batch=np.broadcast_to(np.asarray(extra.batch, dtype=np.float64), B.shape),
-                tokens=np.broadcast_to(np.asarray(extra.tokens, dtype=np.float64), B.shape),
-                context=np.broadcast_to(np.asarray(extra.context, dtype=np.float64), B.shape),
-                sampled=extra.sampled,
-            )
-        )
-    S, O = B.size, len(ops)
-    col = {
+
+
+def _broadcast_part(part: Part, shape: tuple[int, ...]) -> Part:
+    def arr(value: Any) -> np.ndarray:
+        return np.broadcast_to(np.asarray(value, dtype=np.float64), shape).astype(np.float64)
+
+    return attrs.evolve(part, batch=arr(part.batch), tokens=arr(part.tokens), context=arr(part.context))
+
+
+def _op_columns(ops: Sequence[Op]) -> dict[str, np.ndarray]:
+    return {
         f.name: np.array([getattr(op, f.name) for op in ops], dtype=np.float64)
         for f in attrs.fields(Op)
         if f.type in ("float", float)
     }
-    N = sum(p.batch * p.tokens for p in parts)
-    B_sampled = sum(p.batch for p in parts if p.sampled)
+
+
+def _coefficients(plan: Plan, parts: list[Part], routed: np.ndarray) -> dict[str, np.ndarray]:
+    """FLOPs, GEMM rows, bytes per memory level and message bytes, [S, O], of one micro-batch of
+    one attention group (see :mod:`tokenfab.lowering` for the coefficient rows). ``routed`` [S] is
+    the tokens the micro-batch routes to the experts over all attention groups of the replica."""
+    col = _op_columns(plan.ops)
+    S, O = parts[0].batch.size, len(plan.ops)
     windows = col["window"]
-    P, K = np.zeros((S, O)), np.zeros((S, O))
+    tokens = {False: np.zeros(S), True: np.zeros(S)}  # decode, prompt
+    pairs = {False: np.zeros((S, O)), True: np.zeros((S, O))}
+    kv_read = {False: np.zeros((S, O)), True: np.zeros((S, O))}
+    sampled = np.zeros(S)
     for part in parts:
+        tokens[part.prompt] += part.batch * part.tokens
+        sampled += part.batch * part.lm_positions
         for w in np.unique(windows):
-            pairs, kv_tokens = attention_pairs(part.batch, part.tokens, part.context, w if w > 0 else np.inf)
-            P[:, windows == w] += pairs[:, None]
-            K[:, windows == w] += kv_tokens[:, None]
+            P, K = attention_pairs(part.batch, part.tokens, part.context, w if w > 0 else np.inf)
+            pairs[part.prompt][:, windows == w] += P[:, None]
+            kv_read[part.prompt][:, windows == w] += K[:, None]
+    N = tokens[False] + tokens[True]
+    flops = (
+        tokens[False][:, None] * col["flops_per_token"]
+        + tokens[True][:, None] * col["flops_per_token_prompt"]
+        + sampled[:, None] * col["flops_per_seq"]
+        + pairs[False] * col["flops_per_pair"]
+        + pairs[True] * col["flops_per_pair_prompt"]
+        + kv_read[True] * col["flops_per_ctx_prompt"]
+    )
     T_rows = np.maximum.reduce([p.tokens for p in parts])
-
-    flops = N[:, None] * col["flops_per_token"] + B_sampled[:, None] * col["flops_per_seq"] + P * col["flops_per_pair"]
-    rows = (
-        N[:, None] * col["rows_per_token"]
-        + B_sampled[:, None] * col["rows_per_seq"]
-        + T_rows[:, None] * col["rows_per_seq_token"]
-    )
-    act = N[:, None] * col["act_bytes_per_token"] + B_sampled[:, None] * col["act_bytes_per_seq"]
-    kv = K * col["kv_read_bytes_per_ctx"] + N[:, None] * col["kv_write_bytes_per_token"]
-    # Expected distinct experts read, E (1 - (1 - k/E)^tokens routed over all groups); a grouped
-    # expert GEMM runs each touched expert on its share of tokens: rows = routed * k / touched.
+    rows = N[:, None] * col["rows_per_token"] + sampled[:, None] * col["rows_per_seq"]
+    rows = rows + T_rows[:, None] * col["rows_per_seq_token"]
+    act = N[:, None] * col["act_bytes_per_token"] + sampled[:, None] * col["act_bytes_per_seq"]
+    kv = (kv_read[False] + kv_read[True]) * col["kv_read_bytes_per_ctx"] + N[:, None] * col["kv_write_bytes_per_token"]
+    # Experts: distinct experts read E (1 - (1 - k/E)^R) for the R tokens routed over all groups;
+    # a grouped expert GEMM runs each touched expert on its share: rows = R k / touched.
     moe = col["experts_total"] > 0
-    routed = N[:, None] * mapping.ep
     miss = np.where(moe, 1.0 - col["experts_top_k"] / np.maximum(col["experts_total"], 1.0), 1.0)
-    distinct = col["experts_total"] * (1.0 - np.power(miss, routed))
-    weight = col["weight_bytes"] + col["expert_bytes"] * distinct
+    distinct = col["experts_total"] * (1.0 - np.power(miss, routed[:, None]))
+    flops = np.where(moe, routed[:, None] * col["flops_per_token"], flops)
     with np.errstate(divide="ignore", invalid="ignore"):
-        rows = np.where(moe, routed * col["experts_top_k"] / np.where(moe, distinct, 1.0), rows)
-    message = N[:, None] * col["comm_bytes_per_token"]
-
-    levels = [level.name for level in device.memory]
-    wl, kl = levels.index(plan.weights_level), levels.index(plan.kv_level)
+        rows = np.where(moe, routed[:, None] * col["experts_top_k"] / np.where(moe, distinct, 1.0), rows)
+    levels = [level.name for level in plan.device.memory]
     level_bytes = np.zeros((S, O, len(levels)))
-    level_bytes[:, :, wl] += weight + act
-    level_bytes[:, :, kl] += kv
+    level_bytes[:, :, levels.index(plan.weights_level)] += col["weight_bytes"] + col["expert_bytes"] * distinct + act
+    level_bytes[:, :, levels.index(plan.kv_level)] += kv
+    return {
+        "flops": flops,
+        "rows": np.maximum(rows, 0.0),
+        "level_bytes": level_bytes,
+        "message": N[:, None] * col["comm_bytes_per_token"],
+    }
 
-    kinds = [op.kind for op in ops]
-    eff = device.efficiency
-    prec = plan.precisions
-    gemm_rate = device.peak(prec.compute) * eff.gemm_fraction(prec.compute)
-    attention_rate = device.peak(prec.attention_compute) * eff.gemm_fraction(prec.attention_compute)
-    matrix = np.array([k in ("gemm", "attention") for k in kinds])
-    rate_row = np.array(
-        [attention_rate if k == "attention" else gemm_rate if k == "gemm" else device.vector_flops_per_s for k in kinds]
-    )
-    half_row = np.where(matrix, eff.gemm_half_rows, 0.0)
+
+def _link_rows(plan: Plan) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """Per op: (wire bytes per message byte, latency s, link bytes/s), and J per wire byte."""
+    device, mapping, O = plan.device, plan.mapping, len(plan.ops)
     factor_row, latency_row, bw_row = np.zeros(O), np.zeros(O), np.zeros(O)
     jcomm = 0.0
-    for i, kind in enumerate(kinds):
-        if kind == "allreduce":
+    for i, op in enumerate(plan.ops):
+        if op.kind == "allreduce":
             link = device.interconnect.link_for(mapping.tp)
             factor_row[i], latency_row[i] = collectives.allreduce(link, mapping.tp)
-        elif kind == "alltoall":
+        elif op.kind == "alltoall":
             link = device.interconnect.link_for(mapping.tp * mapping.ep)
             factor_row[i], latency_row[i] = collectives.all_to_all(link, mapping.tp * mapping.ep)
-        elif kind == "p2p":
+        elif op.kind == "p2p":
             link = device.interconnect.link_for(mapping.devices)
             if link is None:
                 raise ValidationError(f"pp: {device.id} has no device-to-device link, so pp must be 1")
@@ -672,13 +750,30 @@ def run_plan(
         else:
             continue
         bw_row[i], jcomm = link.effective_bytes_per_s, link.joules_per_byte
+    return factor_row, latency_row, bw_row, jcomm
+
+
+def _kernel_inputs(plan: Plan, coeff: dict[str, np.ndarray]) -> KernelInputs:
+    """Rates, links and energy figures of ``plan``'s device beside the coefficients."""
+    device, eff, prec = plan.device, plan.device.efficiency, plan.precisions
+    S, O, L = coeff["level_bytes"].shape
+    kinds = [op.kind for op in plan.ops]
+    gemm_rate = device.peak(prec.compute) * eff.gemm_fraction(prec.compute)
+    attention_rate = device.peak(prec.attention_compute) * eff.gemm_fraction(prec.attention_compute)
+    rate_row = np.array(
+        [attention_rate if k == "attention" else gemm_rate if k == "gemm" else device.vector_flops_per_s for k in kinds]
+    )
+    half_row = np.array([eff.gemm_half_rows if k in ("gemm", "attention") else 0.0 for k in kinds])
+    if PRECISION_BITS[prec.weights] < PRECISION_BITS[prec.activations]:  # weight-only quantisation
+        half_row = np.where(np.array(kinds) == "gemm", np.minimum(half_row, WEIGHT_ONLY_TILE_ROWS), half_row)
+    factor_row, latency_row, bw_row, jcomm = _link_rows(plan)
     power = device.power
-    inputs = KernelInputs(
-        flops=flops,
+    return KernelInputs(
+        flops=coeff["flops"],
         flop_rate=np.broadcast_to(rate_row, (S, O)),
-        gemm_rows=np.maximum(rows, 0.0),
+        gemm_rows=coeff["rows"],
         gemm_half_rows=np.broadcast_to(half_row, (S, O)),
-        comm_bytes=message * factor_row[None, :],
+        comm_bytes=coeff["message"] * factor_row[None, :],
         comm_bytes_per_s=np.broadcast_to(bw_row, (S, O)),
         comm_latency_s=np.broadcast_to(latency_row, (S, O)),
         overhead_s=np.full((S, O), eff.overhead_s),
@@ -686,22 +781,87 @@ def run_plan(
         bandwidth_scale=np.broadcast_to(
             np.where(np.array(kinds) == "attention", eff.attention_memory_fraction, 1.0), (S, O)
         ),
-        level_bytes=level_bytes,
-        level_bytes_per_s=np.broadcast_to([lv.effective_bytes_per_s for lv in device.memory], (S, len(levels))),
-        joules_per_byte=np.broadcast_to([lv.joules_per_byte for lv in device.memory], (S, len(levels))),
-        count=col["count"],
+        level_bytes=coeff["level_bytes"],
+        level_bytes_per_s=np.broadcast_to([lv.effective_bytes_per_s for lv in device.memory], (S, L)),
+        joules_per_byte=np.broadcast_to([lv.joules_per_byte for lv in device.memory], (S, L)),
+        count=np.array([op.count for op in plan.ops], dtype=np.float64),
         joules_per_comm_byte=np.full(S, jcomm),
         idle_w=np.full(S, power.idle_w),
         max_w=np.full(S, power.tdp_w),
     )
-    out = evaluate(inputs)
 
-    # Replica energy over the step: each micro-batch crosses every stage once on tp * ep devices;
-    # devices idle for the rest of the step draw idle power.
-    seconds = out["total_s"]
+
+def _micro_batch_parts(
+    plan: Plan, phase: str, layout: _Layout, T: np.ndarray, C: np.ndarray, extra: Part | None, replica: np.ndarray
+) -> tuple[list[Part], list[Part], np.ndarray]:
+    """(parts of the busiest group's micro-batch, parts of the mean group's, routed tokens)."""
+    main = Part(batch=layout.batch_time, tokens=T, context=C, prompt=phase == "prefill")
+    time_parts, mean_parts = [main], [attrs.evolve(main, batch=layout.batch_mean)]
+    routed = replica * T
+    if extra is not None:  # prompt tokens of the replica's step, spread over groups and micro-batches
+        whole = _broadcast_part(extra, T.shape)
+        share = whole.scaled(1.0 / (plan.mapping.ep * layout.micro))
+        time_parts.append(share)
+        mean_parts.append(share)
+        routed = routed + whole.batch * whole.tokens
+    return time_parts, mean_parts, routed * layout.routed_share
+
+
+def run_plan(
+    plan: Plan, phase: str, batch: Any, tokens: Any, context: Any, *, check_fit: bool = True, extra: Part | None = None
+) -> StepCost:
+    """Evaluate ``plan`` for broadcast scenarios in one kernel call.
+
+    ``batch`` is one replica's. Attention runs data-parallel over ``ep`` groups, each holding
+    ``g = max(batch / ep, 1)`` sequences for the step time (continuous batching balances the groups
+    on average; a busy group holds at least one); the MoE experts see the tokens of every group
+    once (``R = batch * tokens``, not ``ep`` times a group's). With ``pp > 1`` stages the group's
+    sequences run as ``m = min(g, pp)`` micro-batches in flight, each of ``g / m`` sequences: a step
+    (every sequence advancing once) lasts one micro-batch's trip through all stages, and each stage
+    works ``m`` micro-batches of it. Fractional ``g`` and ``m`` are time averages, which keeps
+    throughput monotone in the batch.
+
+    ``extra`` adds the replica's prompt chunk to every scenario (chunked prefill): it is split
+    evenly over the ``ep`` groups and the ``m`` micro-batches (each scheduler slot carries its
+    share, as vLLM's and SGLang's per-micro-batch token budgets do), and shares their weight reads.
+
+    Energy counts every operator's work once: the kernel also runs the mean group's micro-batch
+    (``batch / (ep m)`` sequences), ``J = tp ep (m E_mean + idle_w (pp W - m W_mean))`` for a step
+    of wall time ``W`` whose mean micro-batch trip takes ``W_mean``.
+    """
+    b, t, c = np.broadcast_arrays(
+        _array_field("batch", batch, 1), _array_field("tokens", tokens, 1), _array_field("context", context, 0)
+    )
+    shape = b.shape
+    B_rep, T, C = (x.reshape(-1).astype(np.float64) for x in (b, t, c))
+    layout = _layout(plan, B_rep)
+    time_parts, mean_parts, routed = _micro_batch_parts(plan, phase, layout, T, C, extra, B_rep)
+    # One kernel call: the first S scenarios time the busiest group, the next S the mean group.
+    stacked = [
+        Part(
+            batch=np.concatenate([a.batch, m.batch]),
+            tokens=np.concatenate([a.tokens, m.tokens]),
+            context=np.concatenate([a.context, m.context]),
+            sampled=a.sampled,
+            prompt=a.prompt,
+        )
+        for a, m in zip(time_parts, mean_parts, strict=True)
+    ]
+    coeff = _coefficients(plan, stacked, np.concatenate([routed, routed]))
+    inputs = _kernel_inputs(plan, coeff)
+    out = evaluate(inputs)
+    return _step_cost(plan, phase, shape, layout, coeff, inputs, out, (B_rep, T, C), check_fit)
+
+
+def _step_cost(plan, phase, shape, layout, coeff, inputs, out, scenario, check_fit) -> StepCost:
+    """Build the :class:`StepCost` from the stacked kernel outputs (see :func:`run_plan`)."""
+    B_rep, T, C = scenario
+    S, mapping, power = B_rep.size, plan.mapping, plan.device.power
+    seconds, mean_s = out["total_s"][:S], out["total_s"][S:]
     active = mapping.tp * mapping.ep
-    joules = active * (micro * out["total_joules"] + power.idle_w * (mapping.pp - micro) * seconds)
-    by_bound = np.stack([np.where(out["bound"] == code, out["seconds"], 0.0).sum(axis=1) for code in range(4)])
+    micro = layout.micro
+    joules = active * (micro * out["total_joules"][S:] + power.idle_w * (mapping.pp * seconds - micro * mean_s))
+    by_bound = np.stack([np.where(out["bound"][:S] == code, out["seconds"][:S], 0.0).sum(axis=1) for code in range(4)])
     bound = np.array(BOUND_NAMES)[np.argmax(by_bound, axis=0)]
     memory = plan.memory_per_device(B_rep, C + T, T)
     fits = plan.fits(B_rep, C + T, T)
@@ -719,18 +879,18 @@ def run_plan(
             name=op.name,
             kind=op.kind,
             count=op.count,
-            seconds=shaped(out["seconds"][:, i]),
-            compute_s=shaped(out["compute_s"][:, i]),
-            memory_s=shaped(out["memory_s"][:, i]),
-            comm_s=shaped(out["comm_s"][:, i]),
-            overhead_s=shaped(out["overhead_s"][:, i]),
-            flops=shaped(flops[:, i] * op.count),
-            bytes=shaped(level_bytes[:, i, :].sum(axis=1) * op.count),
-            comm_bytes=shaped(inputs.comm_bytes[:, i] * op.count),
-            joules=shaped(out["joules"][:, i] * active * micro),
-            bound=shaped(bound_names[out["bound"][:, i].astype(int)]),
+            seconds=shaped(out["seconds"][:S, i]),
+            compute_s=shaped(out["compute_s"][:S, i]),
+            memory_s=shaped(out["memory_s"][:S, i]),
+            comm_s=shaped(out["comm_s"][:S, i]),
+            overhead_s=shaped(out["overhead_s"][:S, i]),
+            flops=shaped(coeff["flops"][:S, i] * op.count),
+            bytes=shaped(coeff["level_bytes"][:S, i, :].sum(axis=1) * op.count),
+            comm_bytes=shaped(inputs.comm_bytes[:S, i] * op.count),
+            joules=shaped(out["joules"][S:, i] * active * micro),
+            bound=shaped(bound_names[out["bound"][:S, i].astype(int)]),
         )
-        for i, op in enumerate(ops)
+        for i, op in enumerate(plan.ops)
     )
     total_memory = sum(memory.values()) if plan.weights_level != plan.kv_level else memory[plan.weights_level]
     return StepCost(
@@ -778,9 +938,11 @@ def step(
         batch = workload.batch if batch is None else batch
         tokens = (workload.input_tokens if phase == "prefill" else 1) if tokens is None else tokens
         context = (0 if phase == "prefill" else workload.input_tokens) if context is None else context
-    b = _array_field("batch", 1 if batch is None else batch, 1)
-    t = _array_field("tokens", 1 if tokens is None else tokens, 1)
-    c = _array_field("context", 0 if context is None else context, 0)
+    b, t, c = bounds.broadcast(
+        batch=_array_field("batch", 1 if batch is None else batch, 1),
+        tokens=_array_field("tokens", 1 if tokens is None else tokens, 1),
+        context=_array_field("context", 0 if context is None else context, 0),
+    )
     plan = make_plan(
         model,
         backend,
@@ -794,8 +956,10 @@ def step(
     if workload is None:  # the largest scenario the plan is sized for, as a workload
         inp, out = (_max(c) + _max(t), 1) if phase == "prefill" else (max(_max(c), 1), _max(t))
         workload = Workload(batch=int(_max(b)), input_tokens=int(inp), output_tokens=int(out))
+    bounds.check_context(plan.model, c, t)
     # ``batch`` counts every sequence the devices serve; each data-parallel replica takes its share.
     cost = run_plan(plan, phase, np.ceil(b / plan.replicas), t, c, check_fit=check_fit)
+    bounds.check_finite({"seconds": cost.seconds, "joules": cost.joules}, "step cost")
     return attrs.evolve(cost, workload=workload)
 
 

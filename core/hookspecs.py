@@ -38,7 +38,9 @@ def tokenfab_placement(model, device, weights_bytes, kv_bytes, activation_bytes)
 
 @hookspec(firstresult=True)
 def tokenfab_default_mapping(model, backend, weights_bytes, kv_bytes):
-    """Called when the user gives no ``devices``/``tp``/``pp``. ``weights_bytes`` and
-    ``kv_bytes`` are whole-model totals. Return a dict with keys ``devices``, ``tp``, ``pp``
-    (integers) for this pack's devices, or ``None`` to use the core default (fewest devices
-    of a tensor-parallel group inside one scale-up domain that fit). First non-None wins."""
+    """Called by the mapping search when the user gives no mapping. ``weights_bytes`` and
+    ``kv_bytes`` are whole-model totals. Return ``None`` to leave the search alone, or a dict
+    that may *seed* a candidate (``devices``, ``tp``, ``pp``, ``ep``: integers) and *restrict*
+    the search (``max_tp``, ``max_ep``, ``max_pp``). A seed is fit-checked like every other
+    candidate and is used only when it has the search's device count and ranks best; a hook
+    cannot bypass the fit check. First non-None wins."""

@@ -7,7 +7,8 @@ scenario variables of a step:
 * ``P`` attention (query, key) pairs: ``B * sum_{i=1..T} min(C + i, W)`` for context ``C``
   already cached and window ``W`` (causal; ``W`` infinite for full-attention layers),
 * ``K`` KV-cache tokens read: ``B * min(C + T, W)``,
-* ``X`` expected distinct experts read: ``E * (1 - (1 - k/E)^(N * groups))``, of whose bytes
+* ``X`` expected distinct experts read: ``E * (1 - (1 - k/E)^R)`` for the ``R`` tokens routed in
+  the whole replica (every attention group's), of whose bytes
   a device holds its ``expert_bytes`` share each
   (``T`` tokens routed top-``k`` over ``E`` experts touch ``E (1 - (1 - k/E)^T)`` of them); an
   expert GEMM's rows are the tokens per touched expert, ``T * k / (E (1 - (1 - k/E)^T))``,
@@ -21,9 +22,14 @@ so that for a scenario::
     comm        = comm_bytes_per_token*N   (message size of the collective)
     rows (M)    = rows_per_token*N + rows_per_seq*B + rows_per_seq_token*T
 
-Matrix products count 2 FLOP per multiply-add. GQA attention costs ``4 * heads * head_dim`` FLOP
-per pair; MLA (weights absorbed, attention in the latent space) ``heads * (4 * kv_lora_rank +
-2 * rope_dim)``. Vector ops use small per-element constants (RMSNorm 4, SwiGLU 5, RoPE 6).
+Matrix products count 2 FLOP per multiply-add; the MoE experts' FLOPs are per routed token
+(``R``), every other op's per token of its group (``N``). GQA attention costs ``4 * heads *
+head_dim`` FLOP per pair; MLA decode (weights absorbed, attention in the latent space) ``heads *
+(4 * kv_lora_rank + 2 * rope_dim)``, MLA prompt chunks the non-absorbed form ``2 * heads *
+(qk_nope + qk_rope + v)`` plus ``kv_b_proj`` over every KV token they attend to (the
+``*_prompt`` coefficients). Vector ops use small per-element constants (RMSNorm 4, SwiGLU 5,
+RoPE 6). Collectives carry the hidden state in bf16 (:func:`hidden_state_bytes`); the MoE
+dispatch in fp8 when the experts take fp8 or smaller inputs (:func:`dispatch_bytes`).
 
 Parallel mapping: ``tp`` tensor-splits heads, MLP width, experts and vocabulary; ``pp``
 pipeline-stages the layers; ``ep > 1`` runs attention data-parallel over ``ep`` groups of ``tp``
@@ -59,6 +65,10 @@ class Op:
     flops_per_token: float = 0.0
     flops_per_seq: float = 0.0
     flops_per_pair: float = 0.0
+    # Prompt tokens (prefill chunks) may use another form of the op (MLA: the non-absorbed form):
+    flops_per_pair_prompt: float = attrs.field(default=attrs.Factory(lambda op: op.flops_per_pair, takes_self=True))
+    flops_per_token_prompt: float = attrs.field(default=attrs.Factory(lambda op: op.flops_per_token, takes_self=True))
+    flops_per_ctx_prompt: float = 0.0  # per KV token a prompt chunk attends to (MLA: latent up-projection)
     act_bytes_per_token: float = 0.0
     act_bytes_per_seq: float = 0.0
     kv_read_bytes_per_ctx: float = 0.0
@@ -136,7 +146,10 @@ def _attention_ops(model: Model, tp: int, wb: float, ab: float, kb: float) -> li
         ops.append(_gemm("kv_a_proj", d * (r + rope), d, r + rope, layers, wb, ab))
         # Absorbed decode: kv_b is read once per step and applied to queries and outputs in the
         # latent space (its up-projection cost), 2 * r * heads * (nope + v) FLOP per token.
-        ops.append(_gemm("kv_b_proj", r * heads * (nope + v), r, heads * (nope + v), layers, wb, ab))
+        # Prompt chunks use the non-absorbed form: kv_b up-projects every latent the chunk attends
+        # to (cached and new) into per-head keys and values, 2 * r * heads * (nope + v) per KV token.
+        kv_b = _gemm("kv_b_proj", r * heads * (nope + v), r, heads * (nope + v), layers, wb, ab)
+        ops.append(attrs.evolve(kv_b, flops_per_token_prompt=0.0, flops_per_ctx_prompt=kv_b.flops_per_token))
         ops.append(
             Op(
                 name="rope_kv_write",
@@ -148,7 +161,8 @@ def _attention_ops(model: Model, tp: int, wb: float, ab: float, kb: float) -> li
             )
         )
         core = dict(
-            flops_per_pair=heads * (4.0 * r + 2.0 * rope),
+            flops_per_pair=heads * (4.0 * r + 2.0 * rope),  # absorbed (MQA over the latent)
+            flops_per_pair_prompt=2.0 * heads * (qk + v),  # non-absorbed (MHA): QK^T over nope+rope, PV over v
             act_bytes_per_token=2.0 * heads * (r + rope) * ab,
             kv_read_bytes_per_ctx=(r + rope) * kb,
             rows_per_seq_token=heads,
@@ -219,7 +233,7 @@ def _mlp_ops(model: Model, mapping: ParallelMapping, wb: float, ab: float) -> li
                 experts_total=E,
                 experts_top_k=k,
                 stored_bytes=E * expert,
-                flops_per_token=2.0 * k * model.expert_params / spread * mapping.ep,
+                flops_per_token=2.0 * k * model.expert_params / spread,  # per token routed in the replica
                 act_bytes_per_token=(k * (d + 3 * model.moe_intermediate_size / spread) + d) * ab,
             )
         )
@@ -233,10 +247,24 @@ def _mlp_ops(model: Model, mapping: ParallelMapping, wb: float, ab: float) -> li
                     name="moe_alltoall",
                     kind="alltoall",
                     count=count,
-                    comm_bytes_per_token=2.0 * k * d * ab * (n - 1) / n / tp,
+                    comm_bytes_per_token=k * d * (dispatch_bytes(ab) + hidden_state_bytes(ab)) * (n - 1) / n / tp,
                 )
             )
     return ops
+
+
+def hidden_state_bytes(act_bytes: float) -> float:
+    """Bytes per element of what collectives carry between layers: the residual stream and the
+    outputs of the matrix products stay bf16 (at least 2 bytes) even when the matrix products take
+    fp8 or fp4 inputs (TensorRT-LLM, vLLM and SGLang all-reduce the bf16 GEMM output)."""
+    return max(act_bytes, 2.0)
+
+
+def dispatch_bytes(act_bytes: float) -> float:
+    """Bytes per element of an MoE dispatch: fp8 when the experts take 8-bit or smaller inputs
+    (DeepEP's fp8 dispatch, DeepSeek-V3 report sec. 3.3), else the hidden-state format. The combine
+    returns bf16 (:func:`hidden_state_bytes`)."""
+    return 1.0 if act_bytes <= 1.0 else hidden_state_bytes(act_bytes)
 
 
 def lower(
@@ -250,6 +278,7 @@ def lower(
     """
     tp, d = mapping.tp, model.hidden_size
     wb, ab, kb = weight_bytes, act_bytes, kv_bytes
+    hb = hidden_state_bytes(ab)
     layers = float(model.num_layers)
     vocab = model.vocab_size / tp
     ops = [
@@ -265,11 +294,11 @@ def lower(
     ]
     ops += _attention_ops(model, tp, wb, ab, kb)
     if tp > 1:
-        ops.append(Op(name="attn_allreduce", kind="allreduce", count=layers, comm_bytes_per_token=d * ab))
+        ops.append(Op(name="attn_allreduce", kind="allreduce", count=layers, comm_bytes_per_token=d * hb))
     ops.append(_norm("mlp_norm", d, layers, ab))
     ops += _mlp_ops(model, mapping, wb, ab)
     if tp > 1:
-        ops.append(Op(name="mlp_allreduce", kind="allreduce", count=layers, comm_bytes_per_token=d * ab))
+        ops.append(Op(name="mlp_allreduce", kind="allreduce", count=layers, comm_bytes_per_token=d * hb))
     ops.append(attrs.evolve(_norm("final_norm", d, 1.0, ab), layer=False))
     # The LM head runs on the last position of each sequence only (sampling); vocab split over tp.
     lm = vocab * d
@@ -288,7 +317,7 @@ def lower(
     )
     if mapping.pp > 1:
         ops.append(
-            Op(name="pp_send", kind="p2p", count=float(mapping.pp - 1), comm_bytes_per_token=d * ab, layer=False)
+            Op(name="pp_send", kind="p2p", count=float(mapping.pp - 1), comm_bytes_per_token=d * hb, layer=False)
         )
     return ops
 
@@ -306,8 +335,24 @@ def kv_bytes_per_token_per_device(model: Model, mapping: ParallelMapping, kv_byt
     """KV-cache bytes one device stores per cached token of its attention group:
     ``2 * kv_heads/tp * head_dim`` per layer (MLA: the full latent ``kv_lora_rank + rope_dim``,
     replicated over ``tp``), over ``ceil(layers / pp)`` layers."""
-    stage_layers = -(-model.num_layers // mapping.pp)
+    return sum(kv_bytes_per_token_split(model, mapping, kv_bytes))
+
+
+def kv_bytes_per_token_split(
+    model: Model, mapping: ParallelMapping, kv_bytes: float, stage_layers: int | None = None
+) -> tuple[float, float]:
+    """(full-context layers, sliding-window layers) shares of :func:`kv_bytes_per_token_per_device`.
+
+    A sliding-window layer keeps only its last ``sliding_window`` tokens (a ring buffer, as vLLM's
+    hybrid KV-cache manager and TensorRT-LLM's cyclic KV cache do), so its share is multiplied by
+    ``min(tokens, window)`` instead of ``tokens``. A stage holds ``ceil(layers / pp)`` layers, of
+    which the windowed share is ``window_layers / layers`` (``stage_layers`` overrides the count, for a
+    split by bytes, :mod:`tokenfab.planning.stages`)."""
+    if stage_layers is None:
+        stage_layers = -(-model.num_layers // mapping.pp)
     if model.is_mla:
-        return (model.kv_lora_rank + model.qk_rope_head_dim) * stage_layers * kv_bytes
-    kv_heads = heads_per_device(model, mapping.tp)[1]
-    return 2.0 * kv_heads * model.head_dim * stage_layers * kv_bytes
+        per_layer = (model.kv_lora_rank + model.qk_rope_head_dim) * kv_bytes
+    else:
+        per_layer = 2.0 * heads_per_device(model, mapping.tp)[1] * model.head_dim * kv_bytes
+    windowed = stage_layers * model.window_layers / model.num_layers
+    return per_layer * (stage_layers - windowed), per_layer * windowed

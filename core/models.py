@@ -11,16 +11,26 @@ from typing import Any
 
 import attrs
 
+from .bounds import config_errors
 from .errors import UnknownIdError, ValidationError
+from .protocol import PRECISION_BITS
 
 #: model_type values whose config this loader understands.
 SUPPORTED_MODEL_TYPES = (
     "llama",
+    "llama4",
+    "llama4_text",
     "mistral",
+    "mistral3",
     "mixtral",
     "qwen2",
     "qwen3",
     "qwen3_moe",
+    "gemma2",
+    "gemma3",
+    "gemma3_text",
+    "phi3",
+    "cohere",
     "deepseek_v2",
     "deepseek_v3",
     "gpt_oss",
@@ -77,6 +87,8 @@ class Model:
     plus ``num_shared_experts`` always-active experts, in every layer after the first
     ``first_dense_layers`` (which use the dense MLP). ``mtp_layers`` extra layers predict further
     tokens (DeepSeek-V3's multi-token prediction); they are not counted in ``params``.
+    ``weight_precision`` is the format the checkpoint ships in (``fp8`` for DeepSeek-V3's block-scaled
+    FP8, ``mxfp4`` for gpt-oss), the default weight precision of a deployment.
     """
 
     id: str
@@ -106,6 +118,7 @@ class Model:
     qk_rope_head_dim: int = attrs.field(default=0, validator=_non_negative_int)
     v_head_dim: int = attrs.field(default=0, validator=_non_negative_int)
     mtp_layers: int = attrs.field(default=0, validator=_non_negative_int)
+    weight_precision: str | None = None  # the checkpoint's format (quantization_config); default for weights
     source: str = ""
 
     def __attrs_post_init__(self) -> None:
@@ -131,6 +144,10 @@ class Model:
                 raise ValidationError(f"{owner}: moe_intermediate_size must be >= 1 for a MoE model")
             if self.first_dense_layers >= self.num_layers:
                 raise ValidationError(f"{owner}: first_dense_layers must be < num_layers ({self.num_layers})")
+        if self.weight_precision is not None and self.weight_precision not in PRECISION_BITS:
+            raise ValidationError(
+                f"{owner}: weight_precision must be one of {', '.join(PRECISION_BITS)}, got {self.weight_precision!r}"
+            )
         if self.is_mla and (self.qk_rope_head_dim < 1 or self.qk_nope_head_dim < 1 or self.v_head_dim < 1):
             raise ValidationError(f"{owner}: MLA needs qk_rope_head_dim, qk_nope_head_dim and v_head_dim >= 1")
 
@@ -239,11 +256,102 @@ class Model:
         )
 
 
+#: Model types whose ``config.json`` nests the language model under ``text_config`` (multimodal).
+_NESTED_TEXT = {"llama4": "llama4_text", "gemma3": "gemma3_text", "mistral3": "mistral"}
+#: Families whose configs omit ``tie_word_embeddings`` because their classes default it to True.
+_TIED_BY_DEFAULT = ("gemma2", "gemma3_text", "cohere")
+#: Families that apply ``sliding_window`` to every layer unless ``use_sliding_window`` says otherwise.
+_WINDOW_EVERY_LAYER = ("mistral", "mixtral", "phi3")
+#: ``quantization_config.quant_method`` -> the precision the checkpoint's weights ship in.
+_QUANT_METHODS = {"fp8": "fp8", "mxfp4": "mxfp4", "nvfp4": "nvfp4", "fbgemm_fp8": "fp8", "compressed-tensors": None}
+
+
+def _text_config(cfg: dict[str, Any]) -> dict[str, Any]:
+    """The language model's config: multimodal configs (Llama 4, Gemma 3) nest it under
+    ``text_config``; the top level's ``quantization_config`` applies to it."""
+    model_type = cfg.get("model_type")
+    if model_type in _NESTED_TEXT and isinstance(cfg.get("text_config"), Mapping):
+        text = {**cfg["text_config"], "model_type": _NESTED_TEXT[model_type]}
+        for key in ("quantization_config", "_name_or_path", "_source", "tie_word_embeddings"):
+            if key in cfg and key not in text:
+                text[key] = cfg[key]
+        return text
+    return cfg
+
+
+def _window_layers(cfg: Mapping[str, Any], model_type: str, layers: int) -> tuple[int | None, int | None]:
+    """(sliding_window, layers that use it). ``layer_types`` wins when present; Gemma 2
+    alternates (even layers slide), Gemma 3 slides on all but every ``sliding_window_pattern``-th
+    layer, Llama 4 attends in chunks of ``attention_chunk_size`` on its RoPE layers (3 of 4),
+    modelled as a window of that size; Mistral, Mixtral and Phi-3 slide on every layer."""
+    window = cfg.get("sliding_window")
+    if cfg.get("layer_types"):
+        sliding = sum(1 for kind in cfg["layer_types"] if kind in ("sliding_attention", "chunked_attention"))
+        return (window or cfg.get("attention_chunk_size")) if sliding else None, sliding
+    if model_type == "llama4_text" and cfg.get("attention_chunk_size"):
+        flags = cfg.get("no_rope_layers") or [int((i + 1) % 4 != 0) for i in range(layers)]
+        return cfg["attention_chunk_size"], sum(1 for flag in flags[:layers] if flag)
+    if not window or window >= int(cfg.get("max_position_embeddings") or window + 1):
+        return None, None
+    if model_type == "gemma2":
+        return window, (layers + 1) // 2
+    if model_type == "gemma3_text":
+        return window, layers - layers // int(cfg.get("sliding_window_pattern") or 6)
+    if cfg.get("use_sliding_window", model_type in _WINDOW_EVERY_LAYER):
+        return window, None
+    return None, None
+
+
+def _experts(cfg: Mapping[str, Any], model_type: str, layers: int, need: Any) -> dict[str, Any]:
+    """Mixture-of-experts fields. Llama 4: ``intermediate_size`` is the expert width and
+    ``intermediate_size_mlp`` the dense layers' width; one shared expert per MoE layer, and every
+    ``interleave_moe_layer_step``-th layer is MoE (the dense ones are counted as leading layers:
+    same parameters and work)."""
+    experts = cfg.get("num_local_experts") or cfg.get("num_experts") or cfg.get("n_routed_experts") or 0
+    if not experts:
+        return {}
+    top_k = cfg.get("num_experts_per_tok") or cfg.get("experts_per_token") or need("num_experts_per_tok")
+    fields: dict[str, Any] = dict(
+        num_experts=experts,
+        experts_per_token=top_k,
+        moe_intermediate_size=cfg.get("moe_intermediate_size") or need("intermediate_size"),
+        num_shared_experts=cfg.get("n_shared_experts") or 0,
+        first_dense_layers=cfg.get("first_k_dense_replace") or 0,
+    )
+    if model_type == "llama4_text":
+        step = int(cfg.get("interleave_moe_layer_step") or 1)
+        fields.update(num_shared_experts=1, first_dense_layers=layers - layers // step)
+        fields["intermediate_size"] = cfg.get("intermediate_size_mlp") or need("intermediate_size")
+    if cfg.get("shared_expert_intermediate_size"):  # Qwen2-MoE style shared expert of its own width
+        fields["num_shared_experts"] = max(
+            1, round(cfg["shared_expert_intermediate_size"] / fields["moe_intermediate_size"])
+        )
+    return fields
+
+
+def weight_precision_of(cfg: Mapping[str, Any]) -> str | None:
+    """The weights' precision from ``quantization_config`` (``None``: unquantised or unknown):
+    fp8 block scaling (DeepSeek-V3/R1) -> ``fp8``; ``mxfp4`` (gpt-oss) -> ``mxfp4``. Modules left
+    unconverted (gpt-oss keeps attention in bf16) are not tracked: the whole model takes the format."""
+    quant = cfg.get("quantization_config")
+    if not isinstance(quant, Mapping):
+        return None
+    method = str(quant.get("quant_method", "")).lower()
+    if method in _QUANT_METHODS:
+        return _QUANT_METHODS[method]
+    bits = quant.get("bits") or quant.get("w_bit")
+    return {4: "int4", 8: "int8"}.get(bits) if method in ("gptq", "awq", "bitsandbytes") else None
+
+
+@config_errors
 def model_from_config(
-    config: Mapping[str, Any], *, model_id: str | None = None, source: str = "", strict: bool = True
+    config: Mapping[str, Any], *, model_id: str | None = None, source: str = "", strict: bool = False
 ) -> Model:
-    """Build a :class:`Model` from a Hugging Face ``config.json`` dict."""
-    cfg = dict(config)
+    """Build a :class:`Model` from a Hugging Face ``config.json`` dict.
+
+    Keys that do not change FLOPs or bytes are ignored (``strict=True`` refuses keys outside
+    :data:`_KNOWN_KEYS` instead); a missing required key is a one-line error naming it."""
+    cfg = _text_config(dict(config))
     name = model_id or str(cfg.get("_name_or_path") or cfg.get("name") or "custom").split("/")[-1].lower()
     model_type = cfg.get("model_type")
     if model_type not in SUPPORTED_MODEL_TYPES:
@@ -263,8 +371,8 @@ def model_from_config(
             raise ValidationError(f"model config {name!r}: missing required key {key!r}")
         return cfg[key]
 
-    hidden, heads = need("hidden_size"), need("num_attention_heads")
-    layers = need("num_hidden_layers")
+    hidden, heads, layers = need("hidden_size"), need("num_attention_heads"), need("num_hidden_layers")
+    window, sliding = _window_layers(cfg, model_type, layers)
     fields: dict[str, Any] = dict(
         id=name,
         hidden_size=hidden,
@@ -274,39 +382,17 @@ def model_from_config(
         head_dim=cfg.get("head_dim") or hidden // heads,
         intermediate_size=need("intermediate_size"),
         vocab_size=need("vocab_size"),
-        tie_word_embeddings=bool(cfg.get("tie_word_embeddings", False)),
-        gated_mlp=True,  # every supported family uses a gated (SwiGLU-style) MLP
+        tie_word_embeddings=bool(cfg.get("tie_word_embeddings", model_type in _TIED_BY_DEFAULT)),
+        gated_mlp=True,  # every supported family uses a gated (SwiGLU / GeGLU) MLP
         attention_bias=bool(cfg.get("attention_bias", model_type in ("qwen2", "gpt_oss"))),
         max_context=int(cfg.get("max_position_embeddings") or 131072),
+        sliding_window=window,
+        sliding_layers=sliding,
+        weight_precision=weight_precision_of(cfg),
         source=source or str(cfg.get("_source", "")),
     )
-    # sliding windows: Mistral applies its window to every layer; Qwen2 only with use_sliding_window;
-    # layer_types (gpt-oss, newer configs) names the windowed layers.
-    window = cfg.get("sliding_window")
-    if cfg.get("layer_types"):
-        sliding = sum(1 for kind in cfg["layer_types"] if kind == "sliding_attention")
-        fields.update(sliding_window=window if sliding else None, sliding_layers=sliding)
-    elif window and cfg.get("use_sliding_window", model_type in ("mistral", "mixtral")):
-        fields["sliding_window"] = window
-    # mixture of experts
-    experts = cfg.get("num_local_experts") or cfg.get("num_experts") or cfg.get("n_routed_experts") or 0
-    if experts:
-        top_k = cfg.get("num_experts_per_tok") or cfg.get("experts_per_token")
-        if not top_k:
-            raise ValidationError(f"model config {name!r}: missing required key 'num_experts_per_tok'")
-        fields.update(
-            num_experts=experts,
-            experts_per_token=top_k,
-            moe_intermediate_size=cfg.get("moe_intermediate_size") or fields["intermediate_size"],
-            num_shared_experts=cfg.get("n_shared_experts") or 0,
-            first_dense_layers=cfg.get("first_k_dense_replace") or 0,
-        )
-        if cfg.get("shared_expert_intermediate_size"):  # Qwen2-MoE style shared expert of its own width
-            fields["num_shared_experts"] = max(
-                1, round(cfg["shared_expert_intermediate_size"] / fields["moe_intermediate_size"])
-            )
-    # multi-head latent attention
-    if cfg.get("kv_lora_rank"):
+    fields.update(_experts(cfg, model_type, layers, need))
+    if cfg.get("kv_lora_rank"):  # multi-head latent attention
         fields.update(
             kv_lora_rank=cfg["kv_lora_rank"],
             q_lora_rank=cfg.get("q_lora_rank") or 0,
@@ -320,10 +406,26 @@ def model_from_config(
     return Model(**fields)
 
 
+def _read_config(path: str) -> dict[str, Any]:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            config = json.load(handle)
+    except (OSError, ValueError, RecursionError) as exc:  # JSONDecodeError, UnicodeDecodeError
+        raise ValidationError(f"model: cannot read {path!r} as JSON: {exc}") from None
+    if not isinstance(config, dict):
+        raise ValidationError(f"model: {path!r} must hold a JSON object")
+    return config
+
+
+def _looks_like_path(spec: str) -> bool:
+    return os.sep in spec or "/" in spec or spec.endswith(".json") or spec.startswith(".")
+
+
 def load_model(
-    spec: str | Mapping[str, Any] | Model, *, catalog: Mapping[str, Any] | None = None, strict: bool = True
+    spec: str | Mapping[str, Any] | Model, *, catalog: Mapping[str, Any] | None = None, strict: bool = False
 ) -> Model:
-    """A model from a catalog id, a path to a Hugging Face ``config.json`` (or its folder), or a dict."""
+    """A model from a catalog id, a path to a Hugging Face ``config.json`` (or a directory
+    holding one), or a dict. A path that does not exist is ``no such file``, not an unknown id."""
     if isinstance(spec, Model):
         return spec
     if isinstance(spec, Mapping):
@@ -340,14 +442,10 @@ def load_model(
         return entry if isinstance(entry, Model) else model_from_config(entry, model_id=key)
     path = os.path.join(spec, "config.json") if os.path.isdir(spec) else spec
     if os.path.isfile(path):
-        try:
-            with open(path, encoding="utf-8") as handle:
-                config = json.load(handle)
-        except (OSError, json.JSONDecodeError) as exc:
-            raise ValidationError(f"model: cannot read {path!r} as JSON: {exc}") from None
-        if not isinstance(config, dict):
-            raise ValidationError(f"model: {path!r} must hold a JSON object")
+        config = _read_config(path)
         default_id = os.path.basename(os.path.dirname(os.path.abspath(path))).lower() or "custom"
-        model_id = str(config.get("_name_or_path", default_id)).split("/")[-1].lower()
+        model_id = str(config.get("_name_or_path") or default_id).split("/")[-1].lower()
         return model_from_config(config, model_id=model_id, source=path, strict=strict)
+    if os.path.isdir(spec) or _looks_like_path(spec):
+        raise ValidationError(f"model: no such file {path!r} (give a config.json, a folder holding one, or a model id)")
     raise UnknownIdError("model", spec, list(catalog))

@@ -11,6 +11,7 @@ figure's path (``"peak.bf16"``, ``"memory.hbm.bytes_per_s"``, ``"power.tdp_w"``,
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Mapping
 from typing import Any
 
@@ -69,7 +70,12 @@ def _check(
     high: float | None = None,
     unit: str = "",
 ) -> None:
-    ok = math.isfinite(value) and (value >= low if inclusive else value > low)
+    if not isinstance(value, numbers.Real) or isinstance(value, bool):
+        raise ValidationError(f"{owner}: {field} must be a number, got {value!r:.60}")
+    try:
+        ok = math.isfinite(value) and (value >= low if inclusive else value > low)
+    except OverflowError:  # an int beyond float64
+        ok = False
     if high is not None:
         ok = ok and value <= high
     if not ok:
@@ -221,26 +227,65 @@ class Efficiency:
 
 @attrs.frozen(kw_only=True)
 class Power:
-    """Board power of one device: ``tdp_w`` is the ceiling, ``idle_w`` the static draw while powered."""
+    """Power of one device: ``tdp_w`` is the board's ceiling, ``idle_w`` its static draw while powered.
+
+    ``host_w`` is the device's share of the system around it that the board figure leaves out
+    (host CPUs and memory, NICs, switches, fans): ``(system power - devices * tdp_w) / devices``
+    from a sourced system figure (DGX H100: 10.2 kW for 8 x 700 W GPUs -> 575 W). It is drawn for
+    the whole time a device serves and is added to J/token by the serving estimate."""
 
     tdp_w: float = attrs.field(converter=_number("tdp_w"))
     idle_w: float = attrs.field(converter=_number("idle_w"))
+    host_w: float = attrs.field(default=0.0, converter=_number("host_w"))
 
     def __attrs_post_init__(self) -> None:
         _check("Power", "tdp_w", self.tdp_w, unit="W")
         _check("Power", "idle_w", self.idle_w, inclusive=True, unit="W")
+        _check("Power", "host_w", self.host_w, inclusive=True, unit="W")
         if self.idle_w >= self.tdp_w:
             raise ValidationError(f"Power: idle_w must be < tdp_w ({self.tdp_w:g} W), got {self.idle_w!r}")
 
 
 @attrs.frozen(kw_only=True)
+class TokenPrice:
+    """A vendor's public price for tokens of one model (basis ``list-price-per-token``): dollars per
+    million input and per million output tokens, with where and when it was published."""
+
+    model: str
+    usd_per_mtok_input: float
+    usd_per_mtok_output: float
+    source: str
+    date: str = ""
+
+    def __attrs_post_init__(self) -> None:
+        owner = f"TokenPrice {self.model!r}"
+        _check(owner, "usd_per_mtok_input", self.usd_per_mtok_input, inclusive=True, unit="$/Mtok")
+        _check(owner, "usd_per_mtok_output", self.usd_per_mtok_output, unit="$/Mtok")
+        if not self.source:
+            raise ValidationError(f"{owner}: source must name where the price was published")
+
+
+def _token_prices(value: Any) -> list[Any]:
+    """TokenPrice entries, from TokenPrice objects or mappings (TOML packs)."""
+    return [TokenPrice(**entry) if isinstance(entry, Mapping) else entry for entry in value]
+
+
+@attrs.frozen(kw_only=True)
 class Price:
-    """What one device costs: a cloud rate per device-hour and/or a purchase price (capex)."""
+    """What one device costs, on one basis.
+
+    ``usd_per_device_hour`` is a cloud on-demand rate (basis ``cloud``, power included);
+    otherwise ``capex_usd`` is a purchase price per device, system share included (basis
+    ``capex-estimate``: amortised plus electricity). ``provider`` and ``date`` say whose price
+    and when; the citation is ``Device.sources["price"]``. ``per_token`` lists the vendor's public
+    prices for tokens of given models (basis ``list-price-per-token``), shown beside the modelled
+    cost, never used in it."""
 
     usd_per_device_hour: float | None = None
     capex_usd: float | None = None
     provider: str = ""
     date: str = ""
+    per_token: tuple[TokenPrice, ...] = attrs.field(default=(), converter=lambda v: tuple(_token_prices(v)))
 
     def __attrs_post_init__(self) -> None:
         if self.usd_per_device_hour is None and self.capex_usd is None:
@@ -249,6 +294,18 @@ class Price:
             _check("Price", "usd_per_device_hour", self.usd_per_device_hour, unit="$/h")
         if self.capex_usd is not None:
             _check("Price", "capex_usd", self.capex_usd, unit="$")
+        for entry in self.per_token:
+            if not isinstance(entry, TokenPrice):
+                raise ValidationError(f"Price: per_token entries must be TokenPrice, got {type(entry).__name__}")
+
+    @property
+    def basis(self) -> str:
+        """``cloud`` when a cloud rate is given, else ``capex-estimate``."""
+        return "cloud" if self.usd_per_device_hour is not None else "capex-estimate"
+
+    def token_price(self, model: str) -> TokenPrice | None:
+        """The vendor's public token price for ``model`` (a model id), if it publishes one."""
+        return next((entry for entry in self.per_token if entry.model == model), None)
 
 
 def _peaks(value: Mapping[str, Any]) -> dict[str, float]:
@@ -276,6 +333,8 @@ class Device:
     efficiency: Efficiency = attrs.field(factory=Efficiency)
     sources: Mapping[str, str] = attrs.field(factory=dict, converter=dict)
     notes: str = ""
+    #: Why ``tokenfab train`` refuses this device (inference-only chips); empty when it trains.
+    training_note: str = ""
 
     def __attrs_post_init__(self) -> None:
         owner = f"Device {self.id!r}"
@@ -310,8 +369,19 @@ class Device:
 
     @property
     def weight_memory(self) -> MemoryLevel:
-        """The outermost level that may hold weights and KV cache (HBM on a GPU, SRAM on Groq)."""
-        return [level for level in self.memory if level.holds_weights][-1]
+        """The outermost on-device level that may hold weights and KV cache (HBM on a GPU, SRAM on
+        Groq and on a Cerebras wafer): the default placement. Levels of kind ``external`` (MemoryX)
+        are not on the device and serve weights only when a deployment asks for them, or as a
+        stated fallback (see docs/modelling.md, "On-chip placement")."""
+        levels = [level for level in self.memory if level.holds_weights]
+        on_device = [level for level in levels if level.kind != "external"]
+        return (on_device or levels)[-1]
+
+    @property
+    def external_memory(self) -> MemoryLevel | None:
+        """The outermost ``external`` level that can stream weights (Cerebras MemoryX), if any."""
+        levels = [level for level in self.memory if level.holds_weights and level.kind == "external"]
+        return levels[-1] if levels else None
 
     def level(self, name: str) -> MemoryLevel:
         for level in self.memory:

@@ -1,30 +1,47 @@
 """The plugin registry: builds the pluggy ``PluginManager`` and collects devices and models.
 
 Built-in packs are listed as entry points in our own ``pyproject.toml`` exactly like a
-third-party pack, so :func:`load_setuptools_entrypoints` finds both. A pack that fails to
-import, raises in a hook, or returns malformed data is recorded in :attr:`Registry.problems`
-with its name and reason, and skipped; the others still load.
+third-party pack, so :func:`load_setuptools_entrypoints` finds both. Every import and hook call
+goes through :mod:`tokenfab.guard`: a pack that fails to import, raises (``sys.exit`` included),
+hangs past ``TOKENFAB_PACK_TIMEOUT``, prints, or returns malformed data is recorded in
+:attr:`Registry.problems` with its name, the hook and the reason, and skipped; the others
+still load.
+
+Ids: a pack registers ids only under its own prefix: an entry-point pack under its entry-point
+name (or the prefixes it lists in ``TOKENFAB_PREFIXES``); a pack registered in code or a TOML
+folder claims the prefix of its first id, if no other pack owns it. Built-in packs load first.
+An id already taken is a collision, reported naming both packs, and the first keeps it, unless
+the second pack lists the id in ``TOKENFAB_OVERRIDES = {"vendor:device": "why"}``: then it
+replaces it and :attr:`Registry.overrides` (shown by ``tokenfab plugins``) records who replaced
+whom and why. The registry is safe to read and extend from several threads.
 """
 
 from __future__ import annotations
 
+import copy
 import importlib.metadata
+import pathlib
+import re
+import threading
 import warnings
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 import attrs
 import pluggy
 
-from . import hookspecs
-from .errors import UnknownIdError
+from . import guard, hookspecs
+from .errors import TokenfabError, UnknownIdError
 from .protocol import Device, System
 
 ENTRY_POINT_GROUP = "tokenfab"
+BUILTIN_MODULE_PREFIX = "tokenfab.plugins."
+_PREFIX_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 
 
 @attrs.frozen
 class Problem:
-    """One thing that went wrong while loading a pack."""
+    """One thing that went wrong with a pack: its name, and what happened (hook and error)."""
 
     plugin: str
     reason: str
@@ -34,6 +51,19 @@ class Problem:
 
 
 @attrs.define
+class PackInfo:
+    """One pack as ``tokenfab plugins`` lists it."""
+
+    name: str
+    kind: str  # "entry point", "toml", "local"
+    source: str  # module, package or folder
+    version: str = ""
+    status: str = "ok"  # ok, disabled, error, hung
+    prefixes: tuple[str, ...] = ()  # declared or implied (entry-point name); empty: claims its first
+    overrides: dict[str, str] = attrs.field(factory=dict)  # ids it may replace -> why
+
+
+@attrs.define(eq=False)
 class Registry:
     """Devices, systems and models contributed by packs. Build with :func:`build_registry`."""
 
@@ -42,139 +72,308 @@ class Registry:
     provided_by: dict[str, str] = attrs.field(factory=dict)
     problems: list[Problem] = attrs.field(factory=list)
     versions: dict[str, str] = attrs.field(factory=dict)
+    packs: dict[str, PackInfo] = attrs.field(factory=dict)
+    overrides: dict[str, dict[str, str]] = attrs.field(factory=dict)  # id -> {pack, replaced, reason}
+    outputs: dict[str, str] = attrs.field(factory=dict)  # what each pack printed (captured)
+    hung: set[str] = attrs.field(factory=set)
+    prefix_owner: dict[str, str] = attrs.field(factory=dict)
+    lock: Any = attrs.field(factory=threading.RLock, repr=False)
+    announce: bool = False  # warn about problems found after the registry was built
+    _reported: set = attrs.field(factory=set, repr=False)
+    _models: dict[str, Any] | None = attrs.field(default=None, repr=False)
 
     def get(self, backend_id: str) -> Device | System:
+        if not isinstance(backend_id, str):
+            raise TokenfabError(
+                f"backend: expected an id like 'nvidia:h100-sxm', got {type(backend_id).__name__}", field="backend"
+            )
         key = backend_id.strip().lower()
         if key not in self.backends:
             raise UnknownIdError("backend", backend_id, list(self.backends))
         return self.backends[key]
 
+    def pack_name(self, plugin: object) -> str:
+        return self.pm.get_name(plugin) or str(plugin)
 
-def _plugin_name(pm: pluggy.PluginManager, impl: pluggy.HookImpl) -> str:
-    return pm.get_name(impl.plugin) or impl.plugin_name
+    def report(self, pack: str, hook: str, reason: str) -> None:
+        """Record one problem of ``pack`` in ``hook`` (once; repeats are dropped)."""
+        with self.lock:
+            key = (pack, hook, reason)
+            if key in self._reported:
+                return
+            self._reported.add(key)
+            problem = Problem(pack, f"{hook}: {reason}" if hook else reason)
+            self.problems.append(problem)
+            info = self.packs.get(pack)
+            if info is not None and info.status == "ok":
+                info.status = "hung" if pack in self.hung else "error"
+        if self.announce:
+            warnings.warn(f"tokenfab: {problem}; its contribution is dropped", RuntimeWarning, stacklevel=3)
+
+    def record_output(self, pack: str, text: str) -> None:
+        with self.lock:
+            self.outputs[pack] = (self.outputs.get(pack, "") + text)[-2000:]
+
+    def add_backend(self, pack: str, item: Device | System) -> None:
+        """Register ``item`` for ``pack`` if the id rules allow it (see module docstring)."""
+        prefix = item.id.partition(":")[0]
+        info = self.packs.get(pack)
+        with self.lock:
+            current = self.provided_by.get(item.id)
+            if current is not None:
+                if current == pack or info is None or item.id not in info.overrides:
+                    other = "itself" if current == pack else f"pack {current!r}"
+                    self.report(pack, "tokenfab_devices", f"id {item.id!r} collides with {other}; kept the first")
+                    return
+                self.overrides[item.id] = {"pack": pack, "replaced": current, "reason": info.overrides[item.id]}
+            else:
+                declared = info.prefixes if info is not None else ()
+                owner = self.prefix_owner.setdefault(prefix, pack) if not declared or prefix in declared else None
+                if owner != pack:
+                    rule = f"prefix {prefix!r} belongs to pack {owner!r}" if owner else "not its own prefix"
+                    allowed = ", ".join(f"'{p}:'" for p in declared) or "its own prefix"
+                    self.report(
+                        pack, "tokenfab_devices", f"id {item.id!r} refused: {rule}; it may register {allowed} only"
+                    )
+                    return
+            self.backends[item.id] = copy.deepcopy(item)  # the pack keeps no handle on what others see
+            self.provided_by[item.id] = pack
 
 
-def _call_each(pm: pluggy.PluginManager, hook_name: str, problems: list[Problem], **kwargs):
-    """Call every implementation of a hook separately so one failure cannot hide the others."""
-    hook = getattr(pm.hook, hook_name)
-    for impl in reversed(hook.get_hookimpls()):
-        name = _plugin_name(pm, impl)
-        try:
-            yield name, impl.function(**{k: kwargs[k] for k in impl.argnames})
-        except Exception as exc:  # a broken pack must never break the others
-            problems.append(Problem(name, f"{hook_name} raised {type(exc).__name__}: {exc}"))
+def _declared(plugin: object, name: str, default: Any) -> Any:
+    value = getattr(plugin, name, None)
+    return default if value is None else value
 
 
-def _load_entry_points(pm: pluggy.PluginManager, problems: list[Problem], versions: dict[str, str]) -> None:
-    for dist in importlib.metadata.distributions():
-        for ep in dist.entry_points:
-            if ep.group != ENTRY_POINT_GROUP or pm.get_plugin(ep.name) or pm.is_blocked(ep.name):
-                continue
-            try:
-                plugin = ep.load()
-            except Exception as exc:
-                problems.append(Problem(ep.name, f"failed to import {ep.value}: {type(exc).__name__}: {exc}"))
-                continue
-            try:
-                pm.register(plugin, name=ep.name)
-            except Exception as exc:
-                problems.append(Problem(ep.name, f"failed to register: {exc}"))
-                continue
-            versions[ep.name] = f"{dist.metadata['Name']} {dist.version}"
+def _pack_info(name: str, plugin: object, kind: str, source: str, implied: tuple[str, ...]) -> PackInfo:
+    prefixes = tuple(str(p).lower() for p in _declared(plugin, "TOKENFAB_PREFIXES", implied))
+    raw = _declared(plugin, "TOKENFAB_OVERRIDES", {})
+    overrides = {str(k): str(v) for k, v in raw.items()} if isinstance(raw, Mapping) else {str(k): "" for k in raw}
+    return PackInfo(name=name, kind=kind, source=source, prefixes=prefixes, overrides=overrides)
+
+
+def _local_name(pm: pluggy.PluginManager, plugin: object) -> str:
+    base = str(getattr(plugin, "__name__", None) or type(plugin).__name__)
+    name, n = base, 2
+    while pm.has_plugin(name) or pm.is_blocked(name):
+        name, n = f"{base}#{n}", n + 1
+    return name
+
+
+def _register(registry: Registry, plugin: object, info: PackInfo) -> None:
+    try:
+        registry.pm.register(plugin, name=info.name)
+    except Exception as exc:  # pluggy rejects hooks it does not know, or with wrong arguments
+        registry.packs[info.name] = info
+        registry.report(info.name, "register", f"{type(exc).__name__}: {exc}")
+        return
+    registry.packs[info.name] = info
+    if info.prefixes:
+        for prefix in info.prefixes:
+            registry.prefix_owner.setdefault(prefix, info.name)
+
+
+def _entry_points(registry: Registry) -> list[tuple[Any, Any]]:
+    found = []
+    try:
+        for dist in importlib.metadata.distributions():
+            found += [(ep, dist) for ep in dist.entry_points if ep.group == ENTRY_POINT_GROUP]
+    except Exception as exc:  # a broken installed distribution must not stop discovery
+        registry.report("discovery", "entry points", f"{type(exc).__name__}: {exc}")
+    return sorted(found, key=lambda pair: (not str(pair[0].value).startswith(BUILTIN_MODULE_PREFIX), pair[0].name))
+
+
+def _load_entry_points(registry: Registry, disabled: frozenset[str]) -> None:
+    pm = registry.pm
+    for ep, dist in _entry_points(registry):
+        if pm.has_plugin(ep.name) or ep.name in registry.packs:
+            continue
+        version = f"{dist.metadata['Name']} {dist.version}"
+        registry.versions[ep.name] = version
+        if ep.name.lower() in disabled:
+            registry.packs[ep.name] = PackInfo(ep.name, "entry point", ep.value, version, status="disabled")
+            continue
+        outcome = guard.run_guarded(ep.load)
+        if outcome.output:
+            registry.record_output(ep.name, outcome.output)
+        if outcome.error is not None:
+            if outcome.timed_out:
+                registry.hung.add(ep.name)
+            registry.packs[ep.name] = PackInfo(ep.name, "entry point", ep.value, version)
+            registry.report(ep.name, "import", f"failed to import {ep.value}: {outcome.error}")
+            continue
+        info = _pack_info(ep.name, outcome.value, "entry point", ep.value, (ep.name.lower(),))
+        info.version = version
+        _register(registry, outcome.value, info)
+
+
+def _is_builtin(registry: Registry, pack: str) -> bool:
+    plugin = registry.pm.get_plugin(pack)
+    return str(getattr(plugin, "__name__", "")).startswith(BUILTIN_MODULE_PREFIX)
+
+
+def _collect_devices(registry: Registry) -> None:
+    results = list(guard.call_each(registry, "tokenfab_devices"))
+    results.sort(key=lambda pair: not _is_builtin(registry, pair[0]))  # built-in packs first, else LIFO
+    for pack, result in results:
+        _add_backends(registry, pack, result)
 
 
 def build_registry(extra_plugins: Iterable[object] = (), *, entry_points: bool = True) -> Registry:
     """Create the plugin manager, load packs from entry points (and ``extra_plugins``), and
-    collect every device and system they return."""
+    collect every device and system they return. Packs named in ``TOKENFAB_DISABLE_PACKS`` (or
+    :func:`tokenfab.guard.disable_packs`) are listed as disabled and not imported."""
     pm = pluggy.PluginManager("tokenfab")
     pm.add_hookspecs(hookspecs)
     registry = Registry(pm=pm)
+    disabled = guard.disabled_packs()
     for plugin in extra_plugins:
-        pm.register(plugin)
+        name = _local_name(pm, plugin)
+        if name.lower() in disabled:
+            registry.packs[name] = PackInfo(name, "local", name, status="disabled")
+            continue
+        _register(registry, plugin, _pack_info(name, plugin, "local", str(getattr(plugin, "__name__", name)), ()))
     if entry_points:
-        _load_entry_points(pm, registry.problems, registry.versions)
-    problems = registry.problems
-    for name, result in _call_each(pm, "tokenfab_devices", problems):
-        _add_backends(registry, name, result)
+        _load_entry_points(registry, disabled)
+    _collect_devices(registry)
     if entry_points:
-        _load_data_packs(registry)
+        _load_data_packs(registry, disabled)
     return registry
 
 
-def _load_data_packs(registry: Registry) -> None:
-    """Declarative packs: TOML files named by the ``tokenfab.data`` group or ``TOKENFAB_DEVICE_PATH``."""
-    from .declarative import data_sources, load_folder, resolve_folder
+def _load_data_packs(registry: Registry, disabled: frozenset[str]) -> None:
+    """Declarative packs: TOML files named by the ``tokenfab.data`` group or ``TOKENFAB_DEVICE_PATH``.
+    Each file is loaded on its own: a malformed file is reported, the good ones beside it load."""
+    from .declarative import data_sources, load_file
 
-    for name, where, version in data_sources():
+    try:
+        sources = data_sources()
+    except Exception as exc:  # noqa: BLE001 - a broken installed distribution must not stop discovery
+        registry.report("discovery", "tokenfab.data entry points", f"{type(exc).__name__}: {exc}")
+        sources = []
+    for name, where, version in sources:
         registry.versions[name] = version
-        try:
-            devices = load_folder(resolve_folder(where))
-        except Exception as exc:
-            registry.problems.append(Problem(name, f"{type(exc).__name__}: {exc}"))
+        info = PackInfo(name, "toml", str(where), version, prefixes=() if name.startswith("path:") else (name,))
+        registry.packs[name] = info
+        if name.lower() in disabled:
+            info.status = "disabled"
             continue
-        _add_backends(registry, name, devices)
+        folder = _data_folder(registry, name, where)
+        if folder is None:
+            continue
+        files = sorted(folder.glob("*.toml"))
+        if not files:
+            registry.report(name, "load", f"no *.toml files in {folder}")
+        for file in files:
+            try:
+                devices = load_file(file)
+            except TokenfabError as exc:
+                registry.report(name, "load", str(exc))
+                continue
+            for device in devices:
+                registry.add_backend(name, device)
+
+
+def _data_folder(registry: Registry, name: str, where: Any) -> pathlib.Path | None:
+    from .declarative import resolve_folder
+
+    outcome = guard.run_guarded(resolve_folder, where)
+    if outcome.error is not None:
+        registry.report(name, "import", f"cannot find the data package {where!r}: {outcome.error}")
+        return None
+    if not outcome.value.is_dir():
+        registry.report(name, "load", f"{outcome.value} is not a folder")
+        return None
+    return outcome.value
 
 
 def _add_backends(registry: Registry, plugin: str, result: object) -> None:
-    if result is None:
-        return
-    if isinstance(result, (Device, System)) or not isinstance(result, Iterable):
-        items = [result] if isinstance(result, (Device, System)) else None
-        if items is None:
-            registry.problems.append(
-                Problem(plugin, f"tokenfab_devices must return a list, got {type(result).__name__}")
-            )
+    if isinstance(result, (Device, System)):
+        items = [result]
+    elif isinstance(result, Iterable) and not isinstance(result, (str, bytes, Mapping)):
+        try:
+            items = list(result)
+        except Exception as exc:  # noqa: BLE001 - a pack's iterable may raise while iterated
+            registry.report(plugin, "tokenfab_devices", f"its result raised while read: {type(exc).__name__}: {exc}")
             return
     else:
-        items = list(result)
+        registry.report(plugin, "tokenfab_devices", f"tokenfab_devices must return a list, got {type(result).__name__}")
+        return
     for item in items:
         if not isinstance(item, (Device, System)):
-            registry.problems.append(
-                Problem(plugin, f"tokenfab_devices returned {type(item).__name__}, expected Device or System")
+            registry.report(
+                plugin, "tokenfab_devices", f"returned {type(item).__name__}, expected Device or System; skipped"
             )
             continue
-        if item.id in registry.backends:
-            registry.problems.append(
-                Problem(
-                    plugin,
-                    f"duplicate backend id {item.id!r} (already provided by "
-                    f"{registry.provided_by[item.id]!r}); skipped",
-                )
-            )
-            continue
-        registry.backends[item.id] = item
-        registry.provided_by[item.id] = plugin
+        registry.add_backend(plugin, item)
+
+
+def _check_models(result: Any) -> dict[str, Any]:
+    if not isinstance(result, Mapping):
+        raise TypeError(f"tokenfab_models must return a mapping, got {type(result).__name__}")
+    return {str(key).strip().lower(): copy.deepcopy(value) for key, value in result.items()}
+
+
+def _model_allowed(registry: Registry, pack: str, model_id: str) -> str | None:
+    """Why ``pack`` may not contribute ``model_id`` (``None`` if it may)."""
+    info = registry.packs.get(pack)
+    prefixes = info.prefixes if info else ()
+    if prefixes and not any(model_id.startswith((f"{p}:", f"{p}-")) for p in prefixes):
+        return f"model id {model_id!r} refused: it may add ids starting '{prefixes[0]}:' or '{prefixes[0]}-' only"
+    return None
 
 
 def collect_models(registry: Registry) -> dict[str, object]:
-    """Model configs contributed by packs through ``tokenfab_models``."""
+    """Model configs contributed by packs through ``tokenfab_models`` (gathered once per registry).
+
+    A pack may not shadow a built-in catalog id (unless it lists it in ``TOKENFAB_OVERRIDES``)
+    nor another pack's model; a named pack's ids start with its prefix."""
+    if registry._models is not None:
+        return registry._models
+    from .catalog import CATALOG
+
     models: dict[str, object] = {}
-    for name, result in _call_each(registry.pm, "tokenfab_models", registry.problems):
-        if result is None:
-            continue
-        if not isinstance(result, Mapping):
-            registry.problems.append(
-                Problem(name, f"tokenfab_models must return a mapping, got {type(result).__name__}")
-            )
-            continue
-        models.update({str(k).lower(): v for k, v in result.items()})
+    owners: dict[str, str] = {}
+    for pack, result in guard.call_each(registry, "tokenfab_models", _check_models):
+        overrides = registry.packs[pack].overrides if pack in registry.packs else {}
+        for model_id, config in result.items():
+            refused = _model_allowed(registry, pack, model_id)
+            if model_id in CATALOG and model_id not in overrides:
+                refused = f"model id {model_id!r} collides with the built-in catalog; kept the built-in"
+            elif model_id in owners:
+                refused = f"model id {model_id!r} collides with pack {owners[model_id]!r}; kept the first"
+            if refused:
+                registry.report(pack, "tokenfab_models", refused)
+                continue
+            if model_id in CATALOG:
+                registry.overrides[model_id] = {"pack": pack, "replaced": "catalog", "reason": overrides[model_id]}
+            models[model_id], owners[model_id] = config, pack
+    registry._models = models
     return models
 
 
 _DEFAULT: Registry | None = None
+_DEFAULT_LOCK = threading.Lock()
 
 
 def default_registry() -> Registry:
-    """The process-wide registry of installed packs, built on first use."""
+    """The process-wide registry of installed packs, built once on first use (thread-safe)."""
     global _DEFAULT
-    if _DEFAULT is None:
-        _DEFAULT = build_registry()
-        for problem in _DEFAULT.problems:
-            warnings.warn(f"tokenfab: {problem}; skipped", RuntimeWarning, stacklevel=2)
-    return _DEFAULT
+    registry = _DEFAULT
+    if registry is not None:
+        return registry
+    with _DEFAULT_LOCK:
+        if _DEFAULT is None:
+            built = build_registry()
+            for problem in built.problems:
+                warnings.warn(f"tokenfab: {problem}; skipped", RuntimeWarning, stacklevel=2)
+            built.announce = True
+            _DEFAULT = built
+        return _DEFAULT
 
 
 def set_default_registry(registry: Registry | None) -> None:
     """Replace (or with ``None``, reset) the process-wide registry; for tests and embedding."""
     global _DEFAULT
-    _DEFAULT = registry
+    with _DEFAULT_LOCK:
+        _DEFAULT = registry

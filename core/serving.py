@@ -15,14 +15,12 @@ For a replica serving ``B`` concurrent sequences of ``I`` input and ``O`` output
 * ``usd_per_mtok`` from :mod:`tokenfab.economics`.
 
 Mixed batches with chunked prefill (``chunked_prefill=True``, the default, as vLLM V1, SGLang
-and TensorRT-LLM schedule): prompt chunks of ``c = min(budget - B, max(I, B * I / (O - 1)))`` tokens (``budget`` =
-``prefill_chunk_tokens``, 8192) ride along the ``B`` decode tokens of a step and share its weight
-reads (``c`` may hold several whole prompts, or a slice of one). A cycle of ``O - 1`` decode
-steps needs ``n = B * I / c`` of them to carry prompt tokens; with
-``f = min(1, n / (O - 1))``::
+and TensorRT-LLM schedule): each attention group's mixed step carries
+``c = max(b I / (O - 1), min(I, budget))`` prompt tokens beside its ``b = B / ep`` decode tokens
+(``budget`` = ``prefill_chunk_tokens``, 8192), sharing the weight reads; ``f`` of the steps are
+mixed (see :func:`_chunked_prefill` for ``ttft`` with pipelined chunks and a partial last chunk)::
 
-    ttft_s  = ceil(I / c) * t_mixed
-    tpot_s  = (1 - f) * t_decode + f * t_mixed       (times n / (O - 1) when prompts outrun steps)
+    tpot_s  = (1 - f) * t_decode + f * t_mixed
     tokens_per_s = replicas * B / tpot_s
 
 ``chunked_prefill=False`` is the older scheduler: each prompt is a step of its own that stalls
@@ -31,7 +29,8 @@ the batch, ``tpot_s = t_decode + (B - 1) * ttft / (O - 1)``.
 Speculative decoding (``speculative=Speculative(draft, tokens=g, acceptance=a)``): a cycle runs
 ``g`` draft decode steps and one target step verifying ``g + 1`` tokens per sequence, and yields
 ``(1 - a^(g+1)) / (1 - a)`` tokens per sequence on average (Leviathan et al., 2023), so
-``tpot = (g * t_draft + t_verify) / E[tokens]``. The draft is another model on the same devices,
+``tpot = (g * t_draft + t_verify) / E[tokens]``; the verify step's LM head scores all ``g + 1``
+positions. The draft is another model on the same devices,
 or ``"mtp"``: the target's own multi-token-prediction layers (DeepSeek-V3).
 
 Memory fit: in steady state the ``B`` sequences of a replica are at evenly staggered points of
@@ -48,10 +47,11 @@ from typing import Any
 import attrs
 import numpy as np
 
+from . import bounds
 from .deployment import Deployment, Speculative, Workload, as_deployment, as_workload
-from .economics import Economics, usd_per_mtok
-from .engine import Part, StepCost, _int_field, make_plan, run_plan
-from .errors import FitError, TokenfabError, ValidationError
+from .economics import Economics, host_joules_per_token, list_price, usd_per_mtok
+from .engine import Part, StepCost, _int_field, explicit_mapping, make_plan, run_plan
+from .errors import FitError, NonFiniteError, TokenfabError, UnsupportedPrecisionError, ValidationError
 from .models import load_model
 from .registry import Registry, default_registry
 
@@ -95,14 +95,19 @@ class Estimate:
     memory_per_device_bytes: float
     memory_capacity_per_device_bytes: float
     fits: bool
-    joules_per_token: float
-    usd_per_mtok: float | None  # None: no sourced price for this device (give one with Economics)
+    joules_per_token: float  # accelerators' energy plus host_joules_per_token
+    host_joules_per_token: float  # host CPUs, NICs, switches: devices * Power.host_w / tokens_per_s
+    usd_per_mtok: float | None  # None: no price for this device (give one with Economics)
     usd_per_device_hour: float | None
-    price_basis: str
+    price_basis: str  # cloud | capex-estimate | override | none (tokenfab.economics)
+    price_source: str
+    list_usd_per_mtok: float | None  # vendor's public token price of the same requests, per M output tokens
+    list_price: dict | None  # basis list-price-per-token: input/output $/Mtok, source, date
     prefill_bound: str
     decode_bound: str
     chunked_prefill: bool
     speculative_tokens_per_step: float
+    placement: str  # where weights and KV cache live; says when weights stream from external memory
     prefill: StepCost = attrs.field(repr=False)
     decode: StepCost = attrs.field(repr=False)
     deployment: Deployment = attrs.field(repr=False)  # resolved: replays this estimate
@@ -115,6 +120,10 @@ class Estimate:
         if self.usd_per_mtok is None:
             return None
         return self.usd_per_mtok * self.output_tokens / (self.input_tokens + self.output_tokens)
+
+    def __attrs_post_init__(self) -> None:
+        """No estimate holds inf or NaN: a non-finite figure is a :class:`NonFiniteError` naming it."""
+        bounds.check_finite(self.to_dict(), "estimate")
 
     def to_dict(self, *, breakdown: bool = False) -> dict[str, Any]:
         nested = ("prefill", "decode", "deployment", "workload")
@@ -165,10 +174,15 @@ def estimate(
     chunked_prefill: bool = True,
     prefill_chunk_tokens: int = 8192,
     speculative: Speculative | None = None,
+    objective: str = "throughput",
     economics: Economics | None = None,
     registry: Registry | None = None,
 ) -> Estimate:
     """Steady-state serving estimate (see module docstring for the formulas).
+
+    Without a mapping (no ``tp``/``pp``/``ep``), the mapping search picks the best one for
+    ``objective`` (``latency``, ``throughput``, ``cost``, ``energy``) at the given device count,
+    or at the fewest devices that fit (:func:`tokenfab.mappings`).
 
     ``backend`` is an id or a :class:`Deployment` (or pass ``deployment=``); ``workload`` a
     :class:`Workload`. The keyword forms (``batch``, ``input_tokens``, ``devices``, ``tp``,
@@ -188,9 +202,16 @@ def estimate(
     )
     batch, inp, out, speculative = wl.batch, wl.input_tokens, wl.output_tokens, wl.speculative
     economics = economics or Economics()
+    target = backend if backend is not None and not isinstance(backend, Deployment) else None
+    if explicit_mapping(dep) is None:  # the mapping search picks it (tokenfab.planning.mappings)
+        from .planning.mappings import mappings
+
+        scheduler = dict(chunked_prefill=chunked_prefill, prefill_chunk_tokens=prefill_chunk_tokens)
+        options = dict(registry=registry, economics=economics, **scheduler)
+        return mappings(model, target, wl, objective=objective, deployment=dep, **options).best.estimate
     plan = make_plan(
         model,
-        backend if backend is not None and not isinstance(backend, Deployment) else None,
+        target,
         batch=batch,
         kv_tokens=_kv_tokens(batch, inp, out),
         step_tokens=1,
@@ -218,36 +239,22 @@ def estimate(
     mixed = chunked_prefill and steps and speculative is None
     if mixed:
         budget = _int_field("prefill_chunk_tokens", prefill_chunk_tokens, 1)
-        if budget <= B:
-            raise ValidationError(f"prefill_chunk_tokens: must exceed the batch per replica ({B}), got {budget}")
-        # Prompt tokens a mixed step carries: the steady arrival rate B*I/(O-1), at least one whole
-        # prompt (a lone request is not split), at most the budget left beside the decode tokens.
-        chunk = min(budget - B, max(inp, B * inp / steps))
-        part = (
-            Part(batch=np.float64(chunk / inp), tokens=np.float64(inp), context=np.float64(0.0), sampled=False)
-            if chunk >= inp
-            else Part(
-                batch=np.float64(1.0), tokens=np.float64(chunk), context=np.float64((inp - chunk) / 2.0), sampled=False
-            )
-        )
-        mix = run_plan(plan, "decode", B, 1, contexts, check_fit=False, extra=part)
-        t_mix, e_mix = float(np.mean(mix.seconds)), float(np.mean(mix.joules))
-        n = B * inp / chunk
-        f = min(1.0, n / steps)
-        ttft = math.ceil(inp / chunk) * t_mix
-        tpot = ((1 - f) * step + f * t_mix) * max(1.0, n / steps)
+        ttft, tpot, joules = _chunked_prefill(plan, B, inp, steps, budget, contexts, step, step_joules)
         e2e = ttft + steps * tpot
         tokens_per_s = plan.replicas * B / tpot
-        joules = ((1 - f) * step_joules + f * e_mix) * max(1.0, n / steps) / B
     else:
         ttft = float(pre.seconds)
         tpot = step + ((B - 1) * ttft / steps if steps else 0.0)
         e2e = ttft + steps * tpot
         tokens_per_s = plan.replicas * B * out / e2e
         joules = (B * float(pre.joules) + steps * step_joules) / (B * out)
-    usd, hourly, basis = usd_per_mtok(
+    bounds.check_finite({"ttft_s": ttft, "tpot_s": tpot, "joules_per_token": joules}, "estimate")
+    host_joules = host_joules_per_token(plan.device, devices=plan.devices, tokens_per_s=tokens_per_s)
+    joules += host_joules
+    cost = usd_per_mtok(
         plan.device, economics, devices=plan.devices, tokens_per_s=tokens_per_s, joules_per_token=joules
     )
+    listed = list_price(plan.device, plan.model.id, input_tokens=inp, output_tokens=out)
     used = plan.memory_per_device(np.float64(B), np.float64(kv_tokens), np.float64(1))
     levels = sorted(used)
     dec_bounds, counts = np.unique(np.asarray(dec.bound), return_counts=True)
@@ -276,18 +283,68 @@ def estimate(
         memory_capacity_per_device_bytes=float(sum(plan.device.level(lv).capacity_bytes for lv in levels)),
         fits=True,
         joules_per_token=joules,
-        usd_per_mtok=usd,
-        usd_per_device_hour=hourly,
-        price_basis=basis,
+        host_joules_per_token=host_joules,
+        usd_per_mtok=cost.usd_per_mtok,
+        usd_per_device_hour=cost.usd_per_device_hour,
+        price_basis=cost.basis,
+        price_source=cost.source,
+        list_usd_per_mtok=None if listed is None else listed["usd_per_mtok"],
+        list_price=listed,
         prefill_bound=str(pre.bound),
         decode_bound=str(dec_bounds[np.argmax(counts)]),
         chunked_prefill=bool(mixed),
         speculative_tokens_per_step=spec_tokens,
+        placement=plan.placement_note,
         prefill=pre,
         decode=dec,
         deployment=plan.deployment,
         workload=wl,
     )
+
+
+def _prompt_part(ep: int, tokens: float, context: float, per_group: float = 1.0) -> Part:
+    """A prompt chunk of ``tokens`` after ``context`` for each of ``per_group`` sequences in each of
+    the ``ep`` attention groups (run_plan spreads it over the groups again)."""
+    f64 = np.float64
+    return Part(batch=f64(ep * per_group), tokens=f64(tokens), context=f64(context), sampled=False, prompt=True)
+
+
+def _chunked_prefill(plan, B: int, inp: int, steps: int, budget: int, contexts, t_decode: float, e_decode: float):
+    """(ttft, tpot, joules per token) with prompt chunks mixed into decode steps.
+
+    Each attention group (``ep`` of them, each its own scheduler) serves ``b = B / ep`` sequences,
+    whose prompts arrive at ``r = b I / (O - 1)`` tokens per step. A mixed step carries
+    ``c = max(r, min(I, budget))`` prompt tokens beside the ``b`` decode tokens: the whole prompt when
+    it fits the chunk budget, else budget-sized slices, and never fewer than the arrival rate (the
+    scheduler's token budget is ``b + c``: vLLM and SGLang operators raise
+    ``max_num_batched_tokens`` / ``chunked_prefill_size`` with the running batch, so decode never
+    crowds prefill out). ``n = b I / c <= O - 1`` of every ``O - 1`` steps carry prompt tokens,
+    ``f = n / (O - 1)``::
+
+        tpot = (1 - f) t_decode + f t_mixed(c)
+        ttft = (k - 1) t_mixed(c) / pp + (pp - 1) max(t_mixed(c), t_last) / pp + t_last / pp
+
+    for a prompt cut into ``k = ceil(I / c)`` chunks whose last holds ``I - (k - 1) c`` tokens
+    (``t_last`` is the mixed step carrying it): chunks stream through the ``pp`` stages one stage time
+    apart, and the last chunk is charged by its own size.
+    """
+    ep, pp = plan.mapping.ep, plan.mapping.pp
+    group = B / ep
+    chunk = max(group * inp / steps, min(inp, budget))
+    whole = chunk >= inp
+    part = _prompt_part(ep, inp, 0.0, chunk / inp) if whole else _prompt_part(ep, chunk, (inp - chunk) / 2.0)
+    mix = run_plan(plan, "decode", B, 1, contexts, check_fit=False, extra=part)
+    t_mix, e_mix = float(np.mean(mix.seconds)), float(np.mean(mix.joules))
+    pieces = 1 if whole else math.ceil(inp / chunk)
+    t_last = t_mix
+    if not whole and inp - (pieces - 1) * chunk < chunk:
+        last = _prompt_part(ep, inp - (pieces - 1) * chunk, (pieces - 1) * chunk)
+        t_last = float(np.mean(run_plan(plan, "decode", B, 1, contexts, check_fit=False, extra=last).seconds))
+    slowest = max(t_mix, t_last) if pieces > 1 else t_last
+    ttft = (pieces - 1) * t_mix / pp + (pp - 1) * slowest / pp + t_last / pp
+    f = group * inp / chunk / steps
+    tpot = (1 - f) * t_decode + f * t_mix
+    return ttft, tpot, ((1 - f) * e_decode + f * e_mix) / B
 
 
 def _speculative_step(plan, spec: Speculative, B: int, contexts: np.ndarray, registry, inp: int, out: int):
@@ -369,16 +426,39 @@ def _kv_tokens(batch: int, inp: int, out: int) -> float:
     return inp + out * (batch + 1) / (2.0 * batch)
 
 
+#: Row statuses of :func:`compare` and :func:`sweep`. ``does-not-fit`` and ``unsupported`` are
+#: answers about the hardware; ``error`` means the row could not be computed (a pack failed, a
+#: result came out non-finite): the CLI exits 1 when any row has it.
+ROW_STATUSES = ("ok", "does-not-fit", "unsupported", "error")
+
+
+def row_status(exc: BaseException) -> str:
+    """The status of a row that raised ``exc`` (see :data:`ROW_STATUSES`)."""
+    if isinstance(exc, FitError):
+        return "does-not-fit"
+    if isinstance(exc, UnsupportedPrecisionError) or (isinstance(exc, ValidationError) and _backend_specific(exc)):
+        return "unsupported"
+    return "error"
+
+
+def row_error(exc: BaseException) -> str:
+    """One line for a row's error; an unexpected exception is named as such."""
+    if isinstance(exc, TokenfabError):
+        return str(exc)
+    return f"internal error ({type(exc).__name__}: {exc})"
+
+
 @attrs.frozen(kw_only=True)
 class ComparisonRow:
     backend: str
     estimate: Estimate | None
     error: str | None = None
+    status: str = "ok"
 
     def to_dict(self) -> dict[str, Any]:
         if self.estimate is not None:
-            return {"backend": self.backend, "error": None, **self.estimate.to_dict()}
-        return {"backend": self.backend, "fits": False, "error": self.error}
+            return {"backend": self.backend, "error": None, **self.estimate.to_dict(), "status": self.status}
+        return {"backend": self.backend, "fits": False, "error": self.error, "status": self.status}
 
 
 @attrs.frozen(kw_only=True)
@@ -389,6 +469,11 @@ class Comparison:
     metric: str
     rows: tuple[ComparisonRow, ...]
     scenario: dict[str, Any] = attrs.field(factory=dict)
+
+    @property
+    def failed(self) -> bool:
+        """Whether any row could not be computed (status ``error``)."""
+        return any(row.status == "error" for row in self.rows)
 
     def to_dict(self) -> dict[str, Any]:
         return {"metric": self.metric, "rows": [row.to_dict() for row in self.rows]}
@@ -431,6 +516,10 @@ def compare(
         raise ValidationError(f"metric: must be one of {', '.join(METRICS)}, got {metric!r}")
     registry = registry or default_registry()
     ids = _backend_ids(backends, registry)
+    # Bad input is the user's (exit 2), not a row per backend: check it once, up front.
+    _int_field("batch", batch, 1), _int_field("input_tokens", input_tokens, 1)
+    _int_field("output_tokens", output_tokens, 1)
+    model = load_model(model)
     rows = []
     for backend_id in ids:
         try:
@@ -444,10 +533,10 @@ def compare(
                 **options,
             )
             rows.append(ComparisonRow(backend=backend_id, estimate=est))
-        except (FitError, TokenfabError) as exc:
-            if isinstance(exc, ValidationError) and not _backend_specific(exc):
+        except Exception as exc:  # noqa: BLE001 - one backend's failure is its row, never the whole run
+            if isinstance(exc, ValidationError) and not _backend_specific(exc) and not isinstance(exc, NonFiniteError):
                 raise
-            rows.append(ComparisonRow(backend=backend_id, estimate=None, error=str(exc)))
+            rows.append(ComparisonRow(backend=backend_id, estimate=None, error=row_error(exc), status=row_status(exc)))
     larger = METRICS[metric]
     ranked = [r for r in rows if r.estimate and getattr(r.estimate, metric) is not None]
     ranked.sort(key=lambda r: getattr(r.estimate, metric), reverse=larger)
@@ -466,6 +555,8 @@ def _backend_ids(backends: Iterable[str] | str, registry: Registry) -> list[str]
     """Backend ids from ``"all"``, ``"a,b"`` or a list; unknown ids are user errors, not rows."""
     if isinstance(backends, str):
         backends = sorted(registry.backends) if backends == "all" else backends.split(",")
+    if not all(isinstance(b, str) for b in backends):
+        raise ValidationError("backends: expected backend ids (strings), 'all', or 'a,b'")
     ids = [b.strip() for b in backends if b.strip()]
     if not ids:
         raise ValidationError("backends: give at least one backend id or 'all'")
@@ -480,70 +571,8 @@ def _backend_specific(exc: Exception) -> bool:
     return text.startswith(("Device ", "tp:", "pp:")) or "no peak rate" in text
 
 
-@attrs.frozen(kw_only=True)
-class Sweep:
-    """Step costs for a grid of scenarios on many backends: one kernel call per backend.
+def sweep(*args: Any, **kwargs: Any) -> Any:
+    """:func:`tokenfab.sweeps.sweep` (kept here for code that imports it from this module)."""
+    from .sweeps import sweep as _sweep
 
-    ``rows`` holds one dict per backend and scenario: backend, devices, batch, context, tokens,
-    seconds, tokens_per_s (``batch * tokens / seconds``), bound, fits, memory_per_device_bytes, or
-    the backend's error."""
-
-    phase: str
-    rows: tuple[dict, ...]
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"phase": self.phase, "rows": list(self.rows)}
-
-
-def sweep(
-    model: Any,
-    backends: Iterable[str] | str = "all",
-    *,
-    batch: Any = 1,
-    context: Any = 0,
-    tokens: Any = 1,
-    phase: str = "decode",
-    registry: Registry | None = None,
-    **options: Any,
-) -> Sweep:
-    """Decode steps (or prefills) over the broadcast grid of ``batch`` x ``context`` x ``tokens`` for each
-    backend. Each backend gets one plan, sized for the largest scenario (the fewest devices that
-    hold it unless ``devices`` is given), and one kernel call for the whole grid; scenarios that
-    do not fit are kept with ``fits = False``."""
-    from .engine import step
-
-    if phase not in ("decode", "prefill"):
-        raise ValidationError(f"phase: must be 'decode' or 'prefill', got {phase!r}")
-    registry = registry or default_registry()
-    ids = _backend_ids(backends, registry)
-    b, c, t = np.broadcast_arrays(np.asarray(batch), np.asarray(context), np.asarray(tokens))
-    rows: list[dict] = []
-    for backend_id in ids:
-        try:
-            cost = step(
-                phase, model, backend_id, batch=b, tokens=t, context=c, check_fit=False, registry=registry, **options
-            )
-        except TokenfabError as exc:
-            if isinstance(exc, ValidationError) and not _backend_specific(exc):
-                raise
-            rows.append({"backend": backend_id, "error": str(exc)})
-            continue
-        seconds, fits = np.atleast_1d(cost.seconds).ravel(), np.atleast_1d(cost.fits).ravel()
-        bounds, memory = np.atleast_1d(cost.bound).ravel(), np.atleast_1d(cost.memory_per_device_bytes).ravel()
-        for i, (bb, cc, tt) in enumerate(zip(b.ravel(), c.ravel(), t.ravel(), strict=True)):
-            rows.append(
-                {
-                    "backend": backend_id,
-                    "devices": cost.plan.devices,
-                    "batch": int(bb),
-                    "context": int(cc),
-                    "tokens": int(tt),
-                    "seconds": float(seconds[i]),
-                    "tokens_per_s": float(bb * tt / seconds[i]),
-                    "bound": str(bounds[i]),
-                    "fits": bool(fits[i]),
-                    "memory_per_device_bytes": float(memory[i]),
-                    "error": None,
-                }
-            )
-    return Sweep(phase=phase, rows=tuple(rows))
+    return _sweep(*args, **kwargs)

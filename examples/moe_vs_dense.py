@@ -24,7 +24,7 @@ for model in ("deepseek-v3", "llama-3.3-70b"):
 moe, dense = best["deepseek-v3"], best["llama-3.3-70b"]
 ratio = moe.usd_per_mtok / dense.usd_per_mtok
 print(
-    f"verdict: DeepSeek-V3 needs {moe.devices} devices to Llama-70B's {dense.devices} and costs {ratio:.2f}x as much per "
-    f"output token at the same 30 tok/s/user: sparsity cuts the work per token to 37B parameters (about half of 70B), "
+    f"verdict: DeepSeek-V3 needs {moe.devices} devices to Llama-70B's {dense.devices} and costs {ratio:.2f}x as much "
+    f"per output token at the same 30 tok/s/user: sparsity cuts the work per token to 37B parameters (about half of 70B), "
     f"but all 671B must sit in memory, so each device holds fewer users' KV cache"
 )

@@ -14,9 +14,7 @@ for backend in ("nvidia:h100-sxm", "nvidia:b200", "amd:mi300x"):
     for precision in ("bf16", "fp8", "int4"):
         result = tokenfab.plan("llama-3.3-70b", WORKLOAD, slo=SLO_50, backends=backend, precisions=precision)
         rows[precision] = result.best
-    cells = [
-        f"{p} ${r.usd_per_mtok:.3g}/Mtok x{r.devices} batch {r.batch}" if r else f"{p} -" for p, r in rows.items()
-    ]
+    cells = [f"{p} ${r.usd_per_mtok:.3g}/Mtok x{r.devices} batch {r.batch}" if r else f"{p} -" for p, r in rows.items()]
     print(f"{backend}: " + "; ".join(cells))
     bf16 = rows["bf16"]
     gains = [

@@ -1,4 +1,4 @@
-""""SRAM chips give up to 10x lower latency": how much faster per user, and at what cost per token?
+""" "SRAM chips give up to 10x lower latency": how much faster per user, and at what cost per token?
 
 Groq LPUs and Cerebras wafers keep the weights in on-chip SRAM. Run: python examples/sram_latency.py
 """
@@ -14,8 +14,8 @@ gpu_fast = tokenfab.plan(MODEL, WORKLOAD, slo=SLO(), backends=GPUS, objective="l
 gpu_cheap = tokenfab.plan(MODEL, WORKLOAD, slo=SLO_50, backends=GPUS).best
 print(
     f"GPUs: fastest per user {gpu_fast.tokens_per_s_per_user:.0f} tok/s ({gpu_fast.backend} x{gpu_fast.devices}, "
-    f"batch 1, ${gpu_fast.usd_per_mtok:.3g}/Mtok); a shared GPU at 50 tok/s/user costs ${gpu_cheap.usd_per_mtok:.3g}/Mtok "
-    f"({gpu_cheap.backend} x{gpu_cheap.devices}, batch {gpu_cheap.batch})"
+    f"batch 1, ${gpu_fast.usd_per_mtok:.3g}/Mtok); a shared GPU at 50 tok/s/user costs "
+    f"${gpu_cheap.usd_per_mtok:.3g}/Mtok ({gpu_cheap.backend} x{gpu_cheap.devices}, batch {gpu_cheap.batch})"
 )
 for backend in SRAM.split(","):
     fast = tokenfab.plan(MODEL, WORKLOAD, slo=SLO(), backends=backend, objective="latency").best

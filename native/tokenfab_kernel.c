@@ -6,7 +6,8 @@
  *   compute  = flops / (flop_rate * eff)            (0 when flops == 0)
  *   memory   = sum_l bytes_l / (bandwidth_l * scale) (0 terms skipped)
  *   comm     = latency + comm_bytes / comm_bw       (0 when no bytes and no latency)
- *   seconds  = count * (max(compute, memory, comm) + overhead)
+ *   busy     = hypot(compute, memory)             (compute and memory overlap imperfectly)
+ *   seconds  = count * (max(busy, comm) + overhead)
  *   dynamic  = count * (flops*J_flop + sum_l bytes_l*J_l + comm_bytes*J_comm)
  *   joules   = min(dynamic + idle_w*seconds, max_w*seconds)
  *   bound    = argmax(compute, memory, comm, overhead), first on ties
@@ -71,10 +72,12 @@ int tf_evaluate(const tf_inputs *in, const tf_outputs *out, size_t *bad_index)
             } else if (clat > 0.0) {
                 comm = clat;
             }
-            double longest = compute, code = 0.0;
-            if (memory > longest) { longest = memory; code = 1.0; }
-            if (comm > longest) { longest = comm; code = 2.0; }
-            if (over > longest) { code = 3.0; }
+            double top = compute, code = 0.0;
+            if (memory > top) { top = memory; code = 1.0; }
+            if (comm > top) { top = comm; code = 2.0; }
+            if (over > top) { code = 3.0; }
+            double busy = hypot(compute, memory);
+            double longest = busy > comm ? busy : comm;
             double seconds = count * (longest + over);
             dyn *= count;
             double joules = dyn + idle * seconds;

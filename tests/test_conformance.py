@@ -33,6 +33,8 @@ def test_broken_fixture_pack_fails_naming_field_and_value():
     assert "Device 'broken:tflops-typo': peak_flops_per_s['bf16'] = 989.5 is outside the plausible range" in text
     assert "Device 'broken:no-sources': no source for 'peak.bf16'" in text
     assert "Device 'broken:no-sources': no source for 'power.idle_w'" in text
+    assert "Device 'broken:no-sources': no source for 'power.host_w'" in text  # H100 has 575 W of host share
+    assert "Device 'broken:no-sources': no source for 'price'" in text
     assert "Device 'broken:fp8-slow': peak fp8 (4e+14) is below peak bf16 (9.895e+14)" in text
     assert "returned str, expected Device or System" in text
     with pytest.raises(AssertionError, match="pack does not conform"):

@@ -16,7 +16,7 @@ def test_toml_pack_loads_through_path_variable(monkeypatch):
     assert reg.provided_by["datapack:gaudi3-liquid"].startswith("path:")
     assert tokenfab.conformance.check_device(device) == []
     est = tokenfab.estimate("llama-3.1-8b", device, batch=8, input_tokens=500, output_tokens=100, registry=reg)
-    assert est.price_basis == "capex" and est.tokens_per_s > 0
+    assert est.price_basis == "capex-estimate" and est.tokens_per_s > 0
 
 
 def test_broken_toml_names_file_device_and_field():

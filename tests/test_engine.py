@@ -130,7 +130,7 @@ def test_capex_pricing_matches_hand_formula():
     )
     hourly = 35_000 / (5 * 8760)
     expected = 1e6 * (hourly / 3600 / est.tokens_per_s + est.joules_per_token * 1.2 * 0.08 / 3.6e6)
-    assert est.price_basis == "capex" and est.usd_per_mtok == pytest.approx(expected)
+    assert est.price_basis == "capex-estimate" and est.usd_per_mtok == pytest.approx(expected)
 
 
 def test_does_not_fit_is_an_error_not_a_number():

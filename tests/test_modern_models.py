@@ -104,8 +104,8 @@ def test_expert_parallel_all_to_all():
     )
     a2a = step.op("moe_alltoall")
     # per attention group (tp=2) 64/8 = 8 sequences; each token goes to k=8 experts on 16 devices:
-    # 2 (dispatch + combine) * 8 * 7168 * 1 B (fp8 activations) * 15/16 / 2 per token, 8 tokens, 58 MoE layers.
-    per_token = 2 * 8 * 7168 * 1 * 15 / 16 / 2
+    # (1 B fp8 dispatch + 2 B bf16 combine) * 8 * 7168 * 15/16 / 2 per token, 8 tokens, 58 MoE layers.
+    per_token = (1 + 2) * 8 * 7168 * 15 / 16 / 2
     assert a2a.comm_bytes == pytest.approx(58 * 8 * per_token)
     assert step.devices == 16 and step.plan.mapping.ep == 8
     with pytest.raises(tokenfab.ValidationError, match="ep: expert parallelism needs a mixture-of-experts model"):

@@ -64,7 +64,7 @@ def test_broken_plugins_are_reported_and_skipped():
     reasons = "\n".join(str(p) for p in reg.problems)
     assert "datasheet not found" in reasons and "RuntimeError" in reasons
     assert "returned dict, expected Device or System" in reasons
-    assert "duplicate backend id 'nvidia:h100-sxm'" in reasons
+    assert "plugin 'DuplicatePack': tokenfab_devices: id 'nvidia:h100-sxm' collides with pack 'nvidia'" in reasons
     # everything valid still loaded
     assert {"toy:chip", "bad:ok", "nvidia:h100-sxm"} <= set(reg.backends)
     assert reg.provided_by["nvidia:h100-sxm"] == "nvidia"

@@ -1,6 +1,10 @@
 """The ``tokenfab`` command line. Every listing and result is also available as ``--json``.
 
-Bad input exits with code 2 and one line on stderr naming the field.
+Exit codes: 0 everything computed; 1 some rows of a batch command (``compare``, ``sweep``)
+could not be computed (their ``status`` is ``error``); 2 bad input, with one line on stderr
+naming the field (argparse usage errors too); 141 the reader of stdout went away (``| head``),
+quietly. Global option ``--disable-pack NAME`` (repeatable; also ``TOKENFAB_DISABLE_PACKS``)
+leaves a pack out of the run.
 
 Each public module of this package (a name not starting with ``_``) adds its subcommands through
 ``register(subparsers)``, which returns ``{command name: handler}``; a handler takes
@@ -12,9 +16,13 @@ things inside their handlers, so that building the parser stays cheap.
 from __future__ import annotations
 
 import argparse
+import difflib
 import importlib
+import os
 import pkgutil
+import re
 import sys
+import warnings
 from collections.abc import Callable, Sequence
 
 from .. import __version__
@@ -28,30 +36,97 @@ def command_modules() -> list:
     return sorted(modules, key=lambda mod: (getattr(mod, "ORDER", 100), mod.__name__))
 
 
+_CHOICE = re.compile(r"invalid choice: '?([^' ]*)'? \(choose from (.*)\)")
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse with usage errors on one line (``tokenfab: error: ...``, exit 2) and a
+    did-you-mean suggestion for a mistyped command or choice."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        match = _CHOICE.search(message)
+        if match:
+            choices = [c.strip().strip("'") for c in match.group(2).split(",")]
+            close = difflib.get_close_matches(match.group(1), choices, n=1, cutoff=0.5)
+            hint = f"; did you mean {close[0]!r}?" if close else f" (choose from {', '.join(choices)})"
+            message = message[: match.start()] + f"invalid choice: {match.group(1)!r}{hint}"
+        self.exit(2, f"tokenfab: error: {' '.join(message.split())} (see '{self.prog} --help')\n")
+
+
 def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Callable]]:
-    parser = argparse.ArgumentParser(
-        prog="tokenfab", description="What a token costs, and how fast it comes, on each AI chip."
-    )
+    parser = OneLineParser(prog="tokenfab", description="What a token costs, and how fast it comes, on each AI chip.")
     parser.add_argument("--version", action="version", version=f"tokenfab {__version__}")
+    disable = dict(action="append", default=[], metavar="NAME", help="leave this pack out (repeatable)")
+    parser.add_argument("--disable-pack", dest="disable_pack", **disable)
     sub = parser.add_subparsers(dest="command", required=True)
     handlers: dict[str, Callable] = {}
     for module in command_modules():
         handlers.update(module.register(sub))
+    for command in sub.choices.values():  # also accepted after the command name
+        command.add_argument("--disable-pack", dest="disable_pack_after", **{**disable, "help": argparse.SUPPRESS})
     return parser, handlers
 
 
+def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    text = " ".join(str(message).split()).removeprefix("tokenfab: ")
+    print(f"tokenfab: warning: {text}", file=sys.stderr)
+
+
+def _quiet_stdout() -> None:
+    """After a broken pipe: point stdout at /dev/null so the exit flush cannot fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
+class LazyConsole:
+    """A rich ``Console`` created on first use, so that commands printing JSON or CSV never import rich."""
+
+    def __init__(self) -> None:
+        object.__setattr__(self, "_console", None)
+
+    def _real(self):
+        if self._console is None:
+            from rich.console import Console
+
+            # the terminal's width ($COLUMNS), 80 when output is not a terminal
+            object.__setattr__(self, "_console", Console())
+        return self._console
+
+    def __getattr__(self, name: str):
+        return getattr(self._real(), name)
+
+    def __setattr__(self, name: str, value) -> None:
+        setattr(self._real(), name, value)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    from rich.console import Console
+    from ..guard import disable_packs
 
     parser, handlers = build_parser()
-    args = parser.parse_args(argv)
-    console = Console()  # the terminal's width ($COLUMNS), 80 when output is not a terminal
     try:
-        handlers[args.command](args, console)
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # usage error (2) or --help / --version (0)
+        return exc.code if isinstance(exc.code, int) else 2
+    disabled = [*args.disable_pack, *getattr(args, "disable_pack_after", [])]
+    if disabled:
+        disable_packs(disabled)
+    try:
+        with warnings.catch_warnings():
+            warnings.showwarning = _one_line_warning
+            console = LazyConsole()
+            return int(handlers[args.command](args, console) or 0)
     except TokenfabError as exc:
-        print(f"tokenfab: error: {exc}", file=sys.stderr)
+        print(f"tokenfab: error: {' '.join(str(exc).split())}", file=sys.stderr)
         return 2
-    return 0
+    except BrokenPipeError:
+        _quiet_stdout()
+        return 141
+    finally:
+        if disabled:
+            disable_packs(())
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -10,6 +10,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from ..bounds import check_finite
 from ..economics import Economics
 from ..errors import TokenfabError
 from ..serving import Speculative
@@ -24,6 +25,8 @@ def add_scenario(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tp", type=int, help="tensor-parallel degree (default devices / pp)")
     parser.add_argument("--pp", type=int, help="pipeline stages (default 1)")
     parser.add_argument("--ep", type=int, help="expert-parallel degree (MoE models only)")
+    parser.add_argument("--dp", type=int, help="data-parallel replicas sharing the batch (default: searched)")
+    add_objective(parser)
     parser.add_argument("--weights", help="weight precision (bf16, fp8, int4, ...)")
     parser.add_argument("--activations", help="activation / math precision")
     parser.add_argument("--kv", help="KV-cache precision")
@@ -35,8 +38,8 @@ def add_scenario(parser: argparse.ArgumentParser) -> None:
         help="stall the batch for each prompt instead of mixing prompt chunks into decode steps",
     )
     parser.add_argument("--draft", help="speculative decoding: draft model id, config.json, or 'mtp'")
-    parser.add_argument("--draft-tokens", type=int, default=3, help="tokens drafted per cycle (default 3)")
-    parser.add_argument("--acceptance", type=float, default=0.7, help="draft token acceptance rate (default 0.7)")
+    parser.add_argument("--draft-tokens", type=int, help="tokens drafted per cycle (default 3; needs --draft)")
+    parser.add_argument("--acceptance", type=float, help="draft token acceptance rate (default 0.7; needs --draft)")
     parser.add_argument("--usd-per-device-hour", type=float, help="override the device-hour price")
     parser.add_argument("--capex", type=float, dest="capex_usd", help="price per device, amortised instead of cloud")
     parser.add_argument("--usd-per-kwh", type=float, default=0.10, help="electricity price for capex pricing")
@@ -69,10 +72,22 @@ def emit(args: argparse.Namespace, console: Any, rows: Sequence[dict], columns: 
         print_table(console, rows, columns, wide=getattr(args, "wide", False), **table)
 
 
+OBJECTIVE_HELP = (
+    "what the mapping search optimises when no tp/pp/ep is given: latency (TTFT + (O-1) TPOT), "
+    "throughput (tokens/s per device), cost ($/Mtok), energy (J/token); default throughput"
+)
+
+
+def add_objective(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--objective", default="throughput", choices=("latency", "throughput", "cost", "energy"), help=OBJECTIVE_HELP
+    )
+
+
 def mapping_options(args: argparse.Namespace) -> dict[str, Any]:
     """Devices, parallel mapping and precisions, shared by estimate, compare and sweep."""
-    names = ("devices", "tp", "pp", "ep", "weights", "activations", "kv", "attention")
-    return {name: getattr(args, name) for name in names}
+    names = ("devices", "tp", "pp", "ep", "dp", "weights", "activations", "kv", "attention")
+    return {name: getattr(args, name, None) for name in names}
 
 
 def options(args: argparse.Namespace) -> dict[str, Any]:
@@ -84,13 +99,18 @@ def options(args: argparse.Namespace) -> dict[str, Any]:
     )
     speculative = None
     if args.draft:
-        speculative = Speculative(draft=args.draft, tokens=args.draft_tokens, acceptance=args.acceptance)
+        given = {"tokens": args.draft_tokens, "acceptance": args.acceptance}
+        speculative = Speculative(draft=args.draft, **{k: v for k, v in given.items() if v is not None})
+    elif args.draft_tokens is not None or args.acceptance is not None:
+        flag = "--acceptance" if args.acceptance is not None else "--draft-tokens"
+        raise TokenfabError(f"{flag.lstrip('-')}: {flag} describes speculative decoding and needs --draft MODEL")
     return dict(
         chunked_prefill=args.chunked_prefill,
         speculative=speculative,
         batch=args.batch,
         input_tokens=args.input_tokens,
         output_tokens=args.output_tokens,
+        objective=args.objective,
         economics=econ,
         **mapping_options(args),
     )
@@ -101,6 +121,11 @@ def fmt(value: float, digits: int = 3) -> str:
     from ..io.format import format_number
 
     return format_number(value, digits)
+
+
+def exit_code(result: Any) -> int:
+    """1 when some row of a batch result could not be computed (status ``error``), else 0."""
+    return 1 if getattr(result, "failed", False) else 0
 
 
 def print_csv(rows: Sequence[dict], keys: Sequence[str]) -> None:
@@ -114,7 +139,9 @@ def print_csv(rows: Sequence[dict], keys: Sequence[str]) -> None:
 
 
 def print_json(data: Any) -> None:
-    print(json.dumps(data, indent=2, default=str))
+    """Strict JSON on stdout: a non-finite number is an error naming its field, never ``NaN``."""
+    check_finite(data, "output")
+    print(json.dumps(data, indent=2, default=str, allow_nan=False))
 
 
 def mapping(e: Any) -> str:

@@ -43,29 +43,78 @@ def cmd_backends(args: argparse.Namespace, console: Any) -> None:
                 "plugin_version": reg.versions.get(plugin, ""),
                 "memory_bytes": dev.weight_memory.capacity_bytes,
                 "memory_bytes_per_s": dev.weight_memory.bytes_per_s,
+                "external_memory_bytes": dev.external_memory.capacity_bytes if dev.external_memory else None,
+                "external_memory_bytes_per_s": dev.external_memory.bytes_per_s if dev.external_memory else None,
                 "peak_flops_per_s": peaks,
                 "tdp_w": dev.power.tdp_w,
                 "usd_per_device_hour": dev.price.usd_per_device_hour if dev.price else None,
+                "capex_usd": dev.price.capex_usd if dev.price else None,
+                "price_basis": dev.price.basis if dev.price else "none",
+                "host_w": dev.power.host_w,
             }
         )
     if not (args.json or args.csv):
         for row in rows:
             row["label"] = row["id"] + (f" (x{row['devices']})" if row["kind"] == "system" else "")
             row.update({name: row["peak_flops_per_s"].get(name) for name in ("bf16", "fp8", "fp4")})
+            row["price"] = _price_cell(row)
     columns = [
         Column(key="label", header="id", justify="left", priority=0),
         Column(key="memory_bytes", header="memory", unit="B", short="mem", priority=1),
         Column(key="memory_bytes_per_s", header="bandwidth", unit="B/s", short="bw", priority=1),
+        Column(key="external_memory_bytes", header="external memory", unit="B", short="ext", priority=6),
         Column(key="bf16", header="bf16 dense", unit="FLOP/s", short="bf16", priority=2),
         Column(key="fp8", header="fp8 dense", unit="FLOP/s", short="fp8", priority=3),
         Column(key="fp4", header="fp4 dense", unit="FLOP/s", short="fp4", priority=5),
         Column(key="tdp_w", header="TDP", unit="W", priority=4),
-        Column(key="usd_per_device_hour", header="$/device-h", unit="$", short="$/h", priority=2),
+        Column(key="price", header="price (cloud /h or capex estimate)", short="price", justify="left", priority=1),
         Column(key="plugin", header="pack", justify="left", priority=6),
         Column(key="name", header="name", justify="left", priority=7),
     ]
     notes = [f"skipped {problem}" for problem in reg.problems]
     emit(args, console, rows, columns, title="tokenfab backends", notes=notes)
+
+
+def _price_cell(row: dict) -> str:
+    """``$3.90/h`` (cloud), ``$63.3k capex`` (capex-estimate) or ``-``."""
+    from ..io.format import format_usd
+
+    if row["usd_per_device_hour"] is not None:
+        return f"{format_usd(row['usd_per_device_hour'])}/h"
+    if row["capex_usd"] is not None:
+        return f"{format_usd(row['capex_usd'])} capex"
+    return "-"
+
+
+def plugin_rows(reg: Any) -> list[dict]:
+    """One row per pack (entry point, TOML or local): kind, status, device count, problems,
+    overrides and captured output. A pack registering no devices is reported, never silent."""
+    names = sorted(set(reg.packs) | {p.plugin for p in reg.problems})
+    rows = []
+    for name in names:
+        info = reg.packs.get(name)
+        backends = sorted(b for b, who in reg.provided_by.items() if who == name)
+        problems = [p.reason for p in reg.problems if p.plugin == name]
+        status = info.status if info is not None else "error"
+        if status == "error" and backends:
+            status = "warning"
+        elif status == "ok" and not backends:
+            status, problems = "warning", [*problems, "registers no devices (no tokenfab_devices result)"]
+        rows.append(
+            {
+                "plugin": name,
+                "kind": info.kind if info is not None else "",
+                "source": info.source if info is not None else "",
+                "version": reg.versions.get(name, ""),
+                "status": status,
+                "devices": len(backends),
+                "backends": backends,
+                "overrides": {k: v for k, v in reg.overrides.items() if v["pack"] == name},
+                "problems": problems,
+                "output": reg.outputs.get(name, ""),
+            }
+        )
+    return rows
 
 
 def cmd_plugins(args: argparse.Namespace, console: Any) -> None:
@@ -74,32 +123,23 @@ def cmd_plugins(args: argparse.Namespace, console: Any) -> None:
 
     if args.check:
         return _check_pack(args, console)
-    reg = default_registry()
-    names = sorted({reg.pm.get_name(p) for p in reg.pm.get_plugins()} | {p.plugin for p in reg.problems})
-    names = sorted(set(names) | {name for name in reg.versions})
-    rows = [
-        {
-            "plugin": n,
-            "version": reg.versions.get(n, ""),
-            "backends": sorted(b for b, who in reg.provided_by.items() if who == n),
-            "problems": [p.reason for p in reg.problems if p.plugin == n],
-        }
-        for n in names
-    ]
-    for row in rows:
-        row["status"] = "error" if row["problems"] and not row["backends"] else ("warning" if row["problems"] else "ok")
-        if not row["backends"] and not row["problems"]:  # never silent: a pack with no devices is reported
-            row["status"], row["problems"] = "warning", ["registers no devices (no tokenfab_devices result)"]
+    rows = plugin_rows(default_registry())
     if not (args.json or args.csv):
         for row in rows:
+            notes = list(row["problems"])
+            notes += [f"overrides {k} of {v['replaced']} ({v['reason']})" for k, v in row["overrides"].items()]
+            if row["output"]:
+                notes.append(f"printed {len(row['output'])} characters (captured, not shown)")
             row["backends_text"] = ", ".join(row["backends"])
-            row["problems_text"] = "; ".join(row["problems"])
+            row["problems_text"] = "; ".join(notes)
     columns = [
         Column(key="plugin", header="plugin", justify="left", priority=0),
+        Column(key="kind", header="kind", justify="left", priority=4),
         Column(key="version", header="version", justify="left", priority=3),
         Column(key="status", header="status", justify="left", priority=0),
-        Column(key="backends_text", header="backends", justify="left", priority=1, wrap=True),
-        Column(key="problems_text", header="problems", justify="left", priority=2, wrap=True),
+        Column(key="devices", header="devices", short="dev", priority=1),
+        Column(key="backends_text", header="backends", justify="left", priority=2, wrap=True),
+        Column(key="problems_text", header="problems", justify="left", priority=1, wrap=True),
     ]
     emit(args, console, rows, columns, title="tokenfab plugins")
 

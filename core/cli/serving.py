@@ -5,10 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-import numpy as np
-
-from ..serving import METRICS, compare, estimate, sweep
-from ._common import add_output, add_scenario, emit, int_list, mapping, mapping_options, options, print_json
+from ..serving import METRICS, compare, estimate
+from ._common import add_scenario, emit, exit_code, mapping, mapping_options, options, print_json
 
 ORDER = 20
 
@@ -23,19 +21,6 @@ def register(sub: Any) -> dict:
     p.add_argument("--breakdown", action="store_true", help="per-operator breakdown of prefill and a mid decode step")
     add_scenario(p)
     _add_load_options(p)
-    p = sub.add_parser("sweep", help="step costs over a grid of batch x context on many backends")
-    p.add_argument("--model", required=True)
-    p.add_argument("--backends", default="all", help="comma-separated backend ids, or 'all' (default)")
-    p.add_argument("--batch", default="1,8,32,128", help="comma-separated batch sizes")
-    p.add_argument("--context", default="1024,4096,16384", help="comma-separated context lengths")
-    p.add_argument("--tokens", type=int, default=1, help="new tokens per sequence per step (default 1)")
-    p.add_argument("--phase", default="decode", choices=("decode", "prefill"))
-    p.add_argument("--plot", metavar="FILE", help="also draw tokens/s against batch (.png or .svg)")
-    for flag in ("--devices", "--tp", "--pp", "--ep"):
-        p.add_argument(flag, type=int)
-    for flag in ("--weights", "--activations", "--kv", "--attention"):
-        p.add_argument(flag)
-    add_output(p)
     p = sub.add_parser("compare", help="rank backends on one scenario", epilog=metrics_help(), formatter_class=raw)
     p.add_argument("--backends", default="all", help="comma-separated backend ids, or 'all' (default)")
     p.add_argument("--sort", default="usd_per_mtok", choices=sorted(METRICS), help="ranking metric (see metrics below)")
@@ -43,7 +28,7 @@ def register(sub: Any) -> dict:
     add_scenario(p)
     # Without --batch: an interactive and a throughput point per backend (tokenfab.planning.points).
     p.set_defaults(batch=None)
-    return {"estimate": cmd_estimate, "compare": cmd_compare, "sweep": cmd_sweep}
+    return {"estimate": cmd_estimate, "compare": cmd_compare}
 
 
 #: (key, priority in an 80-column compare table: 0 never hidden, larger hidden first)
@@ -92,13 +77,10 @@ def cmd_estimate(args: argparse.Namespace, console: Any) -> None:
         ),
     ]
     pairs += [(DEFINED[column.key][0], column.cell(record)) for column in _metric_columns()]
-    price = "none: no sourced price; give --usd-per-device-hour or --capex"
-    if est.usd_per_device_hour is not None:
-        price = f"{est.price_basis}, ${est.usd_per_device_hour:.2f}/device-h"
     pairs += [
         ("memory capacity/device", format_value(est.memory_capacity_per_device_bytes, "B")),
         ("bound (prefill / decode)", f"{est.prefill_bound} / {est.decode_bound}"),
-        ("price basis", price),
+        *_price_rows(est),
     ]
     rows, columns = key_value_rows(pairs)
     title = f"{est.model} on {est.backend}: batch {est.batch}, {est.input_tokens} in / {est.output_tokens} out"
@@ -147,7 +129,25 @@ def _breakdown_columns() -> list:
     ]
 
 
-def cmd_compare(args: argparse.Namespace, console: Any) -> None:
+def _price_rows(est: Any) -> list[tuple[str, str]]:
+    """Price basis and source, host energy, and the vendor's list price beside the modelled cost."""
+    price = "none: no price; give --usd-per-device-hour or --capex"
+    if est.usd_per_device_hour is not None:
+        price = f"{est.price_basis}, ${est.usd_per_device_hour:.3g}/device-h: {est.price_source}"
+    rows = [("price basis", price), ("host/NIC/switch J/tok (in J/tok)", f"{est.host_joules_per_token:.3g}")]
+    if est.list_price is not None:
+        lp = est.list_price
+        rows.append(
+            (
+                "vendor list price (list-price-per-token)",
+                f"${lp['usd_per_mtok']:.3g}/M output tok for this workload (${lp['usd_per_mtok_input']:g} in, "
+                f"${lp['usd_per_mtok_output']:g} out per Mtok, {lp['date']}): {lp['source']}",
+            )
+        )
+    return rows
+
+
+def cmd_compare(args: argparse.Namespace, console: Any) -> int:
     from ..io.tables import Column
 
     if args.batch is None:
@@ -158,7 +158,8 @@ def cmd_compare(args: argparse.Namespace, console: Any) -> None:
 
         plot_compare(result.records(), args.plot, title=f"{args.model}: batch {args.batch}")
     if args.json:
-        return print_json(result.to_dict())
+        print_json(result.to_dict())
+        return exit_code(result)
     rows = result.records()
     if not args.csv:
         for row, item in zip(rows, result.rows, strict=True):
@@ -167,13 +168,16 @@ def cmd_compare(args: argparse.Namespace, console: Any) -> None:
         Column(key="backend", header="backend", justify="left", priority=0),
         Column(key="mapping", header="devices", justify="left", priority=1),
         *_metric_columns(args.sort),
+        Column(key="price_basis", header="price basis", short="basis", justify="left", priority=0),
+        Column(key="list_usd_per_mtok", header="list $/Mtok", unit="$", priority=6),
     ]
     notes = [f"{row.backend}: {row.error}" for row in result.rows if row.error]
     title = f"{args.model}: batch {args.batch}, {args.input_tokens} in / {args.output_tokens} out, by {args.sort}"
     emit(args, console, rows, columns, title=title, notes=notes)
+    return exit_code(result)
 
 
-def _compare_points(args: argparse.Namespace, console: Any) -> None:
+def _compare_points(args: argparse.Namespace, console: Any) -> int:
     """Per backend, the interactive and the throughput point (see :mod:`tokenfab.planning.points`)."""
     from ..io.metrics import METRICS as DEFINED
     from ..io.tables import Column
@@ -196,9 +200,11 @@ def _compare_points(args: argparse.Namespace, console: Any) -> None:
         from ..io.plots import plot_compare
 
         plot_compare(rows, args.plot, title=f"{args.model}: interactive and throughput point per backend")
+    failed = 1 if any(row.get("error") for row in rows) else 0
     if args.json:
         definitions = {name: slo.to_dict() for name, slo in POINTS.items()}
-        return print_json({"metric": args.sort, "points": definitions, "rows": rows})
+        print_json({"metric": args.sort, "points": definitions, "rows": rows})
+        return failed
     for row in rows:
         row["mapping"] = "-" if row.get("devices") is None else mapping(argparse.Namespace(**row))
         row["label"] = row["point"] + ("" if row.get("meets", True) else " (missed)")
@@ -218,38 +224,4 @@ def _compare_points(args: argparse.Namespace, console: Any) -> None:
     notes += [f"{row['backend']}: {row['error']}" for row in rows if row.get("error")]
     title = f"{args.model}: {args.input_tokens} in / {args.output_tokens} out, by {args.sort} of the throughput point"
     emit(args, console, rows, columns, title=title, notes=notes)
-
-
-def cmd_sweep(args: argparse.Namespace, console: Any) -> None:
-    from ..io.tables import Column
-
-    batches, contexts = int_list("batch", args.batch), int_list("context", args.context)
-    result = sweep(
-        args.model,
-        args.backends,
-        batch=np.array(batches)[:, None],
-        context=np.array(contexts)[None, :],
-        tokens=args.tokens,
-        phase=args.phase,
-        **mapping_options(args),
-    )
-    if args.plot:
-        from ..io.plots import plot_sweep
-
-        plot_sweep(result, args.plot, title=f"{args.model}: {args.phase} throughput by batch")
-    if args.json:
-        return print_json(result.to_dict())
-    rows = list(result.rows)
-    columns = [
-        Column(key="backend", header="backend", justify="left", priority=0),
-        Column(key="devices", header="devices", short="dev", priority=2),
-        Column(key="batch", header="batch", priority=0),
-        Column(key="context", header="context", short="ctx", priority=0),
-        Column(key="seconds", header="step", unit="s", priority=0),
-        Column(key="tokens_per_s", header="tok/s", priority=1),
-        Column(key="bound", header="bound", justify="left", priority=3),
-        Column(key="fits", header="fits", justify="left", priority=1),
-        Column(key="memory_per_device_bytes", header="mem/dev", unit="B", priority=2),
-    ]
-    notes = [f"{r['backend']}: {r['error']}" for r in result.rows if r.get("error")]
-    emit(args, console, rows, columns, title=f"{args.model}: {args.phase} step costs", notes=notes)
+    return failed

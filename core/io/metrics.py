@@ -18,7 +18,11 @@ METRICS: dict[str, tuple[str, str, str]] = {
     "tokens_per_s_per_user": ("tok/s/user", "", "output tokens per second one sequence sees: 1 / TPOT"),
     "tokens_per_s_per_device": ("tok/s/dev", "", "tok/s divided by the devices used"),
     "memory_per_device_bytes": ("mem/dev", "B", "bytes each device holds: weights, KV cache and step workspace"),
-    "joules_per_token": ("J/tok", "J", "board energy per output token, prefill included, all devices (no PUE)"),
+    "joules_per_token": (
+        "J/tok",
+        "J",
+        "energy per output token, prefill included, all devices plus their host/NIC/switch share (no PUE)",
+    ),
     "usd_per_mtok": (
         "$/Mtok",
         "$",
@@ -33,9 +37,11 @@ METRICS: dict[str, tuple[str, str, str]] = {
 }
 
 PRICE_BASES = (
-    "price basis: 'cloud' = the pack's sourced cloud $/device-hour (power included); 'capex' = purchase price "
-    "amortised over 4 years of continuous use plus electricity (energy x PUE x $/kWh); 'override' = "
-    "--usd-per-device-hour; 'none' = no sourced price, so no $/Mtok is given"
+    "price basis: 'cloud' = the pack's sourced on-demand $/device-hour (provider and date given; power included); "
+    "'capex-estimate' = purchase price per device (system share included) amortised over 4 years of continuous "
+    "use plus electricity (J/token x PUE x $/kWh), an estimate; 'override' = --usd-per-device-hour; 'none' = no "
+    "price. 'list $/Mtok' (basis list-price-per-token) is the vendor's public token price for the same requests, "
+    "shown beside the modelled cost, never in it. J/tok includes host CPUs, NICs and switches (Power.host_w)"
 )
 
 

@@ -95,9 +95,10 @@ def build_table(
 ):
     """A :class:`rich.table.Table` of ``rows`` fitted to ``width`` (see module docstring)."""
     from rich import box
+    from rich.markup import escape
     from rich.table import Table
 
-    body = [[column.cell(row) for column in columns] for row in rows]
+    body = [[escape(column.cell(row)) for column in columns] for row in rows]  # "[x]" is text, not markup
     shown, headers, hidden = fit_columns(columns, body, width, wide=wide)
     caption = list(notes)
     if hidden:

@@ -33,6 +33,8 @@ URL = {
     "cal:azure_mi300x": "calibration.yaml micro-azure-ndmi300xv5-hbm-copy / -fp8-gemm / -rccl-allreduce "
     "(https://github.com/yosoyjay/AI-benchmarking-guide/blob/main/Azure_Results/ND_MI300X_v5_results.md)",
     "cal:flashmla": "calibration.yaml micro-flashmla-h800-decode-bandwidth (https://github.com/deepseek-ai/FlashMLA)",
+    "supercluster_dgx_price": "https://www.supercluster.blog/p/4-nvidia-dgx-h100-hardware (DGX H100 ~$199K; secondary)",
+    "flashgenius_dgx": "https://flashgenius.net/guides/ai-server-systems-amp-platform-design-ncp-aii-guide (DGX H100 10.2 kW)",
     "assumption": "tokenfab modelling assumption, documented in docs/modelling.md",
 }
 
@@ -44,7 +46,16 @@ _XGMI_STEP_S = 6e-6
 _HBM_J_PER_BYTE = 60e-12  # as the NVIDIA pack: HBM ~3.5-4 pJ/bit plus on-chip path (assumption)
 _ATTN = 0.8  # share of streaming bandwidth reached by paged KV reads (assumption, FlashMLA 0.9 upper bound)
 
+# Capex estimate for devices with no public price: a DGX H100's ~$199K per 8 GPUs ($24,875 per GPU,
+# host and network share included) [supercluster_dgx_price] scaled by dense BF16 peak relative to H100's
+# 989.5 TFLOPS (compute parity). A labelled estimate (price_basis "capex-estimate"); override with --capex.
+_DGX_H100_USD_PER_GPU = 199_000 / 8
+# Host CPUs, NICs and switches per GPU: AMD publishes no 8-GPU platform power; a DGX H100's share
+# (10.2 kW / 8 - 700 W = 575 W) [flashgenius_dgx] is assumed for the same class of 8-GPU x86 server.
+_HOST_W = 10200 / 8 - 700
+
 _SHARED = dict(
+    power__host_w="flashgenius_dgx,assumption: DGX H100's 575 W host, NIC and switch share per GPU (8-GPU x86 server)",
     memory__hbm__joules_per_byte="assumption: 60 pJ/B",
     efficiency__overhead_s="assumption: 4 us per kernel",
     efficiency__attention_memory_fraction="cal:flashmla: upper bound 0.9; 0.8 assumed",
@@ -103,7 +114,7 @@ MI300X = Device(
         ),
     ],
     interconnect=Interconnect(scale_up=_xgmi(448 * GB), scale_out=_NIC),
-    power=Power(tdp_w=750, idle_w=90),
+    power=Power(tdp_w=750, idle_w=90, host_w=_HOST_W),
     price=Price(usd_per_device_hour=1.85, provider="Vultr on demand", date="2026-05"),
     efficiency=Efficiency(
         gemm_max_default=0.47, gemm_half_rows=64, overhead_s=_OVERHEAD_S, attention_memory_fraction=_ATTN
@@ -149,7 +160,7 @@ MI325X = Device(
         ),
     ],
     interconnect=Interconnect(scale_up=_xgmi(448 * GB), scale_out=_NIC),
-    power=Power(tdp_w=1000, idle_w=120),
+    power=Power(tdp_w=1000, idle_w=120, host_w=_HOST_W),
     price=Price(usd_per_device_hour=2.00, provider="neocloud on demand ($2.00-2.25)", date="2025-2026"),
     efficiency=Efficiency(
         gemm_max_default=0.47, gemm_half_rows=64, overhead_s=_OVERHEAD_S, attention_memory_fraction=_ATTN
@@ -197,8 +208,12 @@ MI355X = Device(
         ),
     ],
     interconnect=Interconnect(scale_up=_xgmi(537.6 * GB), scale_out=_NIC),
-    power=Power(tdp_w=1400, idle_w=160),
-    price=None,
+    power=Power(tdp_w=1400, idle_w=160, host_w=_HOST_W),
+    price=Price(
+        capex_usd=_DGX_H100_USD_PER_GPU * 2516.6 / 989.5,
+        provider="estimate: DGX H100 per GPU x BF16 peak ratio",
+        date="2023-2024 anchor",
+    ),
     efficiency=Efficiency(
         gemm_max_default=0.47, gemm_half_rows=64, overhead_s=_OVERHEAD_S, attention_memory_fraction=_ATTN
     ),
@@ -216,11 +231,12 @@ MI355X = Device(
         memory__hbm__efficiency="cal:azure_mi300x: MI300X figure (no MI355X STREAM figure)",
         interconnect__scale_up="hume_mi355x,amd_cdna4_whitepaper: 7 x 153.6 GB/s bidirectional = 1075 GB/s, 537.6 per direction",
         power__tdp_w="toms_mi355x,aiwiki_mi355x: 1,400 W liquid-cooled",
+        price="supercluster_dgx_price,assumption: estimate $24,875 x 2516.6 / 989.5 = $63,260 (no public MI355X price)",
         efficiency__gemm_max="cal:azure_mi300x: MI300X fraction (no MI355X measurement)",
         efficiency__gemm_half_rows="assumption",
         **_SHARED,
     ),
-    notes="No sourced cloud price: give --usd-per-device-hour or --capex for $/token.",
+    notes="No public price: priced by a labelled capex estimate (compute parity with a DGX H100 per GPU).",
 )
 
 MI250X = Device(
@@ -258,8 +274,12 @@ MI250X = Device(
         ),
         scale_out=Link(technology="Slingshot 200 Gb/s", bytes_per_s=25 * GB, domain_size=100_000, latency_s=10e-6),
     ),
-    power=Power(tdp_w=560, idle_w=70),
-    price=None,
+    power=Power(tdp_w=560, idle_w=70, host_w=_HOST_W),
+    price=Price(
+        capex_usd=_DGX_H100_USD_PER_GPU * 383 / 989.5,
+        provider="estimate: DGX H100 per GPU x BF16 peak ratio",
+        date="2023-2024 anchor",
+    ),
     efficiency=Efficiency(
         gemm_max_default=0.5, gemm_half_rows=64, overhead_s=_OVERHEAD_S, attention_memory_fraction=_ATTN
     ),
@@ -278,6 +298,8 @@ MI250X = Device(
         interconnect__scale_up="rocm_mi250,wsm_mi250x: 8 links x 100 GB/s bidirectional (50 per direction each)",
         interconnect__scale_out="rocm_mi250: HPE Cray EX Slingshot 200 Gb/s per GCD pair (platform-dependent)",
         power__tdp_w="wsm_mi250x,zexron_mi250x: 500 W TBP, 560 W peak",
+        power__host_w="flashgenius_dgx,assumption: DGX H100's 575 W host, NIC and switch share per GPU",
+        price="supercluster_dgx_price,assumption: estimate $24,875 x 383 / 989.5 = $9,630 (no public MI250X price)",
         power__idle_w="assumption: ~12% of board power",
         efficiency__gemm_max="assumption: no MI250X GEMM measurement in the reference set",
         efficiency__gemm_half_rows="assumption",
@@ -287,7 +309,7 @@ MI250X = Device(
         interconnect__scale_up__latency_s="assumption",
         interconnect__scale_up__efficiency="cal:azure_mi300x: RCCL fraction",
     ),
-    notes="Modelled as one package of two GCDs (frameworks see two 64 GB GPUs). No sourced price.",
+    notes="Modelled as one package of two GCDs (frameworks see two 64 GB GPUs). No public price: labelled capex estimate.",
 )
 
 DEVICES = [MI250X, MI300X, MI325X, MI355X]

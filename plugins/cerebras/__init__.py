@@ -1,6 +1,8 @@
-"""Cerebras pack: wafer-scale systems. Weights sit in on-wafer SRAM when they fit across one or
-several wafers (layers pipelined across systems); when the user gives fewer systems than that,
-weights stream from MemoryX over the system's 150 GB/s I/O."""
+"""Cerebras pack: wafer-scale systems. Weights and KV cache sit in on-wafer SRAM across as many
+wafers as that takes (layers pipelined across systems: the core's default placement and mapping
+search). MemoryX weight streaming over the system's 150 GB/s I/O is a mode a deployment asks for
+(``weights_memory="memoryx"``), or the core's stated fallback when on-wafer SRAM cannot hold the
+model at the device count given."""
 
 from __future__ import annotations
 
@@ -22,24 +24,11 @@ def tokenfab_devices():
 
 @hookimpl
 def tokenfab_default_mapping(model, backend, weights_bytes, kv_bytes):
-    """Fewest wafers whose SRAM holds weights and KV: ``ceil((w + kv) / usable)``, one pipeline
-    stage each (no tensor split across systems)."""
+    """A seed for the mapping search: the fewest wafers whose SRAM holds weights and KV,
+    ``ceil((w + kv) / usable)``, one pipeline stage each (no tensor split across systems). The
+    search checks its fit (whole-layer stages may need one more) like any other candidate."""
     device = getattr(backend, "device", backend)
     if not device.id.startswith("cerebras:"):
         return None
     wafers = min(max(1, math.ceil((weights_bytes + kv_bytes) / _usable_sram(device))), model.num_layers)
     return {"devices": wafers, "tp": 1, "pp": wafers}
-
-
-@hookimpl
-def tokenfab_placement(model, device, weights_bytes, kv_bytes, activation_bytes):
-    """SRAM for everything that fits a wafer; otherwise weights stream from MemoryX (and the KV
-    cache joins them when it does not fit either)."""
-    if not device.id.startswith("cerebras:"):
-        return None
-    usable = _usable_sram(device)
-    if weights_bytes + kv_bytes + activation_bytes <= usable:
-        return {"weights": "sram", "kv": "sram"}
-    if kv_bytes + activation_bytes <= usable:
-        return {"weights": "memoryx", "kv": "sram"}
-    return {"weights": "memoryx", "kv": "memoryx"}

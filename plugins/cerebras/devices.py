@@ -9,10 +9,11 @@ figure is used as the 16-bit rate and flagged.
 
 from __future__ import annotations
 
-from tokenfab import Device, Efficiency, Interconnect, Link, MemoryLevel, Power
+from tokenfab import Device, Efficiency, Interconnect, Link, MemoryLevel, Power, Price, TokenPrice
 from tokenfab.sources import cite
 
 URL = {
+    "calibration_op_latency": "tokenfab calibration: least-squares fit over public per-user speeds, docs/modelling.md 5.4, recomputed by tests/test_sram_calibration.py",
     "toms_wse3": "https://www.tomshardware.com/tech-industry/artificial-intelligence/cerebras-launches-900000-core-125-petaflops-wafer-scale-processor-for-ai-theoretically-equivalent-to-about-62-nvidia-h100-gpus",
     "tnp_wse3": "https://www.nextplatform.com/2024/03/14/cerebras-goes-hyperscale-with-third-gen-waferscale-supercomputers/",
     "alcf_cs3": "https://argonne-lcf.github.io/user-guides/ai-testbed/cerebras",
@@ -24,13 +25,19 @@ URL = {
     "hn_cerebras_fit": "https://news.ycombinator.com/item?id=47001147",
     "cerebras_inference_blog": "https://cerebras.ai/blog/introducing-cerebras-inference-ai-at-instant-speed",
     "awesome_wse3": "https://awesomeagents.ai/hardware/cerebras-wse-3 (~23 kW system, secondary)",
+    "anandtech_cs1": "https://www.anandtech.com/tag/llnl (CS-1: 'a couple million dollars')",
     "assumption": "tokenfab modelling assumption, documented in docs/vendors.md",
 }
 
 # Per-operator latency of a layer's pass through its region of the wafer (fabric traversal,
-# wavelet routing, pipeline fill). Not published; 2 us per operator keeps single-stream decode
-# far from the SRAM roofline (21 PB/s would read 16 GB of weights in under a microsecond).
-_FABRIC_OP_S = 2e-6
+# wavelet routing, pipeline fill); 21 PB/s would read 16 GB of weights in under a microsecond, so
+# single-stream decode is set by this latency. Not published, so calibrated: the least-squares fit
+# (in log space) of the predicted per-user speed to the four launch calibration points (Cerebras
+# Inference, Aug 2024: Llama-3.1-8B at 1,800 and 1,837 tokens/s on one CS-3, 70B at 450 and 445 on
+# four), weights on-wafer. One latency cannot match both models (their time ratio, 4.0, exceeds
+# their layer ratio, 2.5): 8B comes out ~20% slow and 70B ~20% fast. The 405B point (969 tokens/s,
+# Nov 2024 software) is a check, not used here. tests/test_sram_calibration.py recomputes the fit.
+_FABRIC_OP_S = 2.4e-6
 _IO = Link(
     technology="SwarmX / 12 x 100 GbE system I/O",
     bytes_per_s=150e9,
@@ -40,6 +47,37 @@ _IO = Link(
     efficiency=0.9,
     joules_per_byte=5.5e-12 * 8,
 )
+
+
+# A CS system's price is not published: '$2-3M' per CS-3 (secondary, low reliability) [awesome_wse3], the
+# midpoint taken; CS-2 priced alike (CS-1: 'a couple million dollars' [anandtech_cs1]). Cerebras sells tokens:
+# launch prices of Cerebras Inference (flat per token, input and output) [cerebras_inference_blog].
+_LAUNCH = (
+    URL["cerebras_inference_blog"] + " (launch pricing 2024-08-27: 10 cents / 60 cents per million tokens; recalled)"
+)
+_CS_CAPEX = dict(capex_usd=2_500_000, provider="estimate: midpoint of '$2-3M' per CS system", date="2024")
+_PRICES = {
+    "cerebras:wse-3": Price(
+        **_CS_CAPEX,
+        per_token=(
+            TokenPrice(
+                model="llama-3.1-8b",
+                usd_per_mtok_input=0.10,
+                usd_per_mtok_output=0.10,
+                source=_LAUNCH,
+                date="2024-08-27",
+            ),
+            TokenPrice(
+                model="llama-3.1-70b",
+                usd_per_mtok_input=0.60,
+                usd_per_mtok_output=0.60,
+                source=_LAUNCH,
+                date="2024-08-27",
+            ),
+        ),
+    ),
+    "cerebras:wse-2": Price(**_CS_CAPEX),
+}
 
 
 def _wafer(id_: str, name: str, year: int, flops: float, sram: float, sram_bw: float, sources: dict) -> Device:
@@ -69,7 +107,7 @@ def _wafer(id_: str, name: str, year: int, flops: float, sram: float, sram_bw: f
         ],
         interconnect=Interconnect(scale_up=None, scale_out=_IO),
         power=Power(tdp_w=23_000, idle_w=12_000),
-        price=None,
+        price=_PRICES[id_],
         efficiency=Efficiency(
             gemm_max_default=0.5,
             gemm_half_rows=0.0,
@@ -78,7 +116,7 @@ def _wafer(id_: str, name: str, year: int, flops: float, sram: float, sram_bw: f
             attention_memory_fraction=1.0,
         ),
         sources=sources,
-        notes="No sourced system price: give --capex or --usd-per-device-hour for $/token.",
+        notes="Priced by a labelled capex estimate per CS system; Cerebras's own per-token prices are listed beside it.",
     )
 
 
@@ -91,8 +129,10 @@ _COMMON = dict(
     interconnect__scale_out="vengineer_cs3_io,hn_cerebras_fit,alcf_sc24_cerebras: 12 x 100 GbE, 150 GB/s",
     interconnect__scale_out__latency_s="assumption: 10 us per Ethernet hop",
     power__tdp_w="awesome_wse3,toms_wse3: ~23 kW per CS system (secondary, not re-read)",
+    price="awesome_wse3,anandtech_cs1: estimate $2.5M per CS system, midpoint of '$2-3M' (CS-3, low reliability); "
+    "CS-1 'a couple million dollars'; per-token list prices: cerebras_inference_blog",
     power__idle_w="assumption: ~52% of system power static (leakage of 44 GB of SRAM across the wafer, cooling, I/O)",
-    efficiency__overhead_s="assumption: 2 us fabric latency per operator",
+    efficiency__overhead_s="calibration_op_latency: 2.4 us per operator, least squares over the launch 8B and 70B per-user speeds (docs/modelling.md 5.4)",
     efficiency__gemm_max="assumption: half the quoted peak (basis of the 125 PF figure unstated)",
 )
 
@@ -128,4 +168,14 @@ WSE2 = _wafer(
     ),
 )
 
+DEVICES = [WSE2, WSE3]
+
+# -- training (issue 13) --------------------------------------------------------------------------
+import attrs  # noqa: E402
+
+_TRAINING_NOTE = (
+    "Cerebras systems train by streaming weights from MemoryX through the wafer (weight-streaming "
+    "execution), a mode tokenfab's training model does not describe yet; only inference is modelled"
+)
+WSE2, WSE3 = (attrs.evolve(device, training_note=_TRAINING_NOTE) for device in (WSE2, WSE3))
 DEVICES = [WSE2, WSE3]

@@ -9,24 +9,34 @@ chip-to-chip step pays the C2C hop latency.
 
 from __future__ import annotations
 
-from tokenfab import Device, Efficiency, Interconnect, Link, MemoryLevel, Power, Price
+from tokenfab import Device, Efficiency, Interconnect, Link, MemoryLevel, Power, Price, TokenPrice
 from tokenfab.sources import cite
 
 URL = {
+    "calibration_op_latency": "tokenfab calibration: least-squares fit over public per-user speeds, docs/modelling.md 5.4, recomputed by tests/test_sram_calibration.py",
     "tpu_groq_lpu": "https://techpowerup.com/news-tags/Processor?page=3 (Groq LPU: 750 TOPS INT8, 188 TFLOPS FP16)",
     "groq_isca2022": "https://wow.groq.com/isca-2022-paper/ (up to 10,440 TSPs, >2 TB global SRAM, <3 us end to end)",
     "tnp_groq2020": "https://www.nextplatform.com/2020/09/29/groq-shares-recipe-for-tsp-nodes-systems/",
     "linley_groq": "https://www.linleygroup.com/newsletters/newsletter_detail.php?num=6233",
     "01me_groq": "https://01.me/en/2024/02/groq/ (215 W TDP per the Groq spec image)",
-    "isopack_groq": "http://isopack.blogspot.com/2024 (GroqCard ~$20,000)",
+    "isopack_groq": "http://isopack.blogspot.com/2024 (GroqCard ~$20,000 at quantity 1; 'a Groq board costs under $500 "
+    "to build... The boards for 512 devices come out to $250,000, figure double that' for the system)",
+    "groq_pricing": "https://groq.com/pricing (per-token prices; 70B figures as quoted by "
+    "https://theneuralbase.com/groq/learn/intermediate/cost-per-user-for-voice-applications/, April 2026; "
+    "8B figures recalled, not re-read)",
     "assumption": "tokenfab modelling assumption, documented in docs/modelling.md and docs/vendors.md",
 }
 
-# Fixed latency of one operator's pass through the TSP's functional units (MEM -> VXM/MXM -> SXM)
-# at 900 MHz, including the compiler's synchronisation of the chips of a tensor-parallel group.
-# Not published; chosen so that single-stream decode is not an idealised roofline number
-# (docs/vendors.md compares the result with GroqCloud's measured per-user speeds).
-_OP_LATENCY_S = 2e-6
+URL_GROQ_PRICING = URL["groq_pricing"]
+
+# Fixed latency of one operator's pass through the TSP's functional units (MEM -> VXM/MXM -> SXM,
+# about 1,350 cycles at 900 MHz), including the compiler's synchronisation of a tensor-parallel group.
+# Not published, so calibrated: the least-squares fit (in log space) of the predicted per-user speed
+# to the two calibration points of this pack, GroqCloud Llama-3.1-8B at 751 tokens/s and 70B at 250
+# tokens/s, both int8 (calibration.yaml groq-lpu-llama3.1-8b-per-user-aa and the AA table's 70B
+# column), each at the default deployment (fewest chips, best mapping). At 1.5 us the 8B comes out
+# ~14% fast and the 70B ~16% slow; tests/test_sram_calibration.py recomputes the fit.
+_OP_LATENCY_S = 1.5e-6
 # C2C hop latency per collective step: ISCA 2022 bounds a global access across the largest system
 # (many hops) by 3 us; one hop plus the software-scheduled handoff is taken as 2 us.
 _HOP_S = 2e-6
@@ -54,7 +64,36 @@ LPU = Device(
         )
     ),
     power=Power(tdp_w=215, idle_w=60),
-    price=Price(capex_usd=20_000, provider="GroqCard list price", date="2023-2024"),
+    # System capex per chip, Groq's own build cost (it runs GroqCloud on its own racks), not the $20,000
+    # quantity-1 card price: boards for 512 chips ~$250K, doubled for hosts, network and racks [isopack_groq].
+    price=Price(
+        capex_usd=2 * 250_000 / 512,
+        provider="estimate: system build cost per chip (boards $250K per 512 chips, x2 for the rest)",
+        date="2024-02",
+        per_token=(
+            TokenPrice(
+                model="llama-3.1-8b",
+                usd_per_mtok_input=0.05,
+                usd_per_mtok_output=0.08,
+                source=URL_GROQ_PRICING,
+                date="2024-2026",
+            ),
+            TokenPrice(
+                model="llama-3.1-70b",
+                usd_per_mtok_input=0.59,
+                usd_per_mtok_output=0.79,
+                source=URL_GROQ_PRICING,
+                date="2026-04",
+            ),
+            TokenPrice(
+                model="llama-3.3-70b",
+                usd_per_mtok_input=0.59,
+                usd_per_mtok_output=0.79,
+                source=URL_GROQ_PRICING,
+                date="2026-04",
+            ),
+        ),
+    ),
     efficiency=Efficiency(
         gemm_max_default=0.8,
         gemm_half_rows=0.0,
@@ -76,11 +115,24 @@ LPU = Device(
         interconnect__scale_up__efficiency="assumption: 0.8",
         power__tdp_w="01me_groq: 215 W",
         power__idle_w="assumption: SRAM machine with no DRAM refresh; ~28% of TDP static",
-        price="isopack_groq: GroqCard ~$20,000 (capex; amortised with electricity)",
-        efficiency__overhead_s="assumption: 2 us fixed pipeline latency per operator, no kernel launch",
+        price="isopack_groq: capex estimate $977 per chip = 2 x $250,000 / 512 (system build cost; the GroqCard's "
+        "$20,000 is a quantity-1 retail price); per-token list prices: groq_pricing",
+        efficiency__overhead_s="calibration_op_latency: 1.5 us per operator pass, least squares over GroqCloud 8B and 70B int8 per-user speeds (docs/modelling.md 5.4)",
         efficiency__gemm_max="assumption: MXM weight-stationary, no batch-size penalty (gemm_half_rows 0)",
     ),
     notes="The next-generation LPU (LP30 / Groq 3) is not modelled: its power is not published.",
 )
 
+DEVICES = [LPU]
+
+# -- training (issue 13): the LPU serves inference only ---------------------------------------
+import attrs  # noqa: E402
+
+LPU = attrs.evolve(
+    LPU,
+    training_note=(
+        "the Groq LPU is an inference chip (GroqCloud and GroqRack serve models; Groq sells no training), and its "
+        "230 MB of SRAM per chip with no DRAM leaves no room for gradients and optimizer states"
+    ),
+)
 DEVICES = [LPU]

@@ -27,10 +27,14 @@ URL = {
     "nv_nvlink_blog": "https://blogs.nvidia.com/blog/what-is-nvidia-nvlink/ (NVLink 1.3 pJ/bit)",
     "chipsandcheese_h100": "https://chipsandcheese.com/2023/07/02/nvidias-h100-funny-l2-and-tons-of-bandwidth/",
     "costnimbus_prices": "https://costnimbus.com/article/gpu-cost-management-ml-teams (AWS P5 after the June 2025 cut, ~$3.90/GPU-h)",
-    "usage_p4d": "https://www.usage.ai/blogs/aws/ai-ml-cost/trainium-vs-gpu-instances/ (p4d.24xlarge $32.77/h / 8 GPUs)",
+    "aws_p4": "https://aws.amazon.com/ec2/instance-types/p4/ (p4de.24xlarge, 8 x A100 80GB, $40.96/h on demand; "
+    "p4d.24xlarge is the 40 GB part) -- not re-read in the reference set",
+    "flashgenius_dgx": "https://flashgenius.net/guides/ai-server-systems-amp-platform-design-ncp-aii-guide (DGX system power: "
+    "A100 6.5 kW, H100 10.2 kW max for 8 GPUs; secondary)",
     "spheron_2026": "https://www.spheron.network/blog/nvidia-h200-vs-b200-vs-gb200 (on-demand 2026-03-17: H200 $4.54/h, "
     "B200 $6.03/h, GB200 superchip $9.08/h = 2 GPUs)",
     "gb200_power_secondary": "https://kshirol-dev.github.io/learnAI/AIInfrastructure/08-training-clusters.html (~120 kW per rack)",
+    "supercluster_dgx_price": "https://www.supercluster.blog/p/4-nvidia-dgx-h100-hardware (DGX H100 ~$199K, ~$24.9K per GPU; secondary)",
     "cal:azure_h100": "calibration.yaml micro-azure-ndh100v5-hbm-copy / -fp8-gemm / -nccl-allreduce "
     "(https://github.com/Azure/AI-benchmarking-guide/blob/main/Azure_Results/ND_H100_v5_results.md)",
     "cal:azure_h200": "calibration.yaml micro-azure-ndh200v5-hbm-copy / -fp8-gemm "
@@ -125,9 +129,9 @@ A100 = Device(
             efficiency=0.9,
         ),
     ),
-    power=Power(tdp_w=400, idle_w=50),
+    power=Power(tdp_w=400, idle_w=50, host_w=6500 / 8 - 400),
     price=Price(
-        usd_per_device_hour=32.77 / 8, provider="AWS p4d.24xlarge on demand (A100 40GB instance)", date="2024-2026"
+        usd_per_device_hour=40.96 / 8, provider="AWS p4de.24xlarge on demand (8 x A100 80GB) / 8", date="2024-2026"
     ),
     efficiency=Efficiency(
         gemm_max_default=0.82,
@@ -154,7 +158,8 @@ A100 = Device(
         interconnect__scale_out="nv_basepod: DGX A100 200 Gb/s per GPU",
         power__tdp_w="nv_a100_datasheet: 400 W",
         power__idle_w="assumption: ~12% of TDP, not vendor-published",
-        price="usage_p4d",
+        power__host_w="flashgenius_dgx: DGX A100 6.5 kW max / 8 - 400 W GPU = 412.5 W host, NIC and switch share",
+        price="aws_p4: p4de.24xlarge $40.96/h / 8 = $5.12 per A100 80GB hour (the p4d price is the 40 GB part)",
         efficiency__gemm_max="cal:azure_a100: FP16 GEMM 256.5 TFLOPS at 16384^3 = 0.82 of 312",
         efficiency__gemm_half_rows="assumption: 64-row tensor-core tile",
         efficiency__overhead_s="assumption",
@@ -188,7 +193,7 @@ H100 = Device(
         ),
     ],
     interconnect=Interconnect(scale_up=_nvlink("NVLink 4 (NVSwitch gen 3)", 450 * GB, 8), scale_out=_NDR),
-    power=Power(tdp_w=700, idle_w=80),
+    power=Power(tdp_w=700, idle_w=80, host_w=10200 / 8 - 700),
     price=Price(usd_per_device_hour=3.90, provider="AWS EC2 P5 on demand after the June 2025 cut", date="2026-03"),
     efficiency=Efficiency(
         gemm_max_default=0.74,
@@ -217,6 +222,7 @@ H100 = Device(
         interconnect__scale_out="nv_basepod: one ConnectX-7 400 Gb/s per GPU",
         power__tdp_w="hpctech_h100: up to 700 W",
         power__idle_w="assumption: ~11% of TDP, not vendor-published",
+        power__host_w="flashgenius_dgx: DGX H100 10.2 kW max / 8 - 700 W GPU = 575 W host, NIC and switch share",
         price="costnimbus_prices",
         efficiency__gemm_max="cal:azure_h100: cuBLASLt FP8 1377.3 TFLOPS at 16384^3, 1216.9 at 4096^3, 1011.3 at "
         "2048^3; e*m/(m+h) fit gives e=0.736; BF16 assumed the same fraction",
@@ -244,7 +250,7 @@ H200 = Device(
         ),
     ],
     interconnect=Interconnect(scale_up=_nvlink("NVLink 4 (NVSwitch gen 3)", 450 * GB, 8), scale_out=_NDR),
-    power=Power(tdp_w=700, idle_w=80),
+    power=Power(tdp_w=700, idle_w=80, host_w=10200 / 8 - 700),
     price=Price(usd_per_device_hour=4.54, provider="Spheron on demand", date="2026-03-17"),
     efficiency=Efficiency(
         gemm_max_default=0.73,
@@ -272,6 +278,7 @@ H200 = Device(
         interconnect__scale_out="nv_basepod",
         power__tdp_w="mlperf_h200_sys: H200 TGP 700 W",
         power__idle_w="assumption: ~11% of TDP, not vendor-published",
+        power__host_w="flashgenius_dgx,assumption: DGX H100's 575 W per GPU (same chassis, 700 W GPUs; DGX H200 not sourced)",
         price="spheron_2026",
         efficiency__gemm_max="cal:azure_h200: cuBLASLt FP8 1366.3 TFLOPS at 16384^3 (H100 fit scaled by 1366.3/1377.3)",
         efficiency__gemm_half_rows="assumption: WGMMA M=64 rows",
@@ -322,7 +329,7 @@ B200 = Device(
         ),
     ],
     interconnect=Interconnect(scale_up=_nvlink("NVLink 5 (NVSwitch gen 4)", 900 * GB, 8), scale_out=_NDR),
-    power=Power(tdp_w=1000, idle_w=110),
+    power=Power(tdp_w=1000, idle_w=110, host_w=14300 / 8 - 1000),
     price=Price(usd_per_device_hour=6.03, provider="Spheron on demand", date="2026-03-17"),
     efficiency=Efficiency(
         gemm_max_default=0.58,
@@ -349,6 +356,7 @@ B200 = Device(
         interconnect__scale_out="nv_dgx_b200_ug: ConnectX-7 400 Gb/s per GPU",
         power__tdp_w="nv_blackwell_spec_table: configurable up to 1,000 W",
         power__idle_w="assumption: ~11% of TDP, not vendor-published",
+        power__host_w="nv_dgx_b200_ug: DGX B200 14.3 kW max / 8 - 1,000 W GPU = 787.5 W host, NIC and switch share",
         price="spheron_2026",
         **_BLACKWELL_SOURCES,
     ),
@@ -382,7 +390,7 @@ GB200 = Device(
         ),
     ],
     interconnect=Interconnect(scale_up=_nvlink("NVLink 5 via NVLink Switch trays", 900 * GB, 72), scale_out=_NDR),
-    power=Power(tdp_w=1200, idle_w=130),
+    power=Power(tdp_w=1200, idle_w=130, host_w=120_000 / 72 - 1200),
     price=Price(
         usd_per_device_hour=9.08 / 2, provider="Spheron on demand, GB200 superchip (2 GPUs) / 2", date="2026-03-17"
     ),
@@ -410,6 +418,7 @@ GB200 = Device(
         interconnect__scale_up="nv_blackwell_spec_table,nv_dgx_gb200_ug: NVLink 5 1.8 TB/s bidirectional, 72-GPU domain",
         interconnect__scale_out="nv_dgx_gb200_ug: 400 Gb/s per GPU",
         power__tdp_w="nv_blackwell_spec_table: configurable up to 1,200 W",
+        power__host_w="gb200_power_secondary: ~120 kW per NVL72 rack / 72 - 1,200 W GPU = 467 W (Grace, NVLink switches, NICs)",
         power__idle_w="assumption: ~11% of TDP, not vendor-published",
         price="spheron_2026",
         **_BLACKWELL_SOURCES,
@@ -429,3 +438,91 @@ GB200_NVL72 = System(
 
 DEVICES = [A100, H100, H200, B200, GB200]
 SYSTEMS = [GB200_NVL72]
+
+# -- training systems (issue 13): H800 and InfiniBand clusters ------------------------------------
+URL.update(
+    {
+        "h800_philisun": "https://www.philisun.com/technical-analysis/nvidia-h800-vs-h100-a-technical-deep-dive-into-"
+        "politically-defined-ai-chips/ (H800: H100 compute, NVLink 400 GB/s)",
+        "h800_tumgag": "https://www.tumgag.com/tag/nvidia%20h100 (H800: NVLink 400 GB/s, FP64 1 TFLOPS)",
+        "deepseek_v3_report": "https://arxiv.org/abs/2412.19437 (DeepSeek-V3 report: H800 cluster, NVLink 160 GB/s and "
+        "IB 50 GB/s achievable per GPU; $2 per H800 GPU-hour rental assumption)",
+        "nv_superpod_h100": "https://docs.nvidia.com/dgx-superpod/reference-architecture-scalable-infrastructure-h100/"
+        "latest/network-fabrics.html (rail-optimised NDR 400 Gb/s compute fabric, 32 DGX per SU)",
+    }
+)
+
+H800 = Device(
+    id="nvidia:h800-sxm",
+    vendor="NVIDIA",
+    name="H800 SXM5 80GB",
+    year=2023,
+    peak_flops_per_s={**H100.peak_flops_per_s, "fp64": 1 * T},  # same GH100 die, FP64 fused off
+    memory=list(H100.memory),
+    interconnect=Interconnect(
+        scale_up=Link(
+            technology="NVLink 4, reduced (NVSwitch gen 3)",
+            bytes_per_s=200 * GB,
+            topology="switch",
+            domain_size=8,
+            latency_s=_NVLINK_STEP_S,
+            efficiency=0.8,
+            joules_per_byte=_NVLINK_J_PER_BYTE,
+        ),
+        scale_out=_NDR,
+    ),
+    power=Power(tdp_w=700, idle_w=80),
+    price=Price(usd_per_device_hour=2.0, provider="DeepSeek-V3 report's rental assumption", date="2024-12"),
+    efficiency=H100.efficiency,
+    sources=_src(
+        peak__fp64="h800_tumgag,h800_philisun: FP64 fused off to ~1 TFLOPS",
+        peak__fp32="h800_philisun: as H100 SXM (same GH100 die; NVIDIA H800 datasheet not read)",
+        peak__bf16="h800_philisun: 1,979 sparse / 2, as H100",
+        peak__fp16="h800_philisun: as H100",
+        peak__tf32="h800_philisun: as H100",
+        peak__fp8="h800_philisun: 3,958 sparse / 2, as H100",
+        peak__int8="h800_philisun: as H100",
+        memory="h800_philisun: 80 GB HBM3, 3.35 TB/s, as H100 SXM",
+        interconnect__scale_up="h800_tumgag,h800_philisun: NVLink 400 GB/s bidirectional = 200 per direction, 8 GPUs",
+        interconnect__scale_up__efficiency="deepseek_v3_report: 160 GB/s achievable of 200 -> 0.8",
+        interconnect__scale_out="deepseek_v3_report: InfiniBand 400 Gb/s (50 GB/s) per GPU",
+        power__tdp_w="h800_philisun: 700 W",
+        power__idle_w="assumption: as H100",
+        price="deepseek_v3_report: $2 per GPU-hour",
+        efficiency="cal:azure_h100: same die as H100",
+    ),
+    notes="China-market H100 variant: H100 compute, NVLink cut to 400 GB/s, FP64 fused off.",
+)
+
+# DGX SuperPOD scalable unit: 32 DGX nodes (256 GPUs), one NDR 400 Gb/s rail per GPU in a
+# rail-optimised fat tree [nv_superpod_h100]; larger clusters are several units on the same fabric.
+DGX_H100_SUPERPOD = System(
+    id="nvidia:dgx-h100-superpod",
+    name="DGX SuperPOD scalable unit, 32 x DGX H100 (256 GPUs, NDR 400G)",
+    device=H100,
+    device_count=256,
+    description="8 H100 per NVLink node; one ConnectX-7 400 Gb/s per GPU, rail-optimised InfiniBand fat tree.",
+    sources=_src(device_count="nv_superpod_h100", interconnect="nv_basepod,nv_superpod_h100"),
+)
+DGX_B200_SUPERPOD = System(
+    id="nvidia:dgx-b200-superpod",
+    name="32 x DGX B200 (256 GPUs, NDR 400G rail-optimised)",
+    device=B200,
+    device_count=256,
+    description="8 B200 per NVLink 5 node; one ConnectX-7 400 Gb/s per GPU, rail-optimised fat tree.",
+    sources=_src(
+        device_count="nv_superpod_h100: 32-node scalable unit, as for H100",
+        interconnect="nv_dgx_b200_ug: ConnectX-7 400 Gb/s per GPU",
+    ),
+)
+H800_CLUSTER = System(
+    id="nvidia:h800-cluster",
+    name="2,048 H800 over InfiniBand (the DeepSeek-V3 training cluster)",
+    device=H800,
+    device_count=2048,
+    description="256 nodes of 8 H800 (NVLink within a node, InfiniBand across nodes).",
+    sources=_src(device_count="deepseek_v3_report: 2,048 H800 GPUs"),
+)
+
+DEVICES.append(H800)
+SYSTEMS.extend([DGX_H100_SUPERPOD, DGX_B200_SUPERPOD, H800_CLUSTER])

@@ -3,9 +3,9 @@ tori; collectives pay per-dimension ring steps (tokenfab.collectives)."""
 
 from tokenfab import hookimpl
 
-from .devices import DEVICES
+from .devices import DEVICES, SYSTEMS
 
 
 @hookimpl
 def tokenfab_devices():
-    return list(DEVICES)
+    return [*DEVICES, *SYSTEMS]

@@ -10,7 +10,7 @@ Ironwood's "2x perf/W of Trillium" at its FP8 peak (5.03x Trillium's rate).
 
 from __future__ import annotations
 
-from tokenfab import Device, Efficiency, Interconnect, Link, MemoryLevel, Power, Price
+from tokenfab import Device, Efficiency, Interconnect, Link, MemoryLevel, Power, Price, System
 from tokenfab.sources import cite
 
 T, GB = 1e12, 1e9
@@ -29,6 +29,7 @@ URL = {
     ">67% more energy-efficient)",
     "scaling_book_tpus": "https://jax-ml.github.io/scaling-book/tpus/",
     "cal:maxtext": "calibration.yaml maxtext-v6e-256-llama3.1-8b-mfu (45.5% MFU training on v6e-256)",
+    "supercluster_dgx_price": "https://www.supercluster.blog/p/4-nvidia-dgx-h100-hardware (DGX H100 ~$199K; secondary)",
     "assumption": "tokenfab modelling assumption, documented in docs/vendors.md",
 }
 
@@ -46,6 +47,17 @@ _COMMON = dict(
     efficiency__overhead_s="assumption: 2 us per fused XLA op",
     power__idle_w="assumption: 20% of estimated power",
 )
+
+
+def _parity_price(bf16_tflops: float) -> Price:
+    """Capex estimate where no price is public: a DGX H100's ~$199K per 8 GPUs ($24,875 per GPU, host and
+    network share included) [supercluster_dgx_price] times this chip's dense BF16 peak / H100's 989.5 TFLOPS.
+    Labelled ``capex-estimate``; override with --capex or --usd-per-device-hour."""
+    return Price(
+        capex_usd=199_000 / 8 * bf16_tflops / 989.5,
+        provider="estimate: DGX H100 per GPU x BF16 peak ratio",
+        date="2023-2024 anchor",
+    )
 
 
 def _tpu(
@@ -187,7 +199,7 @@ IRONWOOD = _tpu(
     9216,
     100e9 / 8,
     980.0,
-    None,
+    _parity_price(2307),
     128,
     cite(
         URL,
@@ -198,8 +210,30 @@ IRONWOOD = _tpu(
         "with OCS, 9,216-chip pod",
         interconnect__scale_out="assumption: DCN as v6e, 100 Gbps per chip",
         power__tdp_w="google_ironwood_blog,assumption: estimate v6e 390 W x (4614/918) / 2 = 980 W",
+        price="supercluster_dgx_price,assumption: estimate $24,875 x 2307 / 989.5 = $58,000 (no public Ironwood price)",
         **_COMMON,
     ),
 )
 
 DEVICES = [V5E, V5P, V6E, IRONWOOD]
+
+# -- training systems (issue 13): pods ---------------------------------------------------------
+# A pod's chips share one ICI torus (the device's scale-up link, domain = pod size); pods join
+# over the data-center network (the scale-out link) [gcp_tpu_v5p, gcp_tpu_v6e].
+V5P_POD = System(
+    id="tpu:v5p-pod",
+    name="TPU v5p pod (8,960 chips, 3D torus ICI)",
+    device=V5P,
+    device_count=8960,
+    description="One ICI 3D torus of 8,960 v5p chips; multislice jobs cross the DCN.",
+    sources=cite(URL, device_count="gcp_tpu_v5p: 8,960 chips per pod"),
+)
+V6E_256 = System(
+    id="tpu:v6e-256",
+    name="TPU v6e-256 slice (Trillium, 2D torus ICI)",
+    device=V6E,
+    device_count=256,
+    description="One 16x16 ICI torus of 256 v6e chips; larger jobs are multislice over the DCN.",
+    sources=cite(URL, device_count="gcp_tpu_v6e: 256 chips per pod"),
+)
+SYSTEMS = [V5P_POD, V6E_256]

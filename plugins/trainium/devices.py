@@ -30,6 +30,7 @@ URL = {
     "nv_a100_datasheet": "https://www.nvidia.com/content/dam/en-zz/Solutions/Data-Center/a100/pdf/nvidia-a100-datasheet-us-nvidia-1758950-r4-web.pdf",
     "nv_h100_page": "https://www.nvidia.com/en-us/data-center/h100/",
     "cal:neuron": "calibration.yaml neuron-inf2-llama3-8b-bs1-tpot, neuron-trn1-llama3-70b-bs1-tpot",
+    "supercluster_dgx_price": "https://www.supercluster.blog/p/4-nvidia-dgx-h100-hardware (DGX H100 ~$199K; secondary)",
     "assumption": "tokenfab modelling assumption, documented in docs/vendors.md",
 }
 
@@ -45,6 +46,17 @@ _COMMON = dict(
     efficiency__overhead_s="cal:neuron: 7 us per operator, fitted to the Inf2 8B and Trn1 70B batch-1 TPOT points together",
     power__idle_w="assumption: 20% of estimated power",
 )
+
+
+def _parity_price(bf16_tflops: float) -> Price:
+    """Capex estimate where no price is public: a DGX H100's ~$199K per 8 GPUs ($24,875 per GPU, host and
+    network share included) [supercluster_dgx_price] times this chip's dense BF16 peak / H100's 989.5 TFLOPS.
+    Labelled ``capex-estimate``; override with --capex or --usd-per-device-hour."""
+    return Price(
+        capex_usd=199_000 / 8 * bf16_tflops / 989.5,
+        provider="estimate: DGX H100 per GPU x BF16 peak ratio",
+        date="2023-2024 anchor",
+    )
 
 
 def _neuron(id_, name, year, peaks, hbm, hbm_bw, link_per_dir, topology, domain, efa, power_w, price, sources):
@@ -122,7 +134,7 @@ INF2 = _neuron(
     12,
     100e9 / 8 / 12,
     245.0,
-    None,
+    _parity_price(190),
     cite(
         URL,
         peak="neuron_inferentia2: 190 TFLOPS FP8/FP16/BF16/TF32, 47.5 FP32, 380 INT8",
@@ -131,6 +143,7 @@ INF2 = _neuron(
         "direction), ring of 12 chips",
         interconnect__scale_out="assumption: 100 Gbps per inf2.48xlarge shared by 12 chips",
         power__tdp_w="nv_a100_datasheet,assumption: estimate as Trn1 (same NeuronCore-v2)",
+        price="supercluster_dgx_price,assumption: estimate $24,875 x 190 / 989.5 = $4,780 (no public Inf2 price)",
         **_COMMON,
     ),
 )
@@ -147,7 +160,7 @@ TRN2 = _neuron(
     16,
     200e9 / 8,
     470.0,
-    None,
+    _parity_price(667),
     cite(
         URL,
         peak="neuron_trainium2: 1,299 FP8, 667 BF16/FP16/TF32, 181 FP32 dense",
@@ -156,6 +169,7 @@ TRN2 = _neuron(
         "unstated; 640 GB/s per direction), 4x4 2D torus in a trn2.48xlarge",
         interconnect__scale_out="neuron_trn2_arch: 3,200 Gbps EFAv3 per 16 chips (200 Gbps per chip)",
         power__tdp_w="nv_h100_page,assumption: estimate 667 TF x 0.71 W/TF (H100: 700 W / 989.5 TF)",
+        price="supercluster_dgx_price,assumption: estimate $24,875 x 667 / 989.5 = $16,770 (no public Trn2 price)",
         **_COMMON,
     ),
 )
@@ -172,7 +186,7 @@ TRN3 = _neuron(
     144,
     200e9 / 8,
     650.0,
-    None,
+    _parity_price(671),
     cite(
         URL,
         peak="neuron_trainium3: 2,517 MXFP8/MXFP4, 671 BF16/FP16/TF32, 183 FP32 dense",
@@ -181,6 +195,7 @@ TRN3 = _neuron(
         "NeuronSwitch (direction unstated; 1.28 TB/s per direction), 144 chips",
         interconnect__scale_out="neuron_trn3_arch: 200 Gbps EFA per chip",
         power__tdp_w="aws_trn3_aiwire,assumption: estimate Trn2's 470 W x (2517/1299) / 1.4 = 650 W",
+        price="supercluster_dgx_price,assumption: estimate $24,875 x 671 / 989.5 = $16,870 (no public Trn3 price)",
         **_COMMON,
     ),
 )
@@ -203,3 +218,11 @@ TRN2_ULTRASERVER = System(
 
 DEVICES = [TRN1, TRN2, TRN3, INF2]
 SYSTEMS = [TRN2_ULTRASERVER]
+
+# -- training (issue 13) --------------------------------------------------------------------------
+INF2 = attrs.evolve(
+    INF2,
+    training_note="Inferentia2 is AWS's inference chip (Inf2 instances); train on "
+    "trainium:trn1 or trainium:trn2 [neuron_inferentia2]",
+)
+DEVICES = [TRN1, TRN2, TRN3, INF2]

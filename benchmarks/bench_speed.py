@@ -1,0 +1,271 @@
+"""tokenfab against GenZ and llm-analysis on one case, in one run, each pinned to one core.
+
+    pip install -e ".[bench]"
+    python benchmarks/bench_speed.py                       # this checkout vs the peers
+    python benchmarks/bench_speed.py --baseline OTHER/bin/python   # also an older tokenfab, side by side
+
+The case: Llama-2-70B, bf16, tensor-parallel over 8 H100 SXM, one decode step (batch 8, 2048
+tokens of context) for the scalar call and the predicted step time; grids of batch x context for
+the scenarios/s rows. Every measurement runs in its own process under ``taskset -c CPU`` with
+BLAS/OpenMP threads at 1, and prints JSON back; times are the best of a few repeats. Peers that
+are far too slow to run 1e6 scenarios are timed on a sample of the grid and their rate is that
+sample's (stated in the table). The machine may be shared and noisy: read the ratios, which are
+measured side by side, not the absolute figures.
+
+Targets (issue 11): array path >= 10 M scenarios/s per core at 1e6 (totals and bound); scalar
+calls faster than llm-analysis's ``inference()``; ``import tokenfab`` <= 30 ms over ``import
+numpy``; a ``tokenfab estimate`` process <= 1.5x a bare numpy import process; 1e7-scenario sweep
+peak RSS < 1 GB. This script prints; it asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+
+CASE = dict(batch=8, context=2048)
+THREADS = {k: "1" for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS")}
+
+TOKENFAB = textwrap.dedent(
+    """
+    import json, sys, time
+    import numpy as np
+    import tokenfab
+    MODEL, BACKEND, OPTS = "llama-2-70b", "nvidia:h100-sxm", dict(devices=8)
+
+    def best(fn, repeat):
+        times = []
+        for _ in range(repeat):
+            start = time.perf_counter(); fn(); times.append(time.perf_counter() - start)
+        return min(times)
+
+    def grid(n):
+        nb = int(round(n ** 0.5)); nc = n // nb
+        return np.arange(1, nb + 1, dtype=float)[:, None] % 256 + 1, np.linspace(128, 4096, nc).round()[None, :]
+
+    out = {}
+    step = tokenfab.decode_step(MODEL, BACKEND, batch=8, context=2048, **OPTS)
+    out["step_ms"] = float(step.seconds) * 1e3
+    out["decode_us"] = best(lambda: tokenfab.decode_step(MODEL, BACKEND, batch=8, context=2048, **OPTS), 200) * 1e6
+    out["prefill_us"] = best(lambda: tokenfab.prefill(MODEL, BACKEND, batch=1, tokens=2048, **OPTS), 200) * 1e6
+    out["estimate_us"] = best(
+        lambda: tokenfab.estimate(MODEL, BACKEND, batch=8, input_tokens=2048, output_tokens=256, **OPTS), 50) * 1e6
+    for n in (10**3, 10**5, 10**6):
+        b, c = grid(n)
+        def run():
+            s = tokenfab.decode_step(MODEL, BACKEND, batch=b, context=c, check_fit=False, **OPTS)
+            return s.seconds, s.bound
+        t = best(run, 3 if n >= 10**6 else 7)
+        out[f"rate_{n}"] = b.size * c.size / t
+    print(json.dumps(out))
+    """
+)
+
+LLM_ANALYSIS = textwrap.dedent(
+    """
+    import json, logging, time
+    from llm_analysis.analysis import LLMAnalysis
+    from llm_analysis import config as C
+    logging.disable(logging.CRITICAL)
+    # llm-analysis ships this Llama-2-70B config (its ffn_embed_dim must divide by hidden_dim, so it
+    # cannot take the real 28672); used as shipped.
+    model = C.model_configs["upstage_Llama-2-70b-instruct-v2"]
+    a = LLMAnalysis(model, C.get_gpu_config_by_name("h100-sxm-80gb"), C.get_dtype_config_by_name("w16a16e16"),
+                    C.ParallelismConfig(tp_size=8))
+    call = lambda b, c: a.inference(batch_size_per_gpu=b, seq_len=c, num_tokens_to_generate=1)
+    out = {"step_ms": call(8, 2048)["decode_latency"] * 1e3}
+    times = []
+    for _ in range(200):
+        start = time.perf_counter(); call(8, 2048); times.append(time.perf_counter() - start)
+    out["decode_us"] = min(times) * 1e6
+    n, start = 0, time.perf_counter()
+    while time.perf_counter() - start < 3.0:
+        call(1 + n % 256, 128 + (n * 37) % 3968); n += 1
+    out["rate"] = n / (time.perf_counter() - start); out["rate_sample"] = n
+    print(json.dumps(out))
+    """
+)
+
+GENZ = textwrap.dedent(
+    """
+    import json, time, warnings
+    warnings.filterwarnings("ignore")
+    from GenZ import decode_moddeling
+    call = lambda b, c: decode_moddeling(model="meta-llama/llama-2-70b", batch_size=b, input_tokens=c, output_tokens=0,
+                                         Bb=1, system_name="H100_GPU", tensor_parallel=8)
+    out = {"step_ms": float(call(8, 2048)["Latency"])}
+    times = []
+    for _ in range(5):
+        start = time.perf_counter(); call(8, 2048); times.append(time.perf_counter() - start)
+    out["decode_us"] = min(times) * 1e6
+    n, start = 0, time.perf_counter()
+    while time.perf_counter() - start < 3.0:
+        call(1 + n % 256, 128 + (n * 37) % 3968); n += 1
+    out["rate"] = n / (time.perf_counter() - start); out["rate_sample"] = n
+    print(json.dumps(out))
+    """
+)
+
+SWEEP_RSS = textwrap.dedent(
+    """
+    import json, resource, sys, time
+    import numpy as np
+    import tokenfab
+    n, path = int(float(sys.argv[1])), sys.argv[2]
+    nb = 1000; nc = n // nb
+    batch, context = np.arange(1, nb + 1)[:, None] % 256 + 1, np.linspace(128, 4096, nc).round()[None, :]
+    start = time.perf_counter()
+    try:
+        tokenfab.sweep("llama-2-70b", "nvidia:h100-sxm", batch=batch, context=context, devices=8, out=path,
+                       progress=False)
+        mode = "streamed to " + path.rsplit(".", 1)[-1]
+    except TypeError:  # a tokenfab without streaming sweeps: everything in memory
+        tokenfab.sweep("llama-2-70b", "nvidia:h100-sxm", batch=batch, context=context, devices=8)
+        mode = "in memory"
+    elapsed = time.perf_counter() - start
+    print(json.dumps({"rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "seconds": elapsed,
+                      "scenarios": nb * nc, "mode": mode}))
+    """
+)
+
+
+def pinned(cmd: list[str], cpu: int) -> list[str]:
+    return (["taskset", "-c", str(cpu)] if shutil.which("taskset") else []) + cmd
+
+
+def run_json(python: str, code: str, cpu: int, *args: str, timeout: float = 900) -> dict | str:
+    env = {**os.environ, **THREADS}
+    proc = subprocess.run(
+        pinned([python, "-c", code, *args], cpu), capture_output=True, text=True, env=env, timeout=timeout
+    )
+    if proc.returncode != 0:
+        return (proc.stderr.strip().splitlines() or ["failed"])[-1]
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def wall(cmd: list[str], cpu: int, repeat: int = 7) -> float:
+    env = {**os.environ, **THREADS}
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        subprocess.run(pinned(cmd, cpu), capture_output=True, env=env, check=True)
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def cli(python: str) -> list[str]:
+    exe = os.path.join(os.path.dirname(python), "tokenfab")
+    args = "estimate --model llama-2-70b --backend nvidia:h100-sxm --devices 8 --batch 8 --input 2048 --output 256"
+    return [exe, *args.split()]
+
+
+def fmt(value) -> str:
+    if isinstance(value, str):
+        return value
+    if value is None:
+        return "n/a"
+    return f"{value:,.3g}" if abs(value) < 1000 else f"{value:,.0f}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cpu", type=int, default=0, help="core to pin every measurement to (default 0)")
+    parser.add_argument("--baseline", help="python of another tokenfab install, measured side by side")
+    parser.add_argument("--sweep", default="1e7", help="scenarios of the peak-RSS sweep (default 1e7)")
+    parser.add_argument("--baseline-sweep", default="1e6", help="same for the baseline (default 1e6)")
+    parser.add_argument("--no-peers", action="store_true", help="skip GenZ and llm-analysis")
+    args = parser.parse_args()
+    tools = {"tokenfab": sys.executable}
+    if args.baseline:
+        tools["baseline"] = args.baseline
+    res: dict[str, dict] = {}
+    for name, python in tools.items():
+        got = run_json(python, TOKENFAB, args.cpu)
+        res[name] = got if isinstance(got, dict) else {"error": got}
+        numpy_s = wall([python, "-c", "import numpy"], args.cpu)
+        res[name]["numpy_proc_ms"] = numpy_s * 1e3
+        res[name]["import_ms"] = (wall([python, "-c", "import tokenfab"], args.cpu) - numpy_s) * 1e3
+        res[name]["cli_ms"] = wall(cli(python), args.cpu, repeat=5) * 1e3
+        with tempfile.TemporaryDirectory() as tmp:
+            n = args.sweep if name == "tokenfab" else args.baseline_sweep
+            got = run_json(python, SWEEP_RSS, args.cpu, n, os.path.join(tmp, "sweep.parquet"))
+            res[name]["sweep"] = got if isinstance(got, dict) else {"mode": got}
+    if not args.no_peers:
+        for name, code, mod in (("llm-analysis", LLM_ANALYSIS, "llm_analysis.analysis"), ("GenZ", GENZ, "GenZ")):
+            got = run_json(sys.executable, code, args.cpu)
+            res[name] = got if isinstance(got, dict) else {"error": got}
+            if isinstance(got, dict):
+                numpy_s = wall([sys.executable, "-c", "import numpy"], args.cpu, repeat=3)
+                res[name]["import_ms"] = (
+                    wall([sys.executable, "-c", f"import {mod}"], args.cpu, repeat=3) - numpy_s
+                ) * 1e3
+    report(res)
+
+
+def report(res: dict[str, dict]) -> None:
+    names = list(res)
+    tf = res["tokenfab"]
+    la = res.get("llm-analysis", {})
+    rows = [("predicted decode step, ms (batch 8, ctx 2048)", "step_ms")]
+    rows += [(f"scenarios/s at {n:.0e}", f"rate_{n}") for n in (10**3, 10**5, 10**6)]
+    rows += [
+        ("scalar decode_step, us", "decode_us"),
+        ("scalar prefill (2048 tokens), us", "prefill_us"),
+        ("scalar estimate (2048 in / 256 out), us", "estimate_us"),
+        ("import over numpy, ms", "import_ms"),
+        ("CLI estimate process, ms", "cli_ms"),
+        ("bare `import numpy` process, ms", "numpy_proc_ms"),
+    ]
+    width = 46
+    print(f"{'':{width}}" + "".join(f"{n:>16}" for n in names))
+    for label, key in rows:
+        cells = []
+        for n in names:
+            r = res[n]
+            value = r.get(key, r.get("rate") if key.startswith("rate_") else None)
+            cells.append(fmt(value))
+        print(f"{label:{width}}" + "".join(f"{c:>16}" for c in cells))
+    for n in names:
+        if "rate_sample" in res[n]:
+            print(f"  {n}: scenarios/s from a sample of {res[n]['rate_sample']} scenarios of the grid, one call each")
+        if "error" in res[n]:
+            print(f"  {n}: failed: {res[n]['error']}")
+        if "sweep" in res[n]:
+            s = res[n]["sweep"]
+            if "rss_mb" in s:
+                print(
+                    f"  {n}: sweep of {s['scenarios']:.0e} scenarios ({s['mode']}): peak RSS {s['rss_mb']:,.0f} MB, "
+                    f"{s['seconds']:.1f} s"
+                )
+            else:
+                print(f"  {n}: sweep failed: {s.get('mode')}")
+    print("ratios")
+    if "rate_1000000" in tf and la.get("rate"):
+        print(f"  tokenfab / llm-analysis scenarios/s at 1e6: {tf['rate_1000000'] / la['rate']:,.0f}x")
+    if "GenZ" in res and res["GenZ"].get("rate") and "rate_1000000" in tf:
+        print(f"  tokenfab / GenZ scenarios/s at 1e6: {tf['rate_1000000'] / res['GenZ']['rate']:,.0f}x")
+    if la.get("decode_us") and tf.get("decode_us"):
+        print(
+            f"  llm-analysis inference() / tokenfab scalar decode_step time: {la['decode_us'] / tf['decode_us']:.1f}x"
+        )
+        for key in ("prefill_us", "estimate_us"):
+            print(f"  llm-analysis inference() / tokenfab scalar {key[:-3]} time: {la['decode_us'] / tf[key]:.1f}x")
+    if tf.get("cli_ms") and tf.get("numpy_proc_ms"):
+        print(f"  tokenfab estimate process / bare numpy import process: {tf['cli_ms'] / tf['numpy_proc_ms']:.2f}x")
+    if "baseline" in res and "rate_1000000" in res["baseline"] and "rate_1000000" in tf:
+        b = res["baseline"]
+        print(
+            f"  this / baseline scenarios/s at 1e6: {tf['rate_1000000'] / b['rate_1000000']:.1f}x; scalar "
+            f"decode_step {b['decode_us'] / tf['decode_us']:.1f}x faster; CLI {b['cli_ms'] / tf['cli_ms']:.2f}x faster"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,7 @@
+"""``python -m tokenfab.cli``: the same as the ``tokenfab`` command."""
+
+import sys
+
+from . import main
+
+sys.exit(main())

@@ -1,0 +1,58 @@
+"""Mapping command: the feasible tp/pp/ep/dp mappings of a model on a backend, ranked."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from ._common import add_objective, print_json
+
+ORDER = 25
+
+
+def register(sub: Any) -> dict:
+    """Add this module's subcommands to ``sub``; return name -> handler."""
+    p = sub.add_parser("mappings", help="ranked tp/pp/ep/dp mappings of a model on a backend, with why each lost")
+    p.add_argument("--model", required=True, help="model id (tokenfab models) or path to a config.json")
+    p.add_argument("--backend", required=True, help="backend id, e.g. nvidia:h100-sxm")
+    p.add_argument("--devices", type=int, help="device count (default: a system's count, else the fewest that fit)")
+    add_objective(p)
+    p.add_argument("--batch", type=int, default=1, help="concurrent sequences (default 1)")
+    p.add_argument("--input", type=int, default=1000, dest="input_tokens", help="prompt tokens (default 1000)")
+    p.add_argument("--output", type=int, default=500, dest="output_tokens", help="generated tokens (default 500)")
+    for flag in ("--weights", "--activations", "--kv"):
+        p.add_argument(flag, help=f"{flag[2:]} precision")
+    p.add_argument("--limit", type=int, default=20, help="rows to show (default 20; --json lists all)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    return {"mappings": cmd_mappings}
+
+
+def cmd_mappings(args: argparse.Namespace, console: Console) -> None:
+    from ..deployment import Deployment, Workload
+    from ..planning.mappings import mappings
+
+    workload = Workload(input_tokens=args.input_tokens, output_tokens=args.output_tokens, batch=args.batch)
+    deployment = Deployment(
+        backend=args.backend, devices=args.devices, weights=args.weights, activations=args.activations, kv=args.kv
+    )
+    result = mappings(args.model, args.backend, workload, objective=args.objective, deployment=deployment)
+    if args.json:
+        print_json(result.to_dict())
+        return
+    table = Table(
+        title=f"{result.model} on {result.backend}: {result.devices} devices ({result.chosen_by}), "
+        f"batch {workload.batch}, {workload.input_tokens} in / {workload.output_tokens} out; "
+        f"by {args.objective} ({result.metric})"
+    )
+    for col in ("#", "devices (mapping)", result.metric, "why not the best"):
+        table.add_column(col, justify="right" if col != "why not the best" else "left")
+    for i, cand in enumerate(result.candidates[: args.limit]):
+        value = "-" if cand.value is None else f"{cand.value:.4g}"
+        table.add_row(str(i + 1), cand.shape.label(), value, "best" if i == 0 else cand.reason)
+    console.print(table)
+    hidden = len(result.candidates) - args.limit
+    if hidden > 0:
+        console.print(f"{hidden} more (--limit or --json to see them)")

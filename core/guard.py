@@ -1,0 +1,250 @@
+"""The one guarded path for every call into a pack: imports, discovery and every hook.
+
+Each call into pack code goes through :func:`run_guarded`, which
+
+* runs it on a daemon thread and waits at most :func:`pack_timeout` seconds
+  (``TOKENFAB_PACK_TIMEOUT``, default 5 s). A pack that takes longer is reported and skipped
+  for the rest of the process. Python cannot kill a thread, so a hung pack's thread is
+  abandoned, not stopped: it is a daemon, so it never keeps the process alive, and the pack is
+  never called again. Abandoning is the choice that keeps every command prompt without a
+  subprocess per hook call (which would cost milliseconds per estimate and need picklable
+  devices);
+* catches every exception, ``SystemExit`` and ``KeyboardInterrupt`` raised by the pack
+  included, and returns it as text, so the caller reports it with the pack's name and drops
+  that pack's contribution;
+* routes what the pack prints to ``sys.stdout`` into a buffer (per thread, so other threads
+  still print), so a pack's ``print()`` never reaches ``--json`` or ``--csv`` output.
+  Output printed by an abandoned (timed-out) thread after its deadline is not captured.
+
+Arguments handed to a hook are deep copies (:func:`call_each`, :func:`call_first`), so a pack
+that mutates the device or model it is given (even a frozen one, through
+``object.__setattr__``) changes only its own copy. Results are checked by the caller's
+``check`` function; a result that fails the check is reported and dropped.
+
+Packs are disabled by name with ``TOKENFAB_DISABLE_PACKS=a,b`` or :func:`disable_packs` (the
+CLI's ``--disable-pack NAME``): a disabled entry-point pack is not even imported.
+"""
+
+from __future__ import annotations
+
+import copy
+import io
+import os
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import attrs
+
+from .errors import ValidationError
+
+TIMEOUT_VARIABLE = "TOKENFAB_PACK_TIMEOUT"
+DISABLE_VARIABLE = "TOKENFAB_DISABLE_PACKS"
+DEFAULT_TIMEOUT_S = 5.0
+_MAX_CAPTURED_CHARS = 4000
+
+_disabled: set[str] = set()
+_router_lock = threading.Lock()
+
+
+def pack_timeout() -> float:
+    """Seconds a pack may take to import or to answer one hook call (``TOKENFAB_PACK_TIMEOUT``)."""
+    text = os.environ.get(TIMEOUT_VARIABLE, "").strip()
+    if not text:
+        return DEFAULT_TIMEOUT_S
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 < value <= 3600:
+        raise ValidationError(
+            f"{TIMEOUT_VARIABLE}: must be a number of seconds in (0, 3600], got {text!r}", field=TIMEOUT_VARIABLE
+        )
+    return value
+
+
+def disabled_packs() -> frozenset[str]:
+    """Names of packs disabled through ``TOKENFAB_DISABLE_PACKS`` or :func:`disable_packs`."""
+    from_env = {name.strip().lower() for name in os.environ.get(DISABLE_VARIABLE, "").split(",") if name.strip()}
+    return frozenset(from_env | _disabled)
+
+
+def disable_packs(names: Any) -> None:
+    """Disable packs by name for this process (``None`` or ``()`` re-enables all but those in
+    ``TOKENFAB_DISABLE_PACKS``); the process-wide registry is rebuilt on next use."""
+    from .registry import set_default_registry
+
+    _disabled.clear()
+    _disabled.update(str(name).strip().lower() for name in (names or ()) if str(name).strip())
+    set_default_registry(None)
+
+
+@attrs.frozen
+class Outcome:
+    """What one guarded call gave: its value, or an error (text), and what it printed."""
+
+    value: Any = None
+    error: str | None = None
+    output: str = ""
+    timed_out: bool = False
+
+
+class _StdoutRouter(io.TextIOBase):
+    """Stands in for ``sys.stdout`` while packs run: writes from a pack's thread go to that
+    call's buffer, every other thread's writes go to the real stream."""
+
+    def __init__(self, target: Any):
+        self.target = target
+        self.buffers: dict[int, io.StringIO] = {}
+
+    def write(self, text: str) -> int:
+        buffer = self.buffers.get(threading.get_ident())
+        if buffer is None:
+            return self.target.write(text)
+        if buffer.tell() < _MAX_CAPTURED_CHARS:
+            buffer.write(str(text)[: _MAX_CAPTURED_CHARS - buffer.tell()])
+        return len(text)
+
+    def flush(self) -> None:
+        if threading.get_ident() not in self.buffers:
+            self.target.flush()
+
+    def writable(self) -> bool:
+        return True
+
+    def fileno(self) -> int:  # a pack asking for the descriptor gets none: it cannot bypass capture
+        if threading.get_ident() in self.buffers:
+            raise io.UnsupportedOperation("tokenfab captures a pack's stdout")
+        return self.target.fileno()
+
+    def isatty(self) -> bool:
+        return threading.get_ident() not in self.buffers and self.target.isatty()
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return getattr(self.target, "encoding", None) or "utf-8"
+
+
+def _attach(ident: int, buffer: io.StringIO) -> None:
+    with _router_lock:
+        router = sys.stdout
+        if not isinstance(router, _StdoutRouter):
+            router = _StdoutRouter(sys.stdout)
+            sys.stdout = router
+        router.buffers[ident] = buffer
+
+
+def _detach(ident: int) -> None:
+    with _router_lock:
+        router = sys.stdout
+        if isinstance(router, _StdoutRouter):
+            router.buffers.pop(ident, None)
+            if not router.buffers:
+                sys.stdout = router.target
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, SystemExit):
+        return f"called sys.exit({exc.code!r})"
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0] if text else ''}".rstrip(": ")
+
+
+def run_guarded(func: Callable[..., Any], *args: Any, timeout: float | None = None, **kwargs: Any) -> Outcome:
+    """Call ``func(*args, **kwargs)`` on a daemon thread with a deadline, capturing its stdout
+    and any exception (see module docstring). Never raises because of ``func``."""
+    limit = pack_timeout() if timeout is None else timeout
+    result: dict[str, Any] = {}
+    buffer = io.StringIO()
+
+    def runner() -> None:
+        ident = threading.get_ident()
+        _attach(ident, buffer)
+        try:
+            result["value"] = func(*args, **kwargs)
+        except BaseException as exc:  # noqa: BLE001 - a pack may raise anything, SystemExit included
+            result["error"] = _describe(exc)
+        finally:
+            _detach(ident)
+
+    thread = threading.Thread(target=runner, name=f"tokenfab-pack:{getattr(func, '__name__', 'call')}", daemon=True)
+    thread.start()
+    thread.join(limit)
+    if thread.is_alive():
+        return Outcome(error=f"took longer than {limit:g} s ({TIMEOUT_VARIABLE}); skipped", timed_out=True)
+    return Outcome(value=result.get("value"), error=result.get("error"), output=buffer.getvalue())
+
+
+def _copies(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """Deep copies of hook arguments: what a pack does to them stays with the pack."""
+    try:
+        return copy.deepcopy(kwargs)
+    except Exception:  # an uncopyable argument is handed over as is (only plain values reach hooks)
+        return dict(kwargs)
+
+
+def call_each(registry: Any, hook_name: str, check: Callable[[Any], Any] | None = None, **kwargs: Any) -> Iterator:
+    """Yield ``(pack name, checked result)`` for every pack implementing ``hook_name``, each
+    called through :func:`run_guarded` with its own copies of ``kwargs``. A pack that raises,
+    hangs or returns something ``check`` rejects (by raising) is reported once on
+    ``registry`` and left out; ``None`` results are left out too."""
+    hook = getattr(registry.pm.hook, hook_name)
+    for impl in reversed(hook.get_hookimpls()):
+        pack = registry.pack_name(impl.plugin)
+        if pack in registry.hung:
+            continue
+        args = _copies({name: kwargs[name] for name in impl.argnames})
+        outcome = run_guarded(impl.function, **args)
+        if outcome.output:
+            registry.record_output(pack, outcome.output)
+        if outcome.timed_out:
+            registry.hung.add(pack)
+        if outcome.error is not None:
+            registry.report(pack, hook_name, outcome.error)
+            continue
+        if outcome.value is None:
+            continue
+        try:
+            value = check(outcome.value) if check is not None else outcome.value
+        except Exception as exc:  # noqa: BLE001 - any way a result can be wrong is the pack's
+            registry.report(pack, hook_name, f"returned an unusable result: {_describe(exc)}")
+            continue
+        yield pack, value
+
+
+def call_first(registry: Any, hook_name: str, check: Callable[[Any], Any] | None = None, **kwargs: Any) -> Any:
+    """The first usable non-``None`` result of a ``firstresult`` hook (see :func:`call_each`), or ``None``."""
+    for _pack, value in call_each(registry, hook_name, check, **kwargs):
+        return value
+    return None
+
+
+# -- checks of what the firstresult hooks return ----------------------------------------------
+
+
+def placement_check(device: Any) -> Callable[[Any], dict[str, str]]:
+    """A check for ``tokenfab_placement`` results: a dict naming memory levels of ``device``."""
+    names = [level.name for level in device.memory]
+
+    def check(result: Any) -> dict[str, str]:
+        if not isinstance(result, dict) or not set(result) <= {"weights", "kv"}:
+            raise TypeError(f"expected {{'weights': level, 'kv': level}}, got {result!r:.80}")
+        for key, level in result.items():
+            if level not in names or not device.level(level).holds_weights:
+                raise ValueError(f"{key}: {device.id} has no memory level {level!r} that holds a model (has {names})")
+        return dict(result)
+
+    return check
+
+
+def mapping_check(result: Any) -> dict[str, int]:
+    """A check for ``tokenfab_default_mapping`` results: positive integers ``devices``, ``tp``,
+    ``pp``, ``ep`` (a seed) and ``max_tp``, ``max_ep``, ``max_pp`` (restrictions of the search)."""
+    keys = {"devices", "tp", "pp", "ep", "max_tp", "max_ep", "max_pp"}
+    if not isinstance(result, dict) or not set(result) <= keys:
+        raise TypeError(f"expected a dict with keys among {sorted(keys)}, got {result!r:.80}")
+    for key, value in result.items():
+        if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 1_000_000:
+            raise ValueError(f"{key}: expected an integer in [1, 1000000], got {value!r:.40}")
+    return dict(result)

@@ -1,0 +1,168 @@
+"""One training step: per-operator times from the cost kernel, exposed communication, bubbles.
+
+The operators of one micro-batch on one pipeline stage (:mod:`tokenfab.training.flops`, each
+layer op's count divided by ``pp``: stages are balanced) go to :func:`tokenfab.kernel.evaluate` as
+two scenarios, forward and backward (the backward carries the input- and weight-gradient FLOPs,
+twice the bytes, and the recomputed forward work). Each op takes the kernel's
+``max(compute, memory) + overhead``; GEMMs run at the precision's peak times the device's
+GEMM efficiency curve, fp8 for the linear layers under fp8 mixed precision, bf16 otherwise.
+Under DualPipe the computation runs on the SMs left after communication: ``1 - 20/132`` of an
+H800 (DeepSeek-V3 report, section 3.2.2: "only 20 SMs are sufficient"), applied to every device.
+
+With ``m = global_batch / (dp * micro_batch)`` micro-batches per step, per-micro-batch forward
+and backward times ``F`` and ``B`` (compute plus exposed TP/CP/EP communication, see
+:mod:`tokenfab.training.comm`) and weight-gradient time ``W`` (half the backward GEMM time)::
+
+    step = m (F + B) + bubble + exposed PP sends + exposed DP collectives + optimizer
+    bubble: 1F1B (pp - 1)(F + B); interleaved (pp - 1)(F + B) / v;
+            zero-bubble ZB-H1 (pp - 1)(F + B - W) (Qi et al. 2023);
+            DualPipe (pp/2 - 1)(F&B + B - 3W), F&B = F + B (DeepSeek-V3 report, table 2)
+    optimizer = parameters on the device (/ dp under ZeRO >= 1) * (grad + 2 * state + 2) bytes
+                / achievable HBM bandwidth        (Adam: read grad, read/write states, write bf16 weight)
+"""
+
+from __future__ import annotations
+
+import math
+
+import attrs
+import numpy as np
+
+from ..errors import UnsupportedPrecisionError, ValidationError
+from ..kernel import KernelInputs, evaluate
+from ..models import Model
+from ..protocol import Device
+from .config import TrainingMapping, TrainingRecipe
+from .flops import TrainOp, training_ops
+from .memory import params_per_device
+
+#: Share of SMs DualPipe reserves for communication: 20 of the H800's 132 (DeepSeek-V3 report 3.2.2).
+DUALPIPE_COMM_SM_SHARE = 20.0 / 132.0
+
+
+@attrs.frozen(kw_only=True)
+class StagePass:
+    """Seconds and FLOPs of one micro-batch through one pipeline stage on one device."""
+
+    forward_s: float
+    backward_s: float
+    gemm_forward_s: float
+    gemm_backward_s: float
+    attention_forward_s: float
+    recompute_s: float
+    weight_grad_s: float
+    hardware_flops: float
+    joules: float
+
+
+def _rates(device: Device, recipe: TrainingRecipe, ops: list[TrainOp], share: float) -> np.ndarray:
+    """FLOP rate per op: GEMM peak x GEMM efficiency (fp8 for fp8 linear layers), vector rate otherwise."""
+    base = "bf16" if "bf16" in device.peak_flops_per_s else "fp16"
+    try:
+        bf16 = device.peak(base) * device.efficiency.gemm_fraction(base)
+        fp8 = device.peak("fp8") * device.efficiency.gemm_fraction("fp8") if recipe.precision == "fp8" else bf16
+    except UnsupportedPrecisionError:
+        raise ValidationError(
+            f"precision: {device.id} has no {recipe.precision} peak for training "
+            f"(supports {', '.join(device.peak_flops_per_s)})"
+        ) from None
+    rates = [fp8 if op.fp8 else bf16 if op.kind in ("gemm", "attention") else device.vector_flops_per_s for op in ops]
+    return np.array(rates) * (1.0 - share)
+
+
+def _recomputed(op: TrainOp, recipe: TrainingRecipe) -> bool:
+    return recipe.recompute == "full" or (recipe.recompute == "selective" and op.recompute == "selective")
+
+
+def stage_pass(model: Model, device: Device, mapping: TrainingMapping, recipe: TrainingRecipe) -> StagePass:
+    """Run the kernel on one micro-batch's forward and backward through one stage."""
+    ops = training_ops(model, mapping, recipe)
+    share = DUALPIPE_COMM_SM_SHARE if mapping.schedule == "dualpipe" else 0.0
+    fwd = np.array([op.flops for op in ops])
+    redo = np.array([op.flops if _recomputed(op, recipe) else 0.0 for op in ops])
+    redo_bytes = np.array([(op.weight_bytes + op.act_bytes) if _recomputed(op, recipe) else 0.0 for op in ops])
+    bwd = np.array([op.flops * op.bwd_factor for op in ops]) + redo
+    fwd_bytes = np.array([op.weight_bytes + op.act_bytes for op in ops])
+    bwd_bytes = 2.0 * fwd_bytes + redo_bytes
+    matrix = np.array([op.kind in ("gemm", "attention") for op in ops])
+    rows = np.array([max(op.rows, 1.0) for op in ops])
+    hbm = device.weight_memory
+    S, O = 2, len(ops)
+    power = device.power
+    rate = _rates(device, recipe, ops, share)
+    inputs = KernelInputs(
+        flops=np.stack([fwd, bwd]),
+        flop_rate=np.broadcast_to(rate, (S, O)),
+        gemm_rows=np.broadcast_to(rows, (S, O)),
+        gemm_half_rows=np.broadcast_to(np.where(matrix, device.efficiency.gemm_half_rows, 0.0), (S, O)),
+        comm_bytes=np.zeros((S, O)),
+        comm_bytes_per_s=np.zeros((S, O)),
+        comm_latency_s=np.zeros((S, O)),
+        overhead_s=np.full((S, O), device.efficiency.overhead_s),
+        joules_per_flop=np.broadcast_to((power.tdp_w - power.idle_w) / rate, (S, O)),
+        bandwidth_scale=np.ones((S, O)),
+        level_bytes=np.stack([fwd_bytes, bwd_bytes])[:, :, None],
+        level_bytes_per_s=np.full((S, 1), hbm.effective_bytes_per_s),
+        joules_per_byte=np.full((S, 1), hbm.joules_per_byte),
+        count=np.array([op.count / mapping.pp for op in ops]),
+        joules_per_comm_byte=np.zeros(S),
+        idle_w=np.full(S, power.idle_w),
+        max_w=np.full(S, power.tdp_w),
+    )
+    out = evaluate(inputs)
+    seconds = out["seconds"]
+    gemm = np.array([op.kind == "gemm" for op in ops])
+    trainable = np.array([op.kind == "gemm" and not op.frozen for op in ops])
+    attention = np.array([op.kind == "attention" for op in ops])
+    # recompute share of the backward scenario: its flops over the backward flops, op by op
+    with np.errstate(divide="ignore", invalid="ignore"):
+        redo_share = np.where(bwd > 0, redo / bwd, 0.0)
+    # weight gradients: half of a trainable GEMM's gradient FLOPs (the other half is dgrad)
+    wgrad_share = np.where(trainable, 0.5 * (bwd - redo) / np.where(bwd > 0, bwd, 1.0), 0.0)
+    count = inputs.count
+    return StagePass(
+        forward_s=float(out["total_s"][0]),
+        backward_s=float(out["total_s"][1]),
+        gemm_forward_s=float(seconds[0, gemm].sum()),
+        gemm_backward_s=float(seconds[1, gemm].sum()),
+        attention_forward_s=float(seconds[0, attention].sum()),
+        recompute_s=float((seconds[1] * redo_share).sum()),
+        weight_grad_s=float((seconds[1] * wgrad_share).sum()),
+        hardware_flops=float(((fwd + bwd) * count).sum()),
+        joules=float(out["total_joules"].sum()),
+    )
+
+
+def bubble_s(mapping: TrainingMapping, forward: float, backward: float, weight_grad: float) -> float:
+    """Pipeline bubble of one step (module docstring)."""
+    pp = mapping.pp
+    if pp == 1:
+        return 0.0
+    if mapping.schedule == "1f1b":
+        return (pp - 1) * (forward + backward)
+    if mapping.schedule == "interleaved":
+        return (pp - 1) * (forward + backward) / mapping.chunks
+    if mapping.schedule == "zero-bubble":
+        return (pp - 1) * max(forward + backward - weight_grad, 0.0)
+    return max(pp / 2 - 1, 0.0) * max((forward + backward) + backward - 3.0 * weight_grad, 0.0)
+
+
+def micro_batches(mapping: TrainingMapping, recipe: TrainingRecipe) -> int:
+    """Micro-batches each pipeline runs per step: ``ceil(global_batch / (dp * micro_batch))``."""
+    return max(1, math.ceil(recipe.global_batch / (mapping.dp * recipe.micro_batch)))
+
+
+def optimizer_s(device: Device, mapping: TrainingMapping, recipe: TrainingRecipe, trainable: float) -> float:
+    """Adam update of the device's share of the trainable parameters (module docstring)."""
+    shard = trainable / (mapping.dp * mapping.cp if mapping.zero >= 1 else 1)
+    per_param = recipe.grad_bytes + 2.0 * recipe.optimizer_bytes + 2.0
+    return shard * per_param / device.weight_memory.effective_bytes_per_s
+
+
+def trainable_per_device(model: Model, mapping: TrainingMapping, recipe: TrainingRecipe) -> tuple[float, float]:
+    """(dense, expert) trainable parameters per device; LoRA adapters only in fine-tuning."""
+    if recipe.finetune != "full":
+        from .flops import adapter_params
+
+        return adapter_params(model, recipe.lora_rank) / (mapping.tp * mapping.pp), 0.0
+    return params_per_device(model, mapping)

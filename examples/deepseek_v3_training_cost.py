@@ -1,0 +1,84 @@
+"""What did DeepSeek-V3 cost to train, and what would the same run cost elsewhere?
+
+    python examples/deepseek_v3_training_cost.py
+
+DeepSeek-V3 (arXiv 2412.19437): 14.8T tokens of pre-training on 2,048 H800s in FP8 mixed
+precision, 16-way pipeline parallelism with DualPipe, 64-way expert parallelism over 8 nodes,
+ZeRO-1 data parallelism, sequences of 4,096 tokens, a batch of 15,360 sequences, node-limited
+routing (at most 4 nodes per token), Adam moments in bf16. The report gives 2.664M H800-hours
+for pre-training (2.788M with context extension and post-training) at $2 per GPU-hour.
+
+Nothing here is fitted to that figure: the architecture, the token count and the mapping go
+in, the device data and the modelling rules of docs/modelling.md do the rest. The same recipe
+and mapping then run on H100, B200, TPU v5p and Trainium2 (2,048 devices each).
+"""
+
+from __future__ import annotations
+
+import tokenfab
+from tokenfab.errors import TokenfabError
+
+REPORTED_PRETRAINING_H800_HOURS = 2.664e6  # DeepSeek-V3 report, table 1
+REPORTED_TOTAL_H800_HOURS = 2.788e6
+
+RECIPE = tokenfab.TrainingRecipe(
+    seq_len=4096,
+    global_batch=15360,
+    micro_batch=1,
+    tokens=14.8e12,
+    precision="fp8",
+    recompute="selective",
+    optimizer_bytes=8,
+    moe_max_nodes=4,
+)
+MAPPING = tokenfab.TrainingMapping(tp=1, pp=16, dp=128, ep=64, zero=1, schedule="dualpipe")
+BACKENDS = ("nvidia:h800-sxm", "nvidia:h100-sxm", "nvidia:b200", "tpu:v5p", "trainium:trn2")
+
+
+def run() -> dict[str, dict]:
+    """One row per backend: device-hours, days, $, MWh, MFU (or the reason it cannot run)."""
+    rows = {}
+    for backend in BACKENDS:
+        try:
+            est = tokenfab.train("deepseek-v3", backend, RECIPE, mapping=MAPPING)
+        except TokenfabError as exc:
+            rows[backend] = {"error": str(exc)}
+            continue
+        rows[backend] = {
+            "device_hours": est.device_hours,
+            "days": est.days,
+            "usd": est.usd,
+            "price_basis": est.price_basis,
+            "usd_per_device_hour": est.usd_per_device_hour,
+            "energy_mwh": est.energy_mwh,
+            "mfu": est.mfu,
+            "tokens_per_s_per_device": est.tokens_per_s_per_device,
+            "step_s": est.step_s,
+            "breakdown_s": est.step.breakdown,
+        }
+    return rows
+
+
+def main() -> None:
+    rows = run()
+    h800 = rows["nvidia:h800-sxm"]
+    print("DeepSeek-V3 pre-training, 14.8T tokens on 2,048 H800 (paper's mapping, fp8, DualPipe):")
+    print(
+        f"  tokenfab {h800['device_hours'] / 1e6:.3f}M H800-hours vs reported "
+        f"{REPORTED_PRETRAINING_H800_HOURS / 1e6:.3f}M pre-training ({REPORTED_TOTAL_H800_HOURS / 1e6:.3f}M total): "
+        f"{h800['device_hours'] / REPORTED_PRETRAINING_H800_HOURS - 1:+.0%}"
+    )
+    print(f"{'backend':18s} {'M dev-h':>8s} {'days':>6s} {'$M':>7s} {'MWh':>7s} {'MFU':>6s}")
+    for backend, row in rows.items():
+        if "error" in row:
+            print(f"{backend:18s} cannot run: {row['error']}")
+            continue
+        usd = "n/a" if row["usd"] is None else f"{row['usd'] / 1e6:.2f}"
+        print(
+            f"{backend:18s} {row['device_hours'] / 1e6:8.3f} {row['days']:6.1f} {usd:>7s} "
+            f"{row['energy_mwh']:7.0f} {row['mfu']:6.1%}"
+        )
+
+
+if __name__ == "__main__":
+    main()

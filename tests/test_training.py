@@ -1,0 +1,203 @@
+"""Training model: hand-computed FLOPs and memory for a small dense and a small MoE model,
+schedules, refusals, CLI and the validation points."""
+
+import json
+
+import attrs
+import pytest
+from tokenfab import Model, ValidationError
+from tokenfab.cli import main
+from tokenfab.errors import FitError
+from tokenfab.training.api import train
+from tokenfab.training.config import TrainingMapping, TrainingRecipe
+from tokenfab.training.flops import causal_pairs, model_flops_per_token
+from tokenfab.training.memory import memory_per_device
+from tokenfab.training.step import bubble_s, micro_batches
+from tokenfab.training.validation import summary, validate_training
+
+# d=64, 2 layers, 4 heads of 16, 2 KV heads, gated MLP 128 wide, vocabulary 100, untied head.
+DENSE = Model(
+    id="tiny-dense",
+    hidden_size=64,
+    num_layers=2,
+    num_heads=4,
+    num_kv_heads=2,
+    head_dim=16,
+    intermediate_size=128,
+    vocab_size=100,
+)
+# Same attention; every layer MoE: 8 experts of width 32, top-2, one shared expert.
+MOE = attrs.evolve(
+    DENSE, id="tiny-moe", num_experts=8, experts_per_token=2, moe_intermediate_size=32, num_shared_experts=1
+)
+
+
+def test_causal_pairs():
+    assert causal_pairs(8) == 36  # 1 + 2 + ... + 8
+    assert causal_pairs(8, window=3) == 6 + 5 * 3  # 1 + 2 + 3, then 3 per token
+
+
+def test_dense_model_flops_by_hand():
+    # matmul weights per layer: q 64*64 + k,v 2*64*32 + o 64*64 = 12,288; MLP 3*64*128 = 24,576
+    # 2 layers -> 73,728; LM head 100*64 = 6,400 -> 80,128; x 6 (fwd 2 + dgrad 2 + wgrad 2) = 480,768
+    # attention: 4*heads*head_dim = 256 FLOP per pair, 36 causal pairs over 8 tokens = 4.5 per token,
+    # 2 layers: 2,304 forward per token, x 3 = 6,912.  Total 487,680.
+    assert model_flops_per_token(DENSE, 8) == pytest.approx(487_680)
+
+
+def test_moe_model_flops_by_hand():
+    # per layer: router 64*8 = 512, 2 routed experts 2 * 3*64*32 = 12,288, shared 6,144, attention 12,288
+    # -> 31,232; 2 layers 62,464 + head 6,400 = 68,864; x 6 = 413,184; attention 6,912 -> 420,096
+    assert model_flops_per_token(MOE, 8) == pytest.approx(420_096)
+
+
+def test_lora_flops_skip_base_weight_gradients():
+    # LoRA: base 4 x (no wgrad) instead of 6 x; adapters r * sum(d_in + d_out) per layer trained in full:
+    # attention 2*(64+64) + 2*(64+32) = 448, MLP 3*(64+128) = 576 -> 1,024 * r=2 * 2 layers = 4,096 params
+    full = model_flops_per_token(DENSE, 8)
+    lora = model_flops_per_token(DENSE, 8, finetune="lora", lora_rank=2)
+    base = 80_128
+    assert lora == pytest.approx(full - 2 * base + 6 * 4_096)
+
+
+def test_dense_memory_by_hand():
+    mapping = TrainingMapping(dp=2, zero=1)
+    recipe = TrainingRecipe(seq_len=8, global_batch=2, steps=1, recompute="selective")
+    mem = memory_per_device(DENSE, mapping, recipe)
+    # parameters: 2 layers x (12,288 attention + 128 norms) + 2 x 24,576 MLP + embedding 6,400 + head 6,400 = 86,784
+    assert mem["weights"] == pytest.approx(2 * 86_784)  # bf16
+    assert mem["gradients"] == pytest.approx(4 * 86_784)  # fp32, ZeRO-1 keeps them whole
+    assert mem["optimizer"] == pytest.approx(12 * 86_784 / 2)  # master + m + v sharded over dp=2
+    # activations per token-layer (selective): attention norm in 64 + q 64 + kv 64 + o 64 = 256;
+    # MLP norm in 64 + gate/up 256 = 320 -> 576 elements x 2 bytes x 8 tokens x 2 layers = 18,432
+    # plus bf16 logits 2 x 8 x 100 = 1,600
+    assert mem["activations"] == pytest.approx(18_432 + 1_600)
+
+
+def test_moe_memory_by_hand():
+    mapping = TrainingMapping(dp=4, ep=4, zero=2)
+    recipe = TrainingRecipe(seq_len=8, global_batch=4, steps=1, recompute="full")
+    mem = memory_per_device(MOE, mapping, recipe)
+    # dense: 2 x (12,288 + 128 + router 512 + shared 6,144) = 38,144 + embedding and head 12,800 = 50,944
+    # experts: 2 layers x 8 x 6,144 = 98,304 over ep=4 -> 24,576
+    assert mem["weights"] == pytest.approx(2 * (50_944 + 24_576))
+    # ZeRO-2: gradients and optimizer over dp=4 (dense) and expert dp = 4*1/4 = 1 (experts)
+    assert mem["gradients"] == pytest.approx(4 * (50_944 / 4 + 24_576))
+    assert mem["optimizer"] == pytest.approx(12 * (50_944 / 4 + 24_576))
+    # full recompute keeps the layer input: 64 x 2 bytes x 8 tokens x 2 layers + logits 1,600
+    assert mem["activations"] == pytest.approx(2_048 + 1_600)
+
+
+def test_bubbles():
+    # F = 1, B = 2, W = 1 per micro-batch and stage
+    assert bubble_s(TrainingMapping(pp=4), 1.0, 2.0, 1.0) == pytest.approx(9.0)  # (4-1)(F+B)
+    assert bubble_s(TrainingMapping(pp=4, schedule="interleaved", chunks=3), 1.0, 2.0, 1.0) == pytest.approx(3.0)
+    assert bubble_s(TrainingMapping(pp=4, schedule="zero-bubble"), 1.0, 2.0, 1.0) == pytest.approx(6.0)
+    # DualPipe (pp/2 - 1)(F&B + B - 3W) = 1 x (3 + 2 - 3) = 2
+    assert bubble_s(TrainingMapping(pp=4, schedule="dualpipe"), 1.0, 2.0, 1.0) == pytest.approx(2.0)
+    assert bubble_s(TrainingMapping(pp=1), 1.0, 2.0, 1.0) == 0.0
+
+
+def test_micro_batches():
+    assert micro_batches(TrainingMapping(dp=4), TrainingRecipe(seq_len=8, global_batch=64, micro_batch=2, steps=1)) == 8
+
+
+def test_step_parts_add_up_and_scale():
+    recipe = TrainingRecipe(seq_len=4096, global_batch=256, tokens=1e11)
+    one = train("llama-3.1-8b", "nvidia:h100-sxm", recipe, mapping=TrainingMapping(dp=8, zero=1))
+    parts = one.step.breakdown
+    assert one.step_s == pytest.approx(sum(v for k, v in parts.items() if k != "recompute"))
+    assert 0 < one.mfu < one.hfu < 1
+    assert one.device_hours == pytest.approx(one.devices * one.total_s / 3600)
+    assert one.usd == pytest.approx(one.device_hours * 3.90) and one.price_basis == "cloud"
+    more = train("llama-3.1-8b", "nvidia:h100-sxm", recipe, mapping=TrainingMapping(dp=32, zero=1))
+    assert more.step_s < one.step_s and more.tokens_per_s > 3 * one.tokens_per_s
+    fp8 = train(
+        "llama-3.1-8b",
+        "nvidia:h100-sxm",
+        TrainingRecipe(seq_len=4096, global_batch=256, tokens=1e11, precision="fp8"),
+        mapping=TrainingMapping(dp=8, zero=1),
+    )
+    assert fp8.step_s < one.step_s
+    json.dumps(one.to_dict())  # JSON-ready
+
+
+def test_pipeline_adds_bubble_and_search_fits():
+    recipe = TrainingRecipe(seq_len=4096, global_batch=64, tokens=1e11)
+    est = train("llama-3.1-70b", "nvidia:h100-sxm", recipe, mapping=TrainingMapping(tp=8, pp=4, dp=2))
+    assert est.step.breakdown["pp_bubble"] > 0 and est.fits
+    searched = train("llama-3.1-70b", "nvidia:h100-sxm", recipe, devices=64)
+    assert searched.fits and searched.step_s <= est.step_s * 1.0001
+
+
+def test_refusals_and_errors():
+    recipe = TrainingRecipe(seq_len=2048, global_batch=8, steps=10)
+    for backend in ("groq:lpu", "cerebras:wse-3", "trainium:inf2"):
+        with pytest.raises(ValidationError, match="does not train"):
+            train("llama-3.1-8b", backend, recipe, devices=8)
+    with pytest.raises(FitError):
+        train("llama-3.1-70b", "nvidia:h100-sxm", recipe, mapping=TrainingMapping(dp=1, zero=0))
+    with pytest.raises(ValidationError, match="ep"):
+        train("llama-3.1-8b", "nvidia:h100-sxm", recipe, mapping=TrainingMapping(dp=8, ep=2))
+    with pytest.raises(ValidationError, match="tokens"):
+        TrainingRecipe(seq_len=2048, global_batch=8)
+    with pytest.raises(ValidationError, match="dualpipe"):
+        TrainingMapping(pp=3, schedule="dualpipe")
+
+
+def test_every_training_family_runs():
+    recipe = TrainingRecipe(seq_len=2048, global_batch=64, tokens=1e10)
+    for backend in (
+        "nvidia:h100-sxm",
+        "nvidia:h800-sxm",
+        "nvidia:b200",
+        "amd:mi300x",
+        "tpu:v5p",
+        "tpu:v6e",
+        "trainium:trn2",
+        "nvidia:dgx-h100-superpod",
+    ):
+        est = train("llama-3.1-8b", backend, recipe, devices=16 if "superpod" not in backend else 256)
+        assert est.fits and est.tokens_per_s > 0
+
+
+def test_qlora_fits_where_full_training_does_not():
+    recipe = dict(seq_len=2048, global_batch=16, steps=100, recompute="full")
+    with pytest.raises(FitError):
+        train("llama-3.1-70b", "nvidia:h100-sxm", TrainingRecipe(**recipe), mapping=TrainingMapping())
+    est = train(
+        "llama-3.1-70b", "nvidia:h100-sxm", TrainingRecipe(**recipe, finetune="qlora"), mapping=TrainingMapping()
+    )
+    assert est.step.memory["weights"] < 40e9 and est.fits
+
+
+def test_cli_train(capsys):
+    assert main(
+        [
+            "train",
+            "--model",
+            "llama-3.1-8b",
+            "--backend",
+            "nvidia:h100-sxm",
+            "--devices",
+            "8",
+            "--dp",
+            "8",
+            "--tokens",
+            "1e10",
+            "--json",
+        ]
+    ) in (0, None)
+    data = json.loads(capsys.readouterr().out)
+    assert data["devices"] == 8 and data["fits"] and set(data["breakdown_s"]) >= {"compute", "pp_bubble"}
+    assert main(["train", "--model", "llama-3.1-8b", "--backend", "groq:lpu", "--devices", "8", "--tokens", "1e9"]) == 2
+    assert "does not train" in capsys.readouterr().err
+
+
+def test_validation_points_carry_sources_and_roles():
+    checks = validate_training()
+    assert {c.role for c in checks} == {"calibration", "check"}
+    assert all(c.source.startswith("https://") and c.quote for c in checks)
+    report = summary(checks)
+    assert report["all"]["points"] + len(report["failed"]) == len(checks)
+    assert report["all"]["median_abs_error"] is not None
