@@ -33,6 +33,15 @@ for speed in (50, 500):
         best = priced[0]
         runner = next((r for r in priced if r.backend.split(":")[0] != best.backend.split(":")[0]), None)
         gap = f", {runner.usd_per_mtok / best.usd_per_mtok:.2f}x cheaper than {runner.backend}" if runner else ""
-        print(f"  verdict: {best.backend} is cheapest at ${best.usd_per_mtok:.3g} per million output tokens{gap}")
+        cloud = next((r for r in priced if r.price_basis == "cloud"), None)
+        also = (
+            f"; at a cloud on-demand price the cheapest is {cloud.backend} (${cloud.usd_per_mtok:.3g})"
+            if cloud is not None and cloud is not best
+            else ""
+        )
+        print(
+            f"  verdict: {best.backend} is cheapest at ${best.usd_per_mtok:.3g} per million output tokens "
+            f"({best.price_basis}){gap}{also}"
+        )
     else:
         print(f"  verdict: only unpriced backends reach it ({', '.join(unpriced)})")

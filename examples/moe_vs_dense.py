@@ -23,8 +23,9 @@ for model in ("deepseek-v3", "llama-3.3-70b"):
     )
 moe, dense = best["deepseek-v3"], best["llama-3.3-70b"]
 ratio = moe.usd_per_mtok / dense.usd_per_mtok
+word = "cheaper" if ratio < 0.95 else "dearer" if ratio > 1.05 else "about the same"
 print(
-    f"verdict: DeepSeek-V3 needs {moe.devices} devices to Llama-70B's {dense.devices} and costs {ratio:.2f}x as much "
-    f"per output token at the same 30 tok/s/user: sparsity cuts the work per token to 37B parameters (about half of 70B), "
-    f"but all 671B must sit in memory, so each device holds fewer users' KV cache"
+    f"verdict: per output token DeepSeek-V3 is {word} ({ratio:.2f}x Llama-70B's cost) at the same 30 tok/s/user; "
+    f"it computes with 37B parameters per token (about half of 70B) but must hold all 671B, so it needs "
+    f"{moe.devices} devices to Llama's {dense.devices} and pays off only at large batch (here {moe.batch} sequences)"
 )
