@@ -194,13 +194,11 @@ def _compare_points(args: argparse.Namespace, console: Any) -> int:
         if value is not None:
             rank[row["backend"]] = -value if larger else value
     rows.sort(key=lambda r: (r["backend"] not in rank, rank.get(r["backend"], 0.0), r["backend"], r["point"]))
-    for row in rows:
-        row["fits"] = row.get("error") is None
     if args.plot:
         from ..io.plots import plot_compare
 
         plot_compare(rows, args.plot, title=f"{args.model}: interactive and throughput point per backend")
-    failed = 1 if any(row.get("error") for row in rows) else 0
+    failed = 1 if any(row.get("fits") is None for row in rows) else 0  # an error other than "does not fit"
     if args.json:
         definitions = {name: slo.to_dict() for name, slo in POINTS.items()}
         print_json({"metric": args.sort, "points": definitions, "rows": rows})

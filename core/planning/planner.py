@@ -556,7 +556,7 @@ def _loaded_row(ctx: _Context, row: PlanRow) -> PlanRow | None:
                 devices=est.devices,
                 tokens_per_s=offered,
                 joules_per_token=est.joules_per_token,
-            )[0]
+            ).usd_per_mtok
             summary = {**sim.to_dict(), "usd_per_mtok_at_rate": at_rate}
             binding = "rate" if replicas > 1 else row.binding
             return _row(ctx, est, row.batch_per_replica, binding, simulated=summary)

@@ -20,7 +20,7 @@ from typing import Any
 
 from ..economics import Economics
 from ..engine import make_plan
-from ..errors import TokenfabError
+from ..errors import FitError, TokenfabError
 from ..models import load_model
 from ..registry import Registry, default_registry
 from ..serving import _backend_ids
@@ -61,20 +61,28 @@ def operating_points(
             )
             try:
                 rows.append({"point": point, **_best(ctx, backend_id, fixed)})
+            except FitError as exc:
+                rows.append({"point": point, "backend": backend_id, "fits": False, "meets": False, "error": str(exc)})
             except TokenfabError as exc:
-                rows.append({"point": point, "backend": backend_id, "meets": False, "error": str(exc)})
+                rows.append({"point": point, "backend": backend_id, "fits": None, "meets": False, "error": str(exc)})
     return rows
 
 
 def _best(ctx: _Context, backend_id: str, fixed: dict) -> dict:
     weights = fixed.get("weights")
     mappings = _fixed_mapping(ctx, backend_id, fixed) if _has_mapping(fixed) else None
-    found, slowest = [], []
+    found, slowest, errors = [], [], []
     for precision in [weights] if weights else ["bf16", "fp8"]:
-        for mapping in mappings or _candidates(ctx, backend_id, precision):
+        try:
+            candidates = mappings or _candidates(ctx, backend_id, precision)
+        except TokenfabError as exc:
+            errors.append(exc)
+            continue
+        for mapping in candidates:
             tried = _Batches(ctx, backend_id, mapping, precision, None)
             first = tried.at(1)
             if isinstance(first, Exception):
+                errors.append(first)
                 continue
             if not ctx.slo.met(first.ttft_s, first.tpot_s):
                 slowest.append(_scaled_row(ctx, tried, 1, "misses the point's speed"))
@@ -83,11 +91,13 @@ def _best(ctx: _Context, backend_id: str, fixed: dict) -> dict:
             found.append(_scaled_row(ctx, tried, batch, binding))
     rows = [r for r in found if r is not None]
     if rows:
-        return {**min(rows, key=lambda r: _objective_key(r, "cost")).to_dict(), "meets": True, "error": None}
+        best = min(rows, key=lambda r: _objective_key(r, "cost"))
+        return {**best.to_dict(), "fits": True, "meets": True, "error": None}
     if slowest:
         fastest = min((r for r in slowest if r is not None), key=lambda r: r.tpot_s)
-        return {**fastest.to_dict(), "meets": False, "error": None}
-    raise TokenfabError(f"{backend_id}: the model fits no candidate deployment")
+        return {**fastest.to_dict(), "fits": True, "meets": False, "error": None}
+    fit_errors = [e for e in errors if isinstance(e, FitError)]
+    raise (fit_errors or errors or [FitError(f"{ctx.model.id} fits no candidate deployment on {backend_id}")])[0]
 
 
 def _has_mapping(fixed: dict) -> bool:
