@@ -39,4 +39,10 @@ class OptionalBuildExt(build_ext):
         )
 
 
-setup(cffi_modules=["native/build_kernel.py:ffibuilder"], cmdclass={"build_ext": OptionalBuildExt})
+# The kernel module is built against the stable ABI (_native.abi3.so), so one wheel serves every
+# CPython from 3.10 on: tag it cp310-abi3.
+setup(
+    cffi_modules=["native/build_kernel.py:ffibuilder"],
+    cmdclass={"build_ext": OptionalBuildExt},
+    options={"bdist_wheel": {"py_limited_api": "cp310"}},
+)

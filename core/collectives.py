@@ -12,11 +12,21 @@ Latency steps (serialised hops of the algorithm): ``switch`` / ``fully_connected
 halving/doubling (Rabenseifner) schedule that collective libraries use for the small messages of
 inference, which moves the same ``2 (n - 1) / n * M`` bytes as a ring.
 Time = latency + wire bytes / (link.bytes_per_s * link.efficiency).
+
+All-reduce by message size (links with ``library_latency_s > 0``, see :func:`allreduce_regime`):
+serving engines run messages up to ``custom_max_bytes`` (vLLM's custom all-reduce: 8 MiB) on
+their own one-/two-shot kernels and larger ones through NCCL, whose cost is
+``library_latency_s + wire / (bytes_per_s * efficiency)`` (fitted to nccl-tests bus bandwidth).
+The custom kernels keep the step latency; their bandwidth is the one at which both costs meet
+at ``custom_max_bytes`` (an engine switches where NCCL becomes the faster), and the all-reduce
+takes the cheaper of the two, so its time grows continuously with the message.
 """
 
 from __future__ import annotations
 
 import math
+
+import numpy as np
 
 from .protocol import Link
 
@@ -37,6 +47,30 @@ def allreduce(link: Link, devices: int) -> tuple[float, float]:
     if devices <= 1:
         return 0.0, 0.0
     return 2.0 * (devices - 1) / devices, allreduce_steps(link.topology, devices) * link.latency_s
+
+
+def allreduce_regime(link: Link, devices: int, wire_bytes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(latency s, bytes/s) per message of an all-reduce moving ``wire_bytes`` per device.
+
+    ``custom = steps * latency_s + wire / (bytes_per_s * eta_c)`` and
+    ``library = library_latency_s + wire / (bytes_per_s * efficiency)``, with ``eta_c`` such that
+    they are equal at ``W_s = 2 (n - 1) / n * custom_max_bytes``::
+
+        eta_c = W_s / (W_s / efficiency + (library_latency_s - steps * latency_s) * bytes_per_s)
+
+    The cheaper applies. Without library figures: the step model at full ``efficiency``."""
+    factor, step_latency = allreduce(link, devices)
+    wire = np.asarray(wire_bytes, dtype=np.float64)
+    if link.library_latency_s <= 0.0 or link.custom_max_bytes <= 0.0 or devices <= 1:
+        return np.full(wire.shape, step_latency), np.full(wire.shape, link.effective_bytes_per_s)
+    switch = factor * link.custom_max_bytes
+    gap = max(link.library_latency_s - step_latency, 0.0)
+    eta_custom = switch / (switch / link.efficiency + gap * link.bytes_per_s)
+    custom_bw, library_bw = link.bytes_per_s * eta_custom, link.effective_bytes_per_s
+    custom = step_latency + wire / custom_bw
+    library = link.library_latency_s + wire / library_bw
+    use_custom = custom <= library
+    return np.where(use_custom, step_latency, link.library_latency_s), np.where(use_custom, custom_bw, library_bw)
 
 
 def point_to_point(link: Link) -> tuple[float, float]:

@@ -327,8 +327,16 @@ class PlanBuilder:
     registry: Registry
     batch: float
     kv_tokens: float
+    _built: dict = attrs.field(factory=dict, eq=False, repr=False, alias="_built")
 
     def build(self, mapping: ParallelMapping, replicas: int) -> Plan:
+        """The plan of ``mapping`` with ``replicas`` data-parallel copies (lowered once per mapping)."""
+        if mapping not in self._built:
+            self._built[mapping] = self._build(mapping)
+        plan = self._built[mapping]
+        return plan if plan.replicas == replicas else attrs.evolve(plan, replicas=replicas)
+
+    def _build(self, mapping: ParallelMapping, replicas: int = 1) -> Plan:
         model, device, prec = self.model, self.device, self.precisions
         _check_mapping(model, device, mapping)
         wb, ab, kb = _bytes(prec.weights), _bytes(prec.activations), _bytes(prec.kv)
@@ -407,7 +415,8 @@ def streaming_fallback(builder: PlanBuilder) -> PlanBuilder | None:
     external = builder.device.external_memory
     if builder.deployment.weights_memory is not None or external is None:
         return None
-    return attrs.evolve(builder, deployment=attrs.evolve(builder.deployment, weights_memory=external.name))
+    deployment = attrs.evolve(builder.deployment, weights_memory=external.name)
+    return attrs.evolve(builder, deployment=deployment, _built={})  # plans of the new placement
 
 
 def _fixed_plan(builder: PlanBuilder, mapping: ParallelMapping, replicas: int, step_tokens: float) -> Plan:
@@ -753,6 +762,20 @@ def _link_rows(plan: Plan) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
     return factor_row, latency_row, bw_row, jcomm
 
 
+def _allreduce_rates(plan: Plan, comm_bytes: np.ndarray, latency_row: np.ndarray, bw_row: np.ndarray):
+    """[S, O] latency and bandwidth: each all-reduce by its message size
+    (:func:`tokenfab.collectives.allreduce_regime`), every other op by its row."""
+    S, O = comm_bytes.shape
+    latency = np.array(np.broadcast_to(latency_row, (S, O)))
+    bandwidth = np.array(np.broadcast_to(bw_row, (S, O)))
+    tp = plan.mapping.tp
+    for i, op in enumerate(plan.ops):
+        if op.kind == "allreduce":
+            link = plan.device.interconnect.link_for(tp)
+            latency[:, i], bandwidth[:, i] = collectives.allreduce_regime(link, tp, comm_bytes[:, i])
+    return latency, bandwidth
+
+
 def _kernel_inputs(plan: Plan, coeff: dict[str, np.ndarray]) -> KernelInputs:
     """Rates, links and energy figures of ``plan``'s device beside the coefficients."""
     device, eff, prec = plan.device, plan.device.efficiency, plan.precisions
@@ -767,15 +790,17 @@ def _kernel_inputs(plan: Plan, coeff: dict[str, np.ndarray]) -> KernelInputs:
     if PRECISION_BITS[prec.weights] < PRECISION_BITS[prec.activations]:  # weight-only quantisation
         half_row = np.where(np.array(kinds) == "gemm", np.minimum(half_row, WEIGHT_ONLY_TILE_ROWS), half_row)
     factor_row, latency_row, bw_row, jcomm = _link_rows(plan)
+    comm_bytes = coeff["message"] * factor_row[None, :]
+    latency, bandwidth = _allreduce_rates(plan, comm_bytes, latency_row, bw_row)
     power = device.power
     return KernelInputs(
         flops=coeff["flops"],
         flop_rate=np.broadcast_to(rate_row, (S, O)),
         gemm_rows=coeff["rows"],
         gemm_half_rows=np.broadcast_to(half_row, (S, O)),
-        comm_bytes=coeff["message"] * factor_row[None, :],
-        comm_bytes_per_s=np.broadcast_to(bw_row, (S, O)),
-        comm_latency_s=np.broadcast_to(latency_row, (S, O)),
+        comm_bytes=comm_bytes,
+        comm_bytes_per_s=bandwidth,
+        comm_latency_s=latency,
         overhead_s=np.full((S, O), eff.overhead_s),
         joules_per_flop=np.broadcast_to((power.tdp_w - power.idle_w) / rate_row, (S, O)),
         bandwidth_scale=np.broadcast_to(

@@ -145,6 +145,12 @@ class Link:
     ``latency_s`` is the per-hop (per collective step) latency; ``domain_size`` the most
     devices one such fabric joins. ``efficiency`` is the achievable fraction of
     ``bytes_per_s`` for large collectives (NCCL bus bandwidth / link peak, for example).
+
+    Optional collective-library figures (see :func:`tokenfab.collectives.allreduce_regime`):
+    ``library_latency_s`` is the fixed cost of one all-reduce in the collective library (NCCL,
+    RCCL) fitted to its measured bus bandwidth between 8 and ~100 MB, and ``custom_max_bytes``
+    the largest message serving engines send through their own one-/two-shot all-reduce kernels
+    (0: the step model above holds at every size).
     """
 
     technology: str
@@ -154,6 +160,8 @@ class Link:
     latency_s: float = attrs.field(default=5e-6, converter=_number("latency_s"))
     efficiency: float = 1.0
     joules_per_byte: float = 0.0
+    library_latency_s: float = 0.0
+    custom_max_bytes: float = 0.0
 
     def __attrs_post_init__(self) -> None:
         owner = f"Link {self.technology!r}"
@@ -165,6 +173,8 @@ class Link:
         _check(owner, "latency_s", self.latency_s, inclusive=True, unit="s")
         _check(owner, "efficiency", self.efficiency, high=1.0)
         _check(owner, "joules_per_byte", self.joules_per_byte, inclusive=True, unit="J/byte")
+        _check(owner, "library_latency_s", self.library_latency_s, inclusive=True, unit="s")
+        _check(owner, "custom_max_bytes", self.custom_max_bytes, inclusive=True, unit="bytes")
 
     @property
     def effective_bytes_per_s(self) -> float:

@@ -230,9 +230,11 @@ def estimate(
     pre = run_plan(plan, "prefill", 1, inp, 0, check_fit=False)
     contexts = np.floor(inp + (np.arange(DECODE_SAMPLES) + 0.5) / DECODE_SAMPLES * max(out - 1, 0))
     steps = out - 1
-    spec_tokens = 1.0
+    spec_tokens, draft_devices = 1.0, 0
     if speculative is not None:
-        dec, step, step_joules, spec_tokens = _speculative_step(plan, speculative, B, contexts, registry, inp, out)
+        dec, step, step_joules, spec_tokens, draft_devices = _speculative_step(
+            plan, speculative, B, contexts, registry, inp, out
+        )
     else:
         dec = run_plan(plan, "decode", B, 1, contexts, check_fit=False)
         step, step_joules = float(np.mean(dec.seconds)), float(np.mean(dec.joules))
@@ -249,11 +251,10 @@ def estimate(
         tokens_per_s = plan.replicas * B * out / e2e
         joules = (B * float(pre.joules) + steps * step_joules) / (B * out)
     bounds.check_finite({"ttft_s": ttft, "tpot_s": tpot, "joules_per_token": joules}, "estimate")
-    host_joules = host_joules_per_token(plan.device, devices=plan.devices, tokens_per_s=tokens_per_s)
+    n_devices = plan.devices + draft_devices * plan.replicas  # an SRAM machine's draft has chips of its own
+    host_joules = host_joules_per_token(plan.device, devices=n_devices, tokens_per_s=tokens_per_s)
     joules += host_joules
-    cost = usd_per_mtok(
-        plan.device, economics, devices=plan.devices, tokens_per_s=tokens_per_s, joules_per_token=joules
-    )
+    cost = usd_per_mtok(plan.device, economics, devices=n_devices, tokens_per_s=tokens_per_s, joules_per_token=joules)
     listed = list_price(plan.device, plan.model.id, input_tokens=inp, output_tokens=out)
     used = plan.memory_per_device(np.float64(B), np.float64(kv_tokens), np.float64(1))
     levels = sorted(used)
@@ -261,7 +262,7 @@ def estimate(
     return Estimate(
         model=plan.model.id,
         backend=plan.backend.id,
-        devices=plan.devices,
+        devices=n_devices,
         tp=plan.mapping.tp,
         pp=plan.mapping.pp,
         ep=plan.mapping.ep,
@@ -278,7 +279,7 @@ def estimate(
         e2e_latency_s=e2e,
         tokens_per_s=tokens_per_s,
         tokens_per_s_per_user=1.0 / tpot,
-        tokens_per_s_per_device=tokens_per_s / plan.devices,
+        tokens_per_s_per_device=tokens_per_s / n_devices,
         memory_per_device_bytes=float(sum(float(used[lv]) for lv in levels)),
         memory_capacity_per_device_bytes=float(sum(plan.device.level(lv).capacity_bytes for lv in levels)),
         fits=True,
@@ -294,7 +295,7 @@ def estimate(
         decode_bound=str(dec_bounds[np.argmax(counts)]),
         chunked_prefill=bool(mixed),
         speculative_tokens_per_step=spec_tokens,
-        placement=plan.placement_note,
+        placement=plan.placement_note + (f"; draft on {draft_devices} chips of its own" if draft_devices else ""),
         prefill=pre,
         decode=dec,
         deployment=plan.deployment,
@@ -348,43 +349,46 @@ def _chunked_prefill(plan, B: int, inp: int, steps: int, budget: int, contexts, 
 
 
 def _speculative_step(plan, spec: Speculative, B: int, contexts: np.ndarray, registry, inp: int, out: int):
-    """(verify StepCost, seconds per token-step, joules per token-step, tokens per cycle).
+    """(verify StepCost, seconds per token-step, joules per token-step, tokens per cycle, extra
+    devices per replica).
 
-    The draft runs on the target's devices with the same tensor split (capped at its heads);
-    its weights and KV cache must fit beside the target's."""
+    The draft runs on the target's devices with the same tensor split (capped at its heads); its
+    weights and KV cache must fit beside the target's. On an SRAM machine (weights in on-chip
+    SRAM, Groq and Cerebras) whose chips the target fills, the draft gets chips of its own: the
+    fewest that hold it (the mapping search), added to the deployment's device count; drafting and
+    verifying still alternate, so the cycle time is unchanged."""
     target = plan.model
     draft = target.draft() if spec.draft == "mtp" else load_model(spec.draft)
-    mapping = plan.mapping
-    draft_plan = make_plan(
-        draft,
-        plan.device,
-        batch=B,
-        kv_tokens=float(np.max(contexts)) + 1,
-        step_tokens=1,
-        tp=min(mapping.tp, draft.num_heads),
-        pp=1,
-        weights=plan.precisions.weights,
-        activations=plan.precisions.activations,
-        kv=plan.precisions.kv,
-        attention=plan.precisions.attention,
-        registry=registry,
-    )
     kv_tokens = _kv_tokens(B, inp, out)
-    used = plan.memory_per_device(np.float64(B), np.float64(kv_tokens), np.float64(spec.tokens + 1))
-    for level, amount in draft_plan.memory_per_device(np.float64(B), np.float64(kv_tokens), np.float64(1)).items():
-        used[level] = used.get(level, 0.0) + amount
-        if float(used[level]) > plan.usable_bytes(level):
-            raise FitError(
-                f"{target.id} with draft {draft.id} does not fit on {plan.devices} x {plan.device.id}: "
-                f"{level} needs {float(used[level]) / 1e9:.1f} GB of {plan.usable_bytes(level) / 1e9:.1f} "
-                f"GB usable per device"
-            )
+    precisions = {k: getattr(plan.precisions, k) for k in ("weights", "activations", "kv", "attention")}
+    sizing = dict(batch=B, kv_tokens=float(np.max(contexts)) + 1, step_tokens=1, registry=registry)
+    draft_plan = make_plan(draft, plan.device, tp=min(plan.mapping.tp, draft.num_heads), pp=1, **precisions, **sizing)
+    extra_devices, problem = 0, _beside(plan, draft_plan, B, kv_tokens, spec.tokens)
+    if problem and plan.device.weight_memory.kind == "sram":
+        draft_plan = make_plan(draft, plan.device, **precisions, **sizing)
+        extra_devices, problem = draft_plan.devices, None
+    if problem:
+        where = f"{plan.devices} x {plan.device.id}"
+        raise FitError(f"{target.id} with draft {draft.id} does not fit on {where}: {problem}")
     drafted = run_plan(draft_plan, "decode", B, 1, contexts, check_fit=False)
     verify = run_plan(plan, "decode", B, spec.tokens + 1, contexts, check_fit=False)
     per_cycle = spec.tokens * np.asarray(drafted.seconds) + np.asarray(verify.seconds)
     energy = spec.tokens * np.asarray(drafted.joules) + np.asarray(verify.joules)
     gain = spec.expected_tokens
-    return verify, float(np.mean(per_cycle)) / gain, float(np.mean(energy)) / gain, gain
+    return verify, float(np.mean(per_cycle)) / gain, float(np.mean(energy)) / gain, gain, extra_devices
+
+
+def _beside(plan, draft_plan, B: int, kv_tokens: float, drafted: int) -> str | None:
+    """Why the draft does not fit on the target's devices beside it (``None`` when it does)."""
+    used = plan.memory_per_device(np.float64(B), np.float64(kv_tokens), np.float64(drafted + 1))
+    for level, amount in draft_plan.memory_per_device(np.float64(B), np.float64(kv_tokens), np.float64(1)).items():
+        used[level] = used.get(level, 0.0) + amount
+        if float(used[level]) > plan.usable_bytes(level):
+            return (
+                f"{level} needs {float(used[level]) / 1e9:.1f} GB of {plan.usable_bytes(level) / 1e9:.1f} "
+                f"GB usable per device"
+            )
+    return None
 
 
 def max_batch(

@@ -182,15 +182,14 @@ def test_last_partial_chunk_is_charged_by_its_size():
 
 # -- chunked-prefill budget: throughput never falls as the batch grows ----------------------------
 
-# Fixed mappings (tp given): without one, the mapping search may choose another shape per batch.
-_DEPLOYMENTS = [
-    ("llama-3.1-8b", "nvidia:h200", dict(devices=1, weights="fp8", kv="fp8")),
-    ("llama-3.1-8b", "amd:mi300x", dict(devices=1)),
+_DEPLOYMENTS = [  # fixed mappings: the invariant is about the serving maths of one deployment
+    ("llama-3.1-8b", "nvidia:h200", dict(devices=1, tp=1, weights="fp8", kv="fp8")),
+    ("llama-3.1-8b", "amd:mi300x", dict(devices=1, tp=1)),
     ("llama-3.1-70b", "nvidia:h100-sxm", dict(devices=8, tp=8, weights="fp8", kv="fp8")),
     ("llama-3.1-70b", "nvidia:h100-sxm", dict(tp=2, pp=4)),
     ("mixtral-8x7b", "nvidia:h200", dict(devices=2, tp=2)),
     ("deepseek-v3", "nvidia:h200", dict(devices=16, tp=2, ep=8, weights="fp8")),
-    ("gpt-oss-120b", "nvidia:b200", dict(devices=1, weights="fp4")),
+    ("gpt-oss-120b", "nvidia:b200", dict(devices=1, tp=1, weights="fp4")),
     ("qwen3-30b-a3b", "tpu:v6e", dict(devices=4, tp=4)),
 ]
 
@@ -248,3 +247,26 @@ def test_weight_only_int4_gemm_pads_to_16_rows():
     # plus the 3 us overhead, and stays within 5 % of the weight stream
     assert up.seconds == pytest.approx(((up.compute_s) ** 2 + up.memory_s**2) ** 0.5 + 32 * 3e-6, rel=1e-9)
     assert up.seconds < 1.05 * up.memory_s + 32 * 3e-6
+
+
+# -- NVLink all-reduce by message size ------------------------------------------------------------
+
+
+def test_large_allreduce_runs_at_the_nccl_rate_and_time_is_continuous():
+    from tokenfab import collectives
+
+    link = tokenfab.get_backend("nvidia:h200").interconnect.scale_up
+    # 70B on 8 H200, 4096 tokens: 4096 * 8192 * 2 B = 67.1 MB per all-reduce, wire 1.75x = 117.4 MB,
+    # above the 8 MiB custom-kernel limit: NCCL, 45 us + 117.4 MB / (0.89 * 450 GB/s) = 338 us.
+    wire = 1.75 * 4096 * 8192 * 2
+    latency, bandwidth = collectives.allreduce_regime(link, 8, np.array([wire]))
+    assert latency[0] + wire / bandwidth[0] == pytest.approx(45e-6 + wire / (0.89 * 450e9))
+    # the two regimes meet at the switch: no jump in time as the message grows
+    switch = 1.75 * 8 * 2**20
+    around = np.array([switch * (1 - 1e-9), switch * (1 + 1e-9)])
+    lat, bw = collectives.allreduce_regime(link, 8, around)
+    times = lat + around / bw
+    assert times[1] == pytest.approx(times[0], rel=1e-6)
+    grid = np.linspace(1e3, 3e8, 2000)
+    lat, bw = collectives.allreduce_regime(link, 8, grid)
+    assert np.all(np.diff(lat + grid / bw) > 0)

@@ -88,9 +88,9 @@ def test_selection_by_vendor_and_role():
 
 
 def test_point_of_a_kind_without_predictor_is_a_row_not_a_crash():
-    point = {**POINTS[0], "id": "t", "kind": "training", "metric": "mfu", "value": 0.4}
+    point = {**POINTS[0], "id": "t", "kind": "simulation", "metric": "mfu", "value": 0.4}
     row = validate(points=[point]).rows[0]
-    assert row.predicted is None and "no predictor for kind 'training'" in row.error
+    assert row.predicted is None and "no predictor for kind 'simulation'" in row.error
 
 
 def test_bad_point_file_is_rejected(tmp_path):

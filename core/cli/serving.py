@@ -71,6 +71,7 @@ def cmd_estimate(args: argparse.Namespace, console: Any) -> None:
         return emit(args, console, [est.to_dict()], [])
     pairs = [
         ("devices", mapping(est)),
+        ("placement", est.placement),
         (
             "precision (weights / activations / kv / attention)",
             f"{est.weights} / {est.activations} / {est.kv} / {est.attention}",

@@ -106,8 +106,8 @@ def _table(est: Any, console: Any, parts: tuple[str, ...]) -> None:
         ("total time", f"{fmt(est.days)} days for {est.tokens:.3g} tokens"),
         ("device-hours", fmt(est.device_hours)),
         ("cost", usd),
-        ("energy", f"{fmt(est.energy_mwh)} MWh at the devices, {fmt(est.facility_mwh)} MWh with PUE"),
-        ("memory/device", ", ".join(f"{k} {v / 1e9:.1f} GB" for k, v in est.step.memory.items())),
+        ("energy", f"{fmt(est.energy_mwh)} MWh ({fmt(est.facility_mwh)} with PUE)"),
+        *((f"memory: {k}", f"{v / 1e9:.1f} GB per device") for k, v in est.step.memory.items()),
         ("fits", f"{est.fits} ({est.step.usable_bytes / 1e9:.1f} GB usable)"),
     ]
     table.add_column()

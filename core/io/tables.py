@@ -103,7 +103,12 @@ def build_table(
     caption = list(notes)
     if hidden:
         caption.append(f"hidden to fit {width} columns: {', '.join(hidden)} (--wide shows all)")
-    table = Table(title=title or None, box=box.SIMPLE_HEAD, caption="\n".join(caption) or None, caption_justify="left")
+    table = Table(
+        title=escape(title) or None,
+        box=box.SIMPLE_HEAD,
+        caption=escape("\n".join(caption)) or None,
+        caption_justify="left",
+    )
     for position, (i, header) in enumerate(zip(shown, headers, strict=True)):
         column = columns[i]
         table.add_column(

@@ -3,9 +3,9 @@
 A *shape* is ``tp x pp x ep x dp`` (see :mod:`tokenfab.deployment`). Candidates are drawn from
 the model and the system:
 
-* ``tp``: divisors of the attention heads, powers of two and divisors of the device count (heads
-  are padded to ``ceil(heads / tp)`` when ``tp`` does not divide them), at most the heads and at
-  most the scale-up domain (``Link.domain_size`` of the device's scale-up fabric: NVLink domain,
+* ``tp``: divisors of the attention heads and powers of two (heads are padded to ``ceil(heads / tp)``
+  when a power of two does not divide them; serving stacks refuse other uneven splits), at most
+  the heads and at most the scale-up domain (``Link.domain_size`` of the device's scale-up fabric: NVLink domain,
   TPU slice, Groq's C2C fabric; 1 for a device without one, e.g. a CS-3 wafer);
 * ``ep`` (MoE models only): divisors of the experts;
 * ``pp``: 1 .. layers (a stage holds whole layers, ``ceil(layers / pp)`` of them);
@@ -103,11 +103,9 @@ def _divisors(n: int) -> list[int]:
     return [d for d in range(1, n + 1) if n % d == 0]
 
 
-def tp_options(model: Any, device: Any, limits: dict, devices: int | None = None) -> list[int]:
+def tp_options(model: Any, device: Any, limits: dict) -> list[int]:
     cap = min(model.num_heads, scale_up_domain(device), int(limits.get("max_tp", model.num_heads)))
     options = {1, *(p for p in _POWERS_OF_TWO if p <= cap), *(d for d in _divisors(model.num_heads) if d <= cap)}
-    if devices is not None:
-        options |= {d for d in _divisors(devices) if d <= cap}
     return sorted(options)
 
 
@@ -175,7 +173,7 @@ def shapes_of(model: Any, device: Any, devices: int, batch: int, limits: dict) -
     max_pp = pp_limit(model, limits)
     for dp in dp_options(batch, devices):
         for ep in ep_options(model, limits):
-            for tp in tp_options(model, device, limits, devices):
+            for tp in tp_options(model, device, limits):
                 pp, rest = divmod(devices, tp * ep * dp)
                 if not rest and 1 <= pp <= max_pp:
                     out.append(Shape(tp, pp, ep, dp))

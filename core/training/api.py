@@ -68,8 +68,8 @@ class TrainingStep:
 
 def _exposed(mapping: TrainingMapping, stage, link_comm) -> tuple[float, float, dict[str, float]]:
     """(forward, backward, exposed parts) of one micro-batch through one stage (comm module rules)."""
-    tp = 0.0
-    if mapping.tp > 1:
+    tp = link_comm.tp_fwd + link_comm.tp_bwd
+    if mapping.tp > 1 and mapping.tp_overlap:
         tp = max(link_comm.tp_fwd / mapping.tp, link_comm.tp_fwd - stage.gemm_forward_s)
         tp += max(link_comm.tp_bwd / mapping.tp, link_comm.tp_bwd - stage.gemm_backward_s)
     cp = max(0.0, link_comm.cp_fwd - stage.attention_forward_s) + max(

@@ -20,8 +20,9 @@ then the in-domain all-gather.
 Overlap rules (stated once, used by :mod:`tokenfab.training.step`):
 
 * TP/SP all-gather and reduce-scatter (4 per layer forward, 4 backward, 4 more under full
-  recompute) are overlapped with the GEMMs they feed by ring-exchange chunking (Transformer
-  Engine userbuffers): one chunk in ``tp`` stays exposed, and any excess over the GEMM time.
+  recompute) are exposed, as Megatron-LM runs them by default; with ``tp_overlap`` they are
+  overlapped with the GEMMs they feed by ring-exchange chunking (Transformer Engine
+  userbuffers): one chunk in ``tp`` stays exposed, and any excess over the GEMM time.
 * Context-parallel ring attention passes K/V blocks while computing the previous block: only the
   excess over the attention time is exposed.
 * Expert all-to-all (dispatch + combine per MoE layer forward, twice that backward) is exposed

@@ -54,7 +54,9 @@ class TrainingMapping:
     """How the devices split one training step (see the module docstring).
 
     ``chunks`` is the number of model chunks per pipeline stage of the interleaved schedule
-    (``v`` in Narayanan et al. 2021); the other schedules use 1.
+    (``v`` in Narayanan et al. 2021); the other schedules use 1. ``tp_overlap`` overlaps the
+    tensor-parallel collectives with the GEMMs (Transformer Engine userbuffers; off by default in
+    Megatron-LM, on in NeMo's performance recipes).
     """
 
     tp: int = attrs.field(default=1, validator=_int_at_least(1))
@@ -66,6 +68,7 @@ class TrainingMapping:
     schedule: str = attrs.field(default="1f1b", validator=_one_of(SCHEDULES))
     chunks: int = attrs.field(default=1, validator=_int_at_least(1))
     sp: bool = True
+    tp_overlap: bool = False
 
     def __attrs_post_init__(self) -> None:
         if self.zero > 3:

@@ -57,6 +57,7 @@ class TrainOp:
     fp8: bool = False
     frozen: bool = False
     recompute: str = "full"
+    input_elems: float = 0.0  # activation elements the GEMM reads (its fp8 cast under fp8 training)
 
     @property
     def bwd_factor(self) -> float:
@@ -128,6 +129,11 @@ def _norm(name: str, d: float, tokens: float, layers: float) -> TrainOp:
     )
 
 
+def _residual(name: str, d: float, tokens: float, layers: float) -> TrainOp:
+    """Residual add after a block: read two streams, write one."""
+    return TrainOp(name=name, kind="vector", count=layers, flops=d * tokens, act_bytes=3.0 * d * tokens * ACT_BYTES)
+
+
 def _attention(model: Model, mapping: TrainingMapping, recipe: TrainingRecipe, layers: float) -> list[TrainOp]:
     tp, d = mapping.tp, model.hidden_size
     n = recipe.micro_batch * recipe.seq_len / mapping.cp
@@ -136,6 +142,7 @@ def _attention(model: Model, mapping: TrainingMapping, recipe: TrainingRecipe, l
     proj = model.attention_params / tp
     ops = [
         _norm("attn_norm", d, n / (tp if mapping.sp else 1), layers),
+        _residual("attn_residual", d, n / (tp if mapping.sp else 1), layers),
         TrainOp(
             name="attn_proj",
             kind="gemm",
@@ -143,6 +150,7 @@ def _attention(model: Model, mapping: TrainingMapping, recipe: TrainingRecipe, l
             flops=2.0 * proj * n,
             weight_bytes=proj * wb,
             act_bytes=4.0 * d / tp * n * ACT_BYTES,
+            input_elems=(d + model.num_heads * (model.v_head_dim or model.head_dim)) / tp * n,
             rows=n,
             fp8=True,
             frozen=frozen,
@@ -177,6 +185,7 @@ def _dense_mlp(model: Model, mapping: TrainingMapping, recipe: TrainingRecipe, l
     inter = model.intermediate_size / tp
     return [
         _norm("mlp_norm", d, n / (tp if mapping.sp else 1), layers),
+        _residual("mlp_residual", d, n / (tp if mapping.sp else 1), layers),
         TrainOp(
             name="mlp",
             kind="gemm",
@@ -184,6 +193,7 @@ def _dense_mlp(model: Model, mapping: TrainingMapping, recipe: TrainingRecipe, l
             flops=2.0 * model.dense_mlp_params / tp * n,
             weight_bytes=model.dense_mlp_params / tp * _weight_bytes(recipe, frozen),
             act_bytes=(2.0 * d / tp + 3.0 * inter) * n * ACT_BYTES,
+            input_elems=(d / tp + inter) * n,
             rows=n,
             fp8=True,
             frozen=frozen,
@@ -210,6 +220,7 @@ def _moe(model: Model, mapping: TrainingMapping, recipe: TrainingRecipe, layers:
     wb = _weight_bytes(recipe, recipe.finetune != "full")
     ops = [
         _norm("mlp_norm", d, n / (tp if mapping.sp else 1), layers),
+        _residual("mlp_residual", d, n / (tp if mapping.sp else 1), layers),
         TrainOp(
             name="router",
             kind="gemm",
@@ -235,6 +246,7 @@ def _moe(model: Model, mapping: TrainingMapping, recipe: TrainingRecipe, layers:
             flops=2.0 * model.expert_params / tp * routed,
             weight_bytes=local_experts * model.expert_params / tp * wb,
             act_bytes=(2.0 * d + 3.0 * f) * routed * ACT_BYTES,
+            input_elems=(d + f) * routed,
             rows=routed / local_experts,
             fp8=True,
             frozen=recipe.finetune != "full",
@@ -258,6 +270,7 @@ def _moe(model: Model, mapping: TrainingMapping, recipe: TrainingRecipe, layers:
                 flops=2.0 * shared * n,
                 weight_bytes=shared * wb,
                 act_bytes=(2.0 * d / tp + 3.0 * f) * n * ACT_BYTES,
+                input_elems=(d / tp + model.num_shared_experts * f) * n,
                 rows=n,
                 fp8=True,
                 frozen=recipe.finetune != "full",
@@ -319,7 +332,34 @@ def training_ops(model: Model, mapping: TrainingMapping, recipe: TrainingRecipe)
         ops += _moe(model, mapping, recipe, moe)
     if recipe.finetune != "full":
         ops += _lora(model, mapping, recipe, layers)
+    if recipe.precision == "fp8":
+        ops += fp8_casts(ops, recipe)
     return ops + _ends(model, mapping, recipe, 1.0 + model.mtp_layers)
+
+
+#: Bytes per element of an fp8 cast with current (per-tensor or per-block) scaling: read the bf16
+#: tensor for its amax (2), read it again (2), write the fp8 copy (1) and its transpose for the
+#: weight gradient (1). The backward pass casts the output gradients likewise.
+FP8_CAST_BYTES = 6.0
+
+
+def fp8_casts(ops: list[TrainOp], recipe: TrainingRecipe) -> list[TrainOp]:
+    """One element-wise cast op per fp8 GEMM for its activation inputs (``FP8_CAST_BYTES`` per element);
+    the weights are quantised once per step (Transformer Engine caches them over the micro-batches:
+    :func:`tokenfab.training.step.optimizer_s` counts them)."""
+    casts = []
+    for op in ops:
+        if op.kind == "gemm" and op.fp8:
+            casts.append(
+                TrainOp(
+                    name=f"{op.name}_fp8_cast",
+                    kind="vector",
+                    count=op.count,
+                    flops=op.input_elems,
+                    act_bytes=FP8_CAST_BYTES * op.input_elems,
+                )
+            )
+    return casts
 
 
 def model_flops_per_token(model: Model, seq_len: int, *, finetune: str = "full", lora_rank: int = 16) -> float:

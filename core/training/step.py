@@ -38,6 +38,16 @@ from .memory import params_per_device
 
 #: Share of SMs DualPipe reserves for communication: 20 of the H800's 132 (DeepSeek-V3 report 3.2.2).
 DUALPIPE_COMM_SM_SHARE = 20.0 / 132.0
+#: Causal flash attention against the GEMM rate, ``max * s / (s + half)`` in sequence tokens ``s``:
+#: measured on an H200 (GH100, the H100/H800 die) with PyTorch SDPA, 32 heads of 128, bf16
+#: (benchmarks/results/training-h200-2026-11-29.json): forward 525 / 615 TFLOP/s at 4k / 8k
+#: tokens, backward 415 / 505 counting 2.5x the forward FLOPs, against ~760 for the layer's GEMMs.
+ATTENTION_FWD = (0.98, 1725.0)
+ATTENTION_BWD = (0.825, 2048.0)
+#: Element-wise work (norms, SwiGLU, residual adds, permutations) reaches this share of the HBM peak
+#: under tokenfab's byte counts: measured forward + backward in eager PyTorch on the same H200,
+#: RMSNorm 0.39, SwiGLU 0.15, residual add 0.57; geometric mean 0.32.
+ELEMENTWISE_HBM_FRACTION = 0.32
 
 
 @attrs.frozen(kw_only=True)
@@ -90,17 +100,25 @@ def stage_pass(model: Model, device: Device, mapping: TrainingMapping, recipe: T
     S, O = 2, len(ops)
     power = device.power
     rate = _rates(device, recipe, ops, share)
+    attention = np.array([op.kind == "attention" for op in ops])
+    vector = np.array([op.kind == "vector" for op in ops])
+    half = np.where(matrix, device.efficiency.gemm_half_rows, 0.0)
+    half_rows = np.stack([np.where(attention, ATTENTION_FWD[1], half), np.where(attention, ATTENTION_BWD[1], half)])
+    rates = np.stack(
+        [np.where(attention, rate * ATTENTION_FWD[0], rate), np.where(attention, rate * ATTENTION_BWD[0], rate)]
+    )
+    scale = min(1.0, ELEMENTWISE_HBM_FRACTION / hbm.efficiency)
     inputs = KernelInputs(
         flops=np.stack([fwd, bwd]),
-        flop_rate=np.broadcast_to(rate, (S, O)),
+        flop_rate=rates,
         gemm_rows=np.broadcast_to(rows, (S, O)),
-        gemm_half_rows=np.broadcast_to(np.where(matrix, device.efficiency.gemm_half_rows, 0.0), (S, O)),
+        gemm_half_rows=half_rows,
         comm_bytes=np.zeros((S, O)),
         comm_bytes_per_s=np.zeros((S, O)),
         comm_latency_s=np.zeros((S, O)),
         overhead_s=np.full((S, O), device.efficiency.overhead_s),
-        joules_per_flop=np.broadcast_to((power.tdp_w - power.idle_w) / rate, (S, O)),
-        bandwidth_scale=np.ones((S, O)),
+        joules_per_flop=(power.tdp_w - power.idle_w) / rates,
+        bandwidth_scale=np.broadcast_to(np.where(vector, scale, 1.0), (S, O)),
         level_bytes=np.stack([fwd_bytes, bwd_bytes])[:, :, None],
         level_bytes_per_s=np.full((S, 1), hbm.effective_bytes_per_s),
         joules_per_byte=np.full((S, 1), hbm.joules_per_byte),
@@ -113,7 +131,6 @@ def stage_pass(model: Model, device: Device, mapping: TrainingMapping, recipe: T
     seconds = out["seconds"]
     gemm = np.array([op.kind == "gemm" for op in ops])
     trainable = np.array([op.kind == "gemm" and not op.frozen for op in ops])
-    attention = np.array([op.kind == "attention" for op in ops])
     # recompute share of the backward scenario: its flops over the backward flops, op by op
     with np.errstate(divide="ignore", invalid="ignore"):
         redo_share = np.where(bwd > 0, redo / bwd, 0.0)
@@ -153,10 +170,16 @@ def micro_batches(mapping: TrainingMapping, recipe: TrainingRecipe) -> int:
 
 
 def optimizer_s(device: Device, mapping: TrainingMapping, recipe: TrainingRecipe, trainable: float) -> float:
-    """Adam update of the device's share of the trainable parameters (module docstring)."""
+    """Adam update of the device's share of the trainable parameters (module docstring), plus under
+    fp8 the once-per-step quantisation of the device's weights (read bf16, write fp8 and its
+    transpose: 4 bytes per weight) at the element-wise bandwidth."""
     shard = trainable / (mapping.dp * mapping.cp if mapping.zero >= 1 else 1)
     per_param = recipe.grad_bytes + 2.0 * recipe.optimizer_bytes + 2.0
-    return shard * per_param / device.weight_memory.effective_bytes_per_s
+    hbm = device.weight_memory
+    seconds = shard * per_param / hbm.effective_bytes_per_s
+    if recipe.precision == "fp8":
+        seconds += 4.0 * trainable / (hbm.bytes_per_s * ELEMENTWISE_HBM_FRACTION)
+    return seconds
 
 
 def trainable_per_device(model: Model, mapping: TrainingMapping, recipe: TrainingRecipe) -> tuple[float, float]:

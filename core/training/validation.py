@@ -1,162 +1,122 @@
-"""Training points for ``tokenfab validate``: public results, the model's prediction, and the
-rule of thumb it has to beat.
+"""Training points of ``tokenfab validate`` (kind ``training``): the predictor, and the rule of
+thumb the model has to beat.
 
-Each point (``points.json``, with its source and a quote) names a model, a backend, the devices,
-the recipe and, when published, the mapping (``null``: the search picks one). Metrics:
+A training point's ``conditions`` give the devices, the recipe (:class:`TrainingRecipe` fields)
+and, when published, the mapping (``null``: the search picks one). Metrics:
 ``tokens_per_s_per_device``, ``device_hours``, ``mfu`` and ``model_tflops_per_device``; the last
-two are compared in the publisher's FLOP convention (``megatron``: attention counted over the
-full ``s x s`` score matrix, ``12 * layers * d * s`` per token for multi-head attention).
+two in the publisher's FLOP convention (``convention: megatron``: attention over the full
+``s x s`` score matrix, ``12 * layers * d * s`` per token for multi-head attention; otherwise
+tokenfab's causal count). Models the catalog lacks (MPT, GPT-3) are defined in
+``reference_models.json``.
 
 Rule of thumb: ``6 * active_params`` FLOPs per token at 40% of the device's dense peak in the
-run's precision. ``error = predicted / published - 1``.
+run's precision; each row carries its prediction (``rule_of_thumb``) beside tokenfab's.
 """
 
 from __future__ import annotations
 
 import json
 import statistics
+from collections.abc import Mapping
+from functools import cache
 from importlib import resources
 from typing import Any
 
-import attrs
-
-from ..errors import TokenfabError
+from ..errors import ValidationError
 from ..models import Model, load_model
 from .api import train
 from .config import TrainingMapping, TrainingRecipe
 from .flops import attention_flops_per_pair
 
 RULE_OF_THUMB_FRACTION = 0.40
+METRICS = ("tokens_per_s_per_device", "device_hours", "mfu", "model_tflops_per_device")
 
 
-def load_points() -> tuple[dict[str, Model], list[dict[str, Any]]]:
-    data = json.loads(resources.files(__package__).joinpath("points.json").read_text(encoding="utf-8"))
-    models = {key: Model(**fields) for key, fields in data["models"].items()}
-    return models, data["points"]
+@cache
+def reference_models() -> dict[str, Model]:
+    text = resources.files(__package__).joinpath("reference_models.json").read_text(encoding="utf-8")
+    return {key: Model(**fields) for key, fields in json.loads(text)["models"].items()}
+
+
+def point_model(point: Mapping[str, Any]) -> Model:
+    return reference_models().get(point["model"]) or load_model(point["model"])
 
 
 def _convention_flops(model: Model, seq_len: int, flops: float, convention: str | None) -> float:
     """Model FLOPs per token in the publisher's convention (module docstring)."""
     if convention != "megatron":
         return flops
-    extra = 3.0 * attention_flops_per_pair(model) * model.num_layers * (seq_len - (seq_len + 1) / 2.0)
-    return flops + extra
+    return flops + 3.0 * attention_flops_per_pair(model) * model.num_layers * (seq_len - (seq_len + 1) / 2.0)
 
 
-def _predicted(point: dict[str, Any], estimate, model: Model) -> float:
-    metric = point["metric"]
-    if metric == "tokens_per_s_per_device":
-        return estimate.tokens_per_s_per_device
-    if metric == "device_hours":
-        return estimate.device_hours
-    flops = _convention_flops(
-        model, point["recipe"]["seq_len"], estimate.model_flops_per_token, point.get("convention")
-    )
-    tflops = flops * estimate.tokens_per_s_per_device / 1e12
-    if metric == "model_tflops_per_device":
-        return tflops
-    return tflops * 1e12 / estimate_peak(estimate)
-
-
-def estimate_peak(estimate) -> float:
+def _device(backend: str, registry: Any):
     from ..registry import default_registry
 
-    device = getattr(default_registry().get(estimate.backend), "device", None) or default_registry().get(
-        estimate.backend
-    )
-    return device.peak("bf16" if "bf16" in device.peak_flops_per_s else "fp16")
+    target = (registry or default_registry()).get(backend)
+    return getattr(target, "device", target)
 
 
-def rule_of_thumb(point: dict[str, Any], model: Model) -> float:
-    """The point's metric from ``6 N`` FLOPs per token at 40% of the peak."""
-    from ..registry import default_registry
-
-    backend = default_registry().get(point["backend"])
-    device = getattr(backend, "device", backend)
-    recipe = point["recipe"]
-    peak = device.peak(recipe.get("precision", "bf16"))
-    tokens_per_s = RULE_OF_THUMB_FRACTION * peak / (6.0 * model.active_params)
-    metric = point["metric"]
+def _metric(metric: str, model: Model, cond: Mapping[str, Any], tokens_per_s: float, flops: float, peak: float):
+    """``metric`` from tokens/s per device and model FLOPs per token (tokenfab's causal count)."""
+    recipe = cond["recipe"]
     if metric == "tokens_per_s_per_device":
         return tokens_per_s
     if metric == "device_hours":
-        return recipe["tokens"] / tokens_per_s / 3600.0
-    if metric == "mfu":
-        return RULE_OF_THUMB_FRACTION
-    flops = _convention_flops(model, recipe["seq_len"], 6.0 * model.active_params, point.get("convention"))
-    return flops * tokens_per_s / 1e12
+        tokens = recipe.get("tokens") or recipe["steps"] * recipe["seq_len"] * recipe["global_batch"]
+        return tokens / tokens_per_s / 3600.0 / recipe.get("goodput", 1.0)
+    tflops = _convention_flops(model, recipe["seq_len"], flops, cond.get("convention")) * tokens_per_s / 1e12
+    return tflops if metric == "model_tflops_per_device" else tflops * 1e12 / peak
 
 
-@attrs.frozen(kw_only=True)
-class TrainingCheck:
-    """One point: published value, tokenfab's prediction and the rule of thumb's, with errors."""
-
-    id: str
-    role: str
-    metric: str
-    published: float
-    predicted: float | None
-    rule_of_thumb: float
-    source: str
-    quote: str
-    error: str = ""
-
-    @property
-    def model_error(self) -> float | None:
-        return None if self.predicted is None else self.predicted / self.published - 1.0
-
-    @property
-    def rule_error(self) -> float:
-        return self.rule_of_thumb / self.published - 1.0
-
-    def to_dict(self) -> dict[str, Any]:
-        return {**attrs.asdict(self), "model_error": self.model_error, "rule_error": self.rule_error}
+def rule_of_thumb(point: Mapping[str, Any], registry: Any = None) -> float:
+    """The point's metric from ``6 N`` FLOPs per token at 40% of the peak (module docstring)."""
+    model, cond = point_model(point), point["conditions"]
+    device = _device(point["backend"], registry)
+    peak = device.peak(cond["recipe"].get("precision", "bf16"))
+    tokens_per_s = RULE_OF_THUMB_FRACTION * peak / (6.0 * model.active_params)
+    bf16 = device.peak("bf16" if "bf16" in device.peak_flops_per_s else "fp16")
+    value = _metric(point["metric"], model, cond, tokens_per_s, 6.0 * model.active_params, bf16)
+    if point["metric"] == "device_hours":  # the rule knows no goodput
+        value *= cond["recipe"].get("goodput", 1.0)
+    return value
 
 
-def check_point(point: dict[str, Any], models: dict[str, Model]) -> TrainingCheck:
-    model = models.get(point["model"]) or load_model(point["model"])
-    base = dict(
-        id=point["id"],
-        role=point["role"],
-        metric=point["metric"],
-        published=float(point["value"]),
-        rule_of_thumb=rule_of_thumb(point, model),
-        source=point["source"],
-        quote=point["quote"],
-    )
-    try:
-        mapping = TrainingMapping.from_dict(point["mapping"]) if point.get("mapping") else None
-        estimate = train(
-            model,
-            point["backend"],
-            TrainingRecipe.from_dict(point["recipe"]),
-            devices=point["devices"],
-            mapping=mapping,
-        )
-    except TokenfabError as exc:  # a row error, never an abort
-        return TrainingCheck(predicted=None, error=str(exc), **base)
-    return TrainingCheck(predicted=_predicted(point, estimate, model), **base)
+def predict_training(point: Mapping[str, Any], registry: Any = None) -> tuple[float, dict[str, Any]]:
+    """Replay a training point with :func:`tokenfab.train`."""
+    if point["metric"] not in METRICS:
+        raise ValidationError(f"validation point {point['id']!r}: metric must be one of {', '.join(METRICS)}")
+    model, cond = point_model(point), point["conditions"]
+    mapping = TrainingMapping.from_dict(cond["mapping"]) if cond.get("mapping") else None
+    recipe = TrainingRecipe.from_dict(dict(cond["recipe"]))
+    est = train(model, point["backend"], recipe, devices=cond["devices"], mapping=mapping, registry=registry)
+    device = _device(point["backend"], registry)
+    bf16 = device.peak("bf16" if "bf16" in device.peak_flops_per_s else "fp16")
+    if point["metric"] == "device_hours":
+        value = est.device_hours
+    else:
+        value = _metric(point["metric"], model, cond, est.tokens_per_s_per_device, est.model_flops_per_token, bf16)
+    m = est.mapping
+    rule = rule_of_thumb(point, registry)
+    details = {
+        "mapping": f"tp{m.tp} cp{m.cp} pp{m.pp} dp{m.dp} ep{m.ep} zero{m.zero} {m.schedule}",
+        "mfu": est.mfu,
+        "rule_of_thumb": rule,
+        "rule_of_thumb_abs_error": abs(rule / float(point["value"]) - 1.0),
+    }
+    return float(value), details
 
 
-def validate_training() -> list[TrainingCheck]:
-    """Every training point, in file order."""
-    models, points = load_points()
-    return [check_point(point, models) for point in points]
-
-
-def summary(checks: list[TrainingCheck]) -> dict[str, Any]:
-    """Median |error| of the model and of the rule of thumb, by role and overall."""
-
-    def med(values: list[float]) -> float | None:
-        return statistics.median(values) if values else None
-
+def training_summary(rows) -> dict[str, Any]:
+    """Median |error| of tokenfab and of the rule of thumb over the scored training rows, by role."""
     out: dict[str, Any] = {}
     for role in ("calibration", "check", "all"):
-        rows = [c for c in checks if role in ("all", c.role) and c.predicted is not None]
+        scored = [r for r in rows if r.predicted is not None and role in ("all", r.point["role"])]
         out[role] = {
-            "points": len(rows),
-            "median_abs_error": med([abs(c.model_error) for c in rows]),
-            "rule_of_thumb_median_abs_error": med([abs(c.rule_error) for c in rows]),
+            "scored": len(scored),
+            "median_abs_error": statistics.median(r.abs_error for r in scored) if scored else None,
+            "rule_of_thumb_median_abs_error": (
+                statistics.median(r.details["rule_of_thumb_abs_error"] for r in scored) if scored else None
+            ),
         }
-    out["failed"] = [c.id for c in checks if c.predicted is None]
+    out["not_estimated"] = [r.point["id"] for r in rows if r.predicted is None]
     return out

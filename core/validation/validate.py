@@ -213,3 +213,13 @@ def predict_inference(point: Mapping[str, Any], registry: Any) -> tuple[float, d
 
 
 register_predictor("inference", predict_inference)
+
+
+def _register_training() -> None:
+    """Training points are replayed by :func:`tokenfab.training.validation.predict_training`."""
+    from ..training.validation import predict_training
+
+    register_predictor("training", predict_training)
+
+
+_register_training()

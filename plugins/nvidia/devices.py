@@ -44,6 +44,10 @@ URL = {
     "cal:azure_gb200": "calibration.yaml micro-azure-ndgb200v6-fp8-gemm / -fp4-gemm "
     "(https://github.com/Azure/AI-benchmarking-guide/blob/main/Azure_Results/ND_GB200_v6_results.md)",
     "cal:flashmla": "calibration.yaml micro-flashmla-h800-decode-bandwidth (https://github.com/deepseek-ai/FlashMLA)",
+    "cal:nccl": "nccl-tests all-reduce bus bandwidth, 1 KB-8 GB, Azure AI-benchmarking-guide ND A100 v4 / ND H200 v5 "
+    "(NVLS) / ND GB200 v6 (ring) results; fit in plugins/nvidia/devices.py (_NCCL)",
+    "vllm_custom_ar": "https://github.com/vllm-project/vllm/blob/main/vllm/distributed/device_communicators/"
+    "custom_all_reduce.py (CustomAllreduce max_size = 8192 * 1024: larger messages go to NCCL)",
     "assumption": "tokenfab modelling assumption, documented in docs/modelling.md; replace with a measurement "
     "(benchmarks/measure_gpu.py) when one is available",
 }
@@ -82,15 +86,31 @@ _NDR = Link(
 )
 
 
+# NCCL all-reduce by NVLink generation (nccl-tests bus bandwidth, Azure AI-benchmarking-guide),
+# fitted as library_latency_s + 2 (n-1)/n M / (link * efficiency) over 8-134 MB messages:
+#   NVLink 3, ND A100 v4 (8 GPUs): 90 / 109 / 133 GB/s at 8 / 16 / 33 MB -> 90 us, 170 GB/s = 0.57 of 300;
+#   NVLink 4, ND H200 v5 (8 GPUs, NVLS): 182 / 240 / 301 / 412 GB/s at 8 / 16 / 33 / 134 MB -> 45 us,
+#     400 GB/s = 0.89 of 450;
+#   NVLink 5, ND GB200 v6 (4 GPUs, ring): 253 / 331 / 423 / 551 GB/s at 8 / 16 / 33 / 67 MB, 680 at 8 GB
+#     -> 35 us, 0.755 of 900.
+# Messages up to 8 MiB run on the engines' custom all-reduce kernels (vLLM CustomAllreduce
+# max_size = 8192 * 1024), larger ones on NCCL (tokenfab.collectives.allreduce_regime).
+_NCCL = {300 * GB: (90e-6, 0.57), 450 * GB: (45e-6, 0.89), 900 * GB: (35e-6, 0.755)}
+_CUSTOM_ALLREDUCE_MAX_BYTES = 8 * 2**20
+
+
 def _nvlink(tech: str, per_direction: float, domain: int) -> Link:
+    library_latency_s, efficiency = _NCCL[per_direction]
     return Link(
         technology=tech,
         bytes_per_s=per_direction,
         topology="switch",
         domain_size=domain,
         latency_s=_NVLINK_STEP_S,
-        efficiency=1.0,
+        efficiency=efficiency,
         joules_per_byte=_NVLINK_J_PER_BYTE,
+        library_latency_s=library_latency_s,
+        custom_max_bytes=_CUSTOM_ALLREDUCE_MAX_BYTES,
     )
 
 
@@ -155,6 +175,9 @@ A100 = Device(
         memory__hbm__efficiency="cal:azure_a100: copy 1.61 / dot 1.75 TB/s of 2.039 -> 0.83",
         memory__hbm__joules_per_byte="assumption: 60 pJ/B HBM + on-chip path",
         interconnect__scale_up="nv_a100_datasheet: NVLink 600 GB/s bidirectional = 300 GB/s per direction",
+        interconnect__scale_up__efficiency="cal:nccl: large-message NCCL fit",
+        interconnect__scale_up__library_latency_s="cal:nccl",
+        interconnect__scale_up__custom_max_bytes="vllm_custom_ar",
         interconnect__scale_out="nv_basepod: DGX A100 200 Gb/s per GPU",
         power__tdp_w="nv_a100_datasheet: 400 W",
         power__idle_w="assumption: ~12% of TDP, not vendor-published",
@@ -217,6 +240,9 @@ H100 = Device(
         memory__hbm__efficiency="cal:azure_h100: STREAM copy 2.90, dot 3.18 TB/s of 3.35 (0.87-0.95) -> 0.90",
         memory__hbm__joules_per_byte="assumption: 60 pJ/B HBM + on-chip path",
         interconnect__scale_up="nv_h100_page: NVLink 900 GB/s bidirectional, 450 per direction, 8-GPU HGX",
+        interconnect__scale_up__efficiency="cal:nccl: large-message NCCL fit",
+        interconnect__scale_up__library_latency_s="cal:nccl",
+        interconnect__scale_up__custom_max_bytes="vllm_custom_ar",
         interconnect__scale_up__latency_s="cal:azure_h100,assumption: 3 us per step",
         interconnect__scale_up__joules_per_byte="nv_nvlink_blog: 1.3 pJ/bit",
         interconnect__scale_out="nv_basepod: one ConnectX-7 400 Gb/s per GPU",
@@ -274,6 +300,9 @@ H200 = Device(
         memory__hbm__efficiency="cal:azure_h200: copy 4.01, dot 4.48 TB/s of 4.8 (0.84-0.93) -> 0.88",
         memory__hbm__joules_per_byte="assumption: 60 pJ/B HBM + on-chip path",
         interconnect__scale_up="mlperf_h200_sys: NVLink 900 GB/s bidirectional, 8 GPUs",
+        interconnect__scale_up__efficiency="cal:nccl: large-message NCCL fit",
+        interconnect__scale_up__library_latency_s="cal:nccl",
+        interconnect__scale_up__custom_max_bytes="vllm_custom_ar",
         interconnect__scale_up__latency_s="cal:azure_h100,assumption: 3 us per step",
         interconnect__scale_out="nv_basepod",
         power__tdp_w="mlperf_h200_sys: H200 TGP 700 W",
@@ -353,6 +382,9 @@ B200 = Device(
         memory__hbm__capacity_bytes="nv_blackwell_spec_table,nv_dgx_b200_ug: 180 GB (HGX table)",
         memory__hbm__bytes_per_s="nv_blackwell_spec_table: 7.7 TB/s (HGX B200)",
         interconnect__scale_up="nv_blackwell_spec_table: NVLink 5 1.8 TB/s bidirectional, 900 per direction, 8 GPUs",
+        interconnect__scale_up__efficiency="cal:nccl: large-message NCCL fit",
+        interconnect__scale_up__library_latency_s="cal:nccl",
+        interconnect__scale_up__custom_max_bytes="vllm_custom_ar",
         interconnect__scale_out="nv_dgx_b200_ug: ConnectX-7 400 Gb/s per GPU",
         power__tdp_w="nv_blackwell_spec_table: configurable up to 1,000 W",
         power__idle_w="assumption: ~11% of TDP, not vendor-published",
@@ -416,6 +448,9 @@ GB200 = Device(
         memory__hbm__capacity_bytes="nv_blackwell_spec_table: 186 GB per GPU",
         memory__hbm__bytes_per_s="nv_blackwell_spec_table: 8 TB/s per GPU",
         interconnect__scale_up="nv_blackwell_spec_table,nv_dgx_gb200_ug: NVLink 5 1.8 TB/s bidirectional, 72-GPU domain",
+        interconnect__scale_up__efficiency="cal:nccl: large-message NCCL fit",
+        interconnect__scale_up__library_latency_s="cal:nccl",
+        interconnect__scale_up__custom_max_bytes="vllm_custom_ar",
         interconnect__scale_out="nv_dgx_gb200_ug: 400 Gb/s per GPU",
         power__tdp_w="nv_blackwell_spec_table: configurable up to 1,200 W",
         power__host_w="gb200_power_secondary: ~120 kW per NVL72 rack / 72 - 1,200 W GPU = 467 W (Grace, NVLink switches, NICs)",

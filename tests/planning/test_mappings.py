@@ -118,3 +118,19 @@ def test_mappings_cli_table_json_and_bad_input(capsys):
     assert code == 2 and "batch: must be an integer >= 1, got 0" in capsys.readouterr().err
     code = main(["estimate", "--model", "llama-3.1-8b", "--backend", "nvidia:h100-sxm", "--dp", "2", "--tp", "1"])
     assert code == 0
+
+
+def test_a_draft_model_gets_chips_of_its_own_on_an_sram_machine():
+    # Before: the draft had to fit beside a target that fills every chip's SRAM, so Groq refused
+    # speculative decoding. Now the draft (Llama-3.2-1B int8, 1.24e9 parameters: at least
+    # ceil(1.24e9 / 218.5e6) = 6 chips) runs on chips of its own, added to the count.
+    spec = tokenfab.deployment.Speculative(draft="llama-3.2-1b", tokens=3, acceptance=0.7)
+    options = dict(input_tokens=1000, output_tokens=500, weights="int8")
+    plain = tokenfab.estimate("llama-3.1-70b", "groq:lpu", **options)
+    fast = tokenfab.estimate("llama-3.1-70b", "groq:lpu", speculative=spec, **options)
+    extra = fast.devices - plain.devices
+    assert extra >= 6 and f"draft on {extra} chips of its own" in fast.placement
+    assert fast.tokens_per_s_per_user > 1.5 * plain.tokens_per_s_per_user
+    # on a GPU the draft still shares the target's devices
+    gpu = tokenfab.estimate("llama-3.1-70b", "nvidia:h100-sxm", devices=8, tp=8, speculative=spec, **options)
+    assert gpu.devices == 8 and "draft" not in gpu.placement

@@ -81,3 +81,21 @@ def test_cli_check_passes_a_good_pack_and_refuses_an_unknown_name(capsys):
     assert all(r["status"] == "pass" for r in results)
     assert main(["plugins", "--check", "no-such-pack"]) == 2
     assert "no installed pack named 'no-such-pack'" in capsys.readouterr().err
+
+
+def test_plugins_listing_reports_a_pack_with_no_devices(capsys):
+    from tokenfab import hookimpl
+    from tokenfab.registry import build_registry, set_default_registry
+
+    class Empty:
+        @hookimpl
+        def tokenfab_devices(self):
+            return []
+
+    set_default_registry(build_registry([Empty()], entry_points=False))
+    try:
+        assert main(["plugins", "--json"]) == 0
+    finally:
+        set_default_registry(None)
+    (row,) = [r for r in json.loads(capsys.readouterr().out) if not r["backends"]]
+    assert row["status"] == "warning" and "registers no devices" in row["problems"][0]
