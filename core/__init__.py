@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, Any
 _LAZY = {
     "Deployment": "deployment",
     "Workload": "deployment",
+    "mappings": "planning.mappings",
+    "MappingSearch": "planning.mappings",
     "OpCost": "engine",
     "StepCost": "engine",
     "decode_step": "engine",
@@ -79,6 +81,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     )
     from .hookspecs import HOOKSPEC_VERSION, hookimpl
     from .models import Model, load_model
+    from .planning.mappings import MappingSearch, mappings
     from .planning.pareto import pareto
     from .planning.planner import plan
     from .planning.simulate import simulate
@@ -169,6 +172,8 @@ __all__ = [
     "UnsupportedPrecisionError",
     "ValidationError",
     "Workload",
+    "MappingSearch",
+    "mappings",
     "backends",
     "compare",
     "decode_step",

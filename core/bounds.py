@@ -190,7 +190,7 @@ def config_errors(func: Callable[..., Any]) -> Callable[..., Any]:
 
 
 # Keys a Hugging Face config holds as positive integers when present (None means absent).
-_POSITIVE_INT_KEYS = (
+POSITIVE_INT_KEYS = (
     "hidden_size",
     "num_hidden_layers",
     "num_attention_heads",
@@ -205,7 +205,7 @@ _POSITIVE_INT_KEYS = (
     "experts_per_token",
     "shared_expert_intermediate_size",
 )
-_COUNT_KEYS = (
+COUNT_KEYS = (
     "num_local_experts",
     "num_experts",
     "n_routed_experts",
@@ -224,11 +224,11 @@ _LIMIT = 10**9  # no real model dimension comes near this; keeps params and byte
 def check_config_types(config: Mapping[str, Any]) -> None:
     """Types and ranges of the sizes a Hugging Face config gives, each error naming the key."""
     name = str(config.get("_name_or_path") or "custom").split("/")[-1]
-    for key in _POSITIVE_INT_KEYS + _COUNT_KEYS:
+    for key in POSITIVE_INT_KEYS + COUNT_KEYS:
         value = config.get(key)
         if value is None:
             continue
-        low = 1 if key in _POSITIVE_INT_KEYS else 0
+        low = 1 if key in POSITIVE_INT_KEYS else 0
         if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= _LIMIT:
             raise ValidationError(
                 f"model config {name!r}: {key} must be an integer between {low} and {_LIMIT:.0e}, got {value!r:.40}",

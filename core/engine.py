@@ -24,6 +24,7 @@ import numpy as np
 from . import bounds, collectives, guard
 from .deployment import Deployment, Workload, as_deployment
 from .errors import FitError, ValidationError
+from .fastpath import plan_cache
 from .kernel import BOUND_NAMES, KernelInputs, evaluate
 from .lowering import Op, ParallelMapping, kv_bytes_per_token_split, lower
 from .models import Model, load_model
@@ -431,6 +432,7 @@ def _fixed_plan(builder: PlanBuilder, mapping: ParallelMapping, replicas: int, s
     return plan
 
 
+@plan_cache
 def make_plan(
     model: str | Model | dict,
     backend: str | Device | System | Deployment | None = None,
@@ -776,10 +778,13 @@ def _allreduce_rates(plan: Plan, comm_bytes: np.ndarray, latency_row: np.ndarray
     return latency, bandwidth
 
 
-def _kernel_inputs(plan: Plan, coeff: dict[str, np.ndarray]) -> KernelInputs:
-    """Rates, links and energy figures of ``plan``'s device beside the coefficients."""
+def device_rows(plan: Plan) -> dict[str, Any]:
+    """Per op of ``plan``: FLOP rate, GEMM half-efficiency rows, link (wire bytes per message byte,
+    latency, bytes/s), J per FLOP and bandwidth scale; and ``jcomm``, J per wire byte. An
+    all-reduce's latency and bandwidth depend on its message size; ``latency``/``bw`` are its
+    regime for the smallest messages and ``latency_large``/``bw_large`` for the largest (two
+    lines of the message size, so the cheaper of the two is the regime at any size)."""
     device, eff, prec = plan.device, plan.device.efficiency, plan.precisions
-    S, O, L = coeff["level_bytes"].shape
     kinds = [op.kind for op in plan.ops]
     gemm_rate = device.peak(prec.compute) * eff.gemm_fraction(prec.compute)
     attention_rate = device.peak(prec.attention_compute) * eff.gemm_fraction(prec.attention_compute)
@@ -790,27 +795,49 @@ def _kernel_inputs(plan: Plan, coeff: dict[str, np.ndarray]) -> KernelInputs:
     if PRECISION_BITS[prec.weights] < PRECISION_BITS[prec.activations]:  # weight-only quantisation
         half_row = np.where(np.array(kinds) == "gemm", np.minimum(half_row, WEIGHT_ONLY_TILE_ROWS), half_row)
     factor_row, latency_row, bw_row, jcomm = _link_rows(plan)
-    comm_bytes = coeff["message"] * factor_row[None, :]
-    latency, bandwidth = _allreduce_rates(plan, comm_bytes, latency_row, bw_row)
+    ends = np.array([[0.0, 1e30]])  # wire bytes: the smallest and the largest message
+    latency, bandwidth = _allreduce_rates(plan, np.repeat(ends.T, len(kinds), axis=1), latency_row, bw_row)
+    power = device.power
+    return {
+        "rate": rate_row,
+        "half": half_row,
+        "factor": factor_row,
+        "latency": latency[0],
+        "bw": bandwidth[0],
+        "latency_large": latency[1],
+        "bw_large": bandwidth[1],
+        "jflop": (power.tdp_w - power.idle_w) / rate_row,
+        "scale": np.where(np.array(kinds) == "attention", eff.attention_memory_fraction, 1.0),
+        "jcomm": jcomm,
+        "link_latency": latency_row,
+        "link_bw": bw_row,
+    }
+
+
+def _kernel_inputs(plan: Plan, coeff: dict[str, np.ndarray]) -> KernelInputs:
+    """Rates, links and energy figures of ``plan``'s device beside the coefficients."""
+    device, eff = plan.device, plan.device.efficiency
+    S, O, L = coeff["level_bytes"].shape
+    row = device_rows(plan)
+    comm_bytes = coeff["message"] * row["factor"][None, :]
+    latency, bandwidth = _allreduce_rates(plan, comm_bytes, row["link_latency"], row["link_bw"])
     power = device.power
     return KernelInputs(
         flops=coeff["flops"],
-        flop_rate=np.broadcast_to(rate_row, (S, O)),
+        flop_rate=np.broadcast_to(row["rate"], (S, O)),
         gemm_rows=coeff["rows"],
-        gemm_half_rows=np.broadcast_to(half_row, (S, O)),
+        gemm_half_rows=np.broadcast_to(row["half"], (S, O)),
         comm_bytes=comm_bytes,
         comm_bytes_per_s=bandwidth,
         comm_latency_s=latency,
         overhead_s=np.full((S, O), eff.overhead_s),
-        joules_per_flop=np.broadcast_to((power.tdp_w - power.idle_w) / rate_row, (S, O)),
-        bandwidth_scale=np.broadcast_to(
-            np.where(np.array(kinds) == "attention", eff.attention_memory_fraction, 1.0), (S, O)
-        ),
+        joules_per_flop=np.broadcast_to(row["jflop"], (S, O)),
+        bandwidth_scale=np.broadcast_to(row["scale"], (S, O)),
         level_bytes=coeff["level_bytes"],
         level_bytes_per_s=np.broadcast_to([lv.effective_bytes_per_s for lv in device.memory], (S, L)),
         joules_per_byte=np.broadcast_to([lv.joules_per_byte for lv in device.memory], (S, L)),
         count=np.array([op.count for op in plan.ops], dtype=np.float64),
-        joules_per_comm_byte=np.full(S, jcomm),
+        joules_per_comm_byte=np.full(S, row["jcomm"]),
         idle_w=np.full(S, power.idle_w),
         max_w=np.full(S, power.tdp_w),
     )
@@ -949,12 +976,15 @@ def step(
     context: Any = None,
     deployment: Deployment | None = None,
     check_fit: bool = True,
+    breakdown: bool = True,
     registry: Registry | None = None,
     **keywords: Any,
 ) -> StepCost:
     """One step of ``phase`` for broadcast ``batch`` x ``tokens`` x ``context``, or for a
     :class:`Workload`: prefill of ``input_tokens`` for ``batch`` sequences, or a decode step at
-    ``input_tokens`` of context. ``keywords`` are :class:`Deployment` fields."""
+    ``input_tokens`` of context. ``keywords`` are :class:`Deployment` fields. ``breakdown=False``
+    skips the per-operator breakdown (``breakdown`` is then empty): totals, bound and fit come
+    from one fused C pass (:mod:`tokenfab.fastpath`), the fast path for large grids."""
     if isinstance(backend, Workload):
         backend, workload = None, backend
     if isinstance(workload, Deployment):
@@ -983,7 +1013,12 @@ def step(
         workload = Workload(batch=int(_max(b)), input_tokens=int(inp), output_tokens=int(out))
     bounds.check_context(plan.model, c, t)
     # ``batch`` counts every sequence the devices serve; each data-parallel replica takes its share.
-    cost = run_plan(plan, phase, np.ceil(b / plan.replicas), t, c, check_fit=check_fit)
+    if breakdown:
+        cost = run_plan(plan, phase, np.ceil(b / plan.replicas), t, c, check_fit=check_fit)
+    else:
+        from .fastpath import totals_step_cost
+
+        cost = totals_step_cost(plan, phase, np.ceil(b / plan.replicas), t, c, check_fit=check_fit)
     bounds.check_finite({"seconds": cost.seconds, "joules": cost.joules}, "step cost")
     return attrs.evolve(cost, workload=workload)
 

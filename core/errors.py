@@ -72,6 +72,9 @@ class FitError(TokenfabError):
 class UnsupportedPrecisionError(ValidationError):
     """A device has no peak rate for the requested precision."""
 
+    def __init__(self, message: str = "", *, field: str | None = "precision"):
+        super().__init__(message, field=field)
+
 
 class NonFiniteError(TokenfabError):
     """A result came out infinite or NaN (inputs beyond what float64 maths represents);

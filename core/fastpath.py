@@ -8,10 +8,68 @@ per-operator breakdown.
 
 from __future__ import annotations
 
+import functools
+import os
+import weakref
+from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any
 
 import attrs
 import numpy as np
+
+#: Plans kept by :func:`plan_cache` (least recently used dropped first).
+PLAN_CACHE_SIZE = 512
+_plans: OrderedDict[tuple, tuple[Any, Any]] = OrderedDict()
+
+
+def _model_key(model: Any) -> Any:
+    """A hashable stand-in for ``model``: an id, a config path with its modification time, or a
+    hashable :class:`Model`; ``None`` (do not cache) for dicts and anything unhashable."""
+    if isinstance(model, str):
+        try:
+            return (model, os.stat(model).st_mtime_ns)
+        except OSError:
+            return model
+    try:
+        hash(model)
+    except TypeError:
+        return None
+    return model
+
+
+def plan_cache(make_plan: Callable[..., Any]) -> Callable[..., Any]:
+    """Memoise ``make_plan`` on its arguments (all hashable: ids, frozen attrs values, numbers)
+    and the identity of the registry it resolves against, so that repeated scalar calls (a
+    planner's or a user's loop) pay for lowering, placement and the mapping search once. Plans
+    are frozen values, safe to share. Calls with a dict model, or anything unhashable, are not
+    cached."""
+
+    @functools.wraps(make_plan)
+    def cached(model: Any, backend: Any = None, *, registry: Any = None, **kwargs: Any) -> Any:
+        from .registry import default_registry
+
+        registry = registry or default_registry()
+        model_key = _model_key(model)
+        try:
+            key = (model_key, backend, id(registry), tuple(sorted(kwargs.items())))
+            hash(key)
+        except TypeError:
+            key = None
+        if key is None or model_key is None:
+            return make_plan(model, backend, registry=registry, **kwargs)
+        hit = _plans.get(key)
+        if hit is not None and hit[0]() is registry:
+            _plans.move_to_end(key)
+            return hit[1]
+        plan = make_plan(model, backend, registry=registry, **kwargs)
+        _plans[key] = (weakref.ref(registry), plan)
+        if len(_plans) > PLAN_CACHE_SIZE:
+            _plans.popitem(last=False)
+        return plan
+
+    cached.cache_clear = _plans.clear  # type: ignore[attr-defined]
+    return cached
 
 
 @attrs.frozen
@@ -25,8 +83,126 @@ class Totals:
     fits: np.ndarray
 
 
+#: Op fields in the order of the kernel's TF_ROW_* indices (native/tokenfab_kernel.h), then the
+#: device rows of :func:`tokenfab.engine.device_rows`.
+OP_ROW_FIELDS = (
+    "count",
+    "window",
+    "flops_per_token",
+    "flops_per_token_prompt",
+    "flops_per_seq",
+    "flops_per_pair",
+    "flops_per_pair_prompt",
+    "flops_per_ctx_prompt",
+    "rows_per_token",
+    "rows_per_seq",
+    "rows_per_seq_token",
+    "act_bytes_per_token",
+    "act_bytes_per_seq",
+    "kv_read_bytes_per_ctx",
+    "kv_write_bytes_per_token",
+    "experts_total",
+    "experts_top_k",
+    "weight_bytes",
+    "expert_bytes",
+    "comm_bytes_per_token",
+)
+DEVICE_ROW_FIELDS = ("rate", "half", "factor", "bw", "latency", "jflop", "scale", "latency_large", "bw_large")
+_rows: dict[int, tuple[Any, np.ndarray, dict]] = {}
+
+
+def plan_rows(plan: Any) -> tuple[np.ndarray, dict]:
+    """(the plan's [O, TF_ROW_FIELDS] row table for the fused kernel, scalar constants); built once per plan."""
+    hit = _rows.get(id(plan))
+    if hit is not None and hit[0]() is plan:
+        return hit[1], hit[2]
+    from .engine import device_rows
+
+    dev = device_rows(plan)
+    table = np.array(
+        [
+            [float(getattr(op, name)) for name in OP_ROW_FIELDS] + [float(dev[k][i]) for k in DEVICE_ROW_FIELDS]
+            for i, op in enumerate(plan.ops)
+        ],
+        dtype=np.float64,
+    ).reshape(len(plan.ops), len(OP_ROW_FIELDS) + len(DEVICE_ROW_FIELDS))
+    levels = [level.name for level in plan.device.memory]
+    consts = {
+        "level_bytes_per_s": np.array([lv.effective_bytes_per_s for lv in plan.device.memory], dtype=np.float64),
+        "joules_per_byte": np.array([lv.joules_per_byte for lv in plan.device.memory], dtype=np.float64),
+        "weights_level": levels.index(plan.weights_level),
+        "kv_level": levels.index(plan.kv_level),
+        "overhead_s": float(plan.device.efficiency.overhead_s),
+        "idle_w": float(plan.device.power.idle_w),
+        "max_w": float(plan.device.power.tdp_w),
+        "jcomm": float(dev["jcomm"]),
+    }
+    if len(_rows) > 256:
+        _rows.clear()
+    _rows[id(plan)] = (weakref.ref(plan), table, consts)
+    return table, consts
+
+
+def fused_totals(plan: Any, phase: str, batch: np.ndarray, tokens: np.ndarray, context: np.ndarray) -> dict:
+    """The C kernel's fused pass (``tf_step_totals``): 1-D float64 arrays of seconds, joules,
+    bound code, FLOPs and bytes for the scenarios, or ``None`` when the C kernel is unavailable."""
+    from . import kernel
+
+    if kernel._lib is None:
+        return None
+    ffi, lib = kernel._ffi, kernel._lib
+    table, consts = plan_rows(plan)
+    B, T, C = (np.ascontiguousarray(x, dtype=np.float64) for x in (batch, tokens, context))
+    S, (O, width), L = B.size, table.shape, consts["level_bytes_per_s"].size
+    if width != lib.TF_ROW_FIELDS or not (B.size == T.size == C.size):
+        raise kernel.KernelError(f"fused kernel: {width} row fields for {lib.TF_ROW_FIELDS}, or mismatched scenarios")
+    out = {name: np.empty(S) for name in ("seconds", "joules", "bound", "flops", "bytes")}
+    keep = [B, T, C, table, consts["level_bytes_per_s"], consts["joules_per_byte"]]
+    c_in = ffi.new("tf_plan_inputs *")
+    c_in.n_scenarios, c_in.n_ops, c_in.n_levels = S, O, L
+    c_in.len_rows, c_in.len_levels, c_in.len_s = table.size, L, S
+    c_in.replica_batch, c_in.tokens, c_in.context = (ffi.from_buffer("double[]", x) for x in (B, T, C))
+    c_in.rows = ffi.from_buffer("double[]", table)
+    c_in.level_bytes_per_s = ffi.from_buffer("double[]", consts["level_bytes_per_s"])
+    c_in.joules_per_byte = ffi.from_buffer("double[]", consts["joules_per_byte"])
+    c_in.weights_level, c_in.kv_level = consts["weights_level"], consts["kv_level"]
+    c_in.tp, c_in.pp, c_in.ep = plan.mapping.tp, plan.mapping.pp, plan.mapping.ep
+    c_in.prompt = 1.0 if phase == "prefill" else 0.0
+    c_in.overhead_s, c_in.idle_w, c_in.max_w = consts["overhead_s"], consts["idle_w"], consts["max_w"]
+    c_in.joules_per_comm_byte = consts["jcomm"]
+    c_out = ffi.new("tf_totals *")
+    for name, arr in out.items():
+        setattr(c_out, name, ffi.from_buffer("double[]", arr, require_writable=True))
+    bad = ffi.new("size_t *")
+    status = lib.tf_step_totals(c_in, c_out, bad)
+    del keep
+    if status != 0:
+        raise kernel.KernelError(f"fused kernel: {kernel._STATUS.get(status, status)} (scenario {bad[0]})")
+    return out
+
+
 def step_totals(plan: Any, phase: str, batch: np.ndarray, tokens: np.ndarray, context: np.ndarray) -> Totals:
-    """Totals of ``plan`` for the scenarios ``batch`` (one replica's) x ``tokens`` x ``context``."""
+    """Totals of ``plan`` for the scenarios ``batch`` (one replica's) x ``tokens`` x ``context``:
+    one fused C pass, or :func:`tokenfab.engine.run_plan` (the numpy reference path, with the
+    breakdown it builds) when the C kernel is unavailable."""
+    batch, tokens, context = (np.ravel(np.asarray(x, dtype=np.float64)) for x in (batch, tokens, context))
+    fused = fused_totals(plan, phase, batch, tokens, context)
+    memory = plan.memory_per_device(batch, context + tokens, tokens)
+    total_memory = sum(memory.values()) if plan.weights_level != plan.kv_level else memory[plan.weights_level]
+    fits = plan.fits(batch, context + tokens, tokens)
+    if fused is not None:
+        return Totals(
+            seconds=fused["seconds"],
+            joules=fused["joules"],
+            bound_code=fused["bound"].astype(np.int8),
+            memory_per_device_bytes=np.broadcast_to(np.asarray(total_memory, dtype=np.float64), batch.shape),
+            fits=np.broadcast_to(fits, batch.shape).astype(bool),
+        )
+    return reference_totals(plan, phase, batch, tokens, context)
+
+
+def reference_totals(plan: Any, phase: str, batch: np.ndarray, tokens: np.ndarray, context: np.ndarray) -> Totals:
+    """:func:`step_totals` through :func:`tokenfab.engine.run_plan` (numpy coefficients, any kernel)."""
     from .engine import run_plan
     from .kernel import BOUND_NAMES
 
@@ -41,4 +217,40 @@ def step_totals(plan: Any, phase: str, batch: np.ndarray, tokens: np.ndarray, co
         bound_code=codes,
         memory_per_device_bytes=np.atleast_1d(cost.memory_per_device_bytes).ravel().astype(np.float64),
         fits=np.atleast_1d(cost.fits).ravel().astype(bool),
+    )
+
+
+def totals_step_cost(
+    plan: Any, phase: str, batch: np.ndarray, tokens: np.ndarray, context: np.ndarray, *, check_fit: bool
+) -> Any:
+    """A :class:`tokenfab.engine.StepCost` without breakdown for broadcast scenarios (``batch`` one
+    replica's), from :func:`step_totals`; the bound names are an object array of the shared strings."""
+    from .engine import StepCost
+    from .kernel import BOUND_NAMES
+
+    b, t, c = np.broadcast_arrays(batch, tokens, context)
+    shape = b.shape
+    B, T, C = (np.ravel(x).astype(np.float64) for x in (b, t, c))
+    totals = step_totals(plan, phase, B, T, C)
+    if check_fit and not np.all(totals.fits):
+        worst = int(np.argmin(totals.fits))
+        raise plan.fit_error(B[worst], C[worst] + T[worst], T[worst])
+
+    def shaped(arr: np.ndarray) -> Any:
+        arr = np.asarray(arr).reshape(shape)
+        return arr.item() if arr.ndim == 0 else arr
+
+    return StepCost(
+        phase=phase,
+        seconds=shaped(totals.seconds),
+        joules=shaped(totals.joules),
+        bound=shaped(np.asarray(BOUND_NAMES, dtype=object)[totals.bound_code]),
+        breakdown=(),
+        devices=plan.mapping.devices,
+        batch=shaped(B),
+        tokens=shaped(T),
+        context=shaped(C),
+        memory_per_device_bytes=shaped(totals.memory_per_device_bytes),
+        fits=shaped(totals.fits),
+        plan=plan,
     )

@@ -369,7 +369,7 @@ class Device:
             raise ValidationError(f"{owner}: memory level names must be unique, got {names}")
         if not any(level.holds_weights for level in self.memory):
             raise ValidationError(f"{owner}: at least one memory level must have holds_weights=True")
-        if not 1950 <= int(self.year) <= 2100:
+        if not isinstance(self.year, int) or isinstance(self.year, bool) or not 1950 <= self.year <= 2100:
             raise ValidationError(f"{owner}: year must be between 1950 and 2100, got {self.year!r}")
 
     # -- derived values -------------------------------------------------------------------

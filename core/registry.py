@@ -270,6 +270,9 @@ def _load_data_packs(registry: Registry, disabled: frozenset[str]) -> None:
             except TokenfabError as exc:
                 registry.report(name, "load", str(exc))
                 continue
+            except Exception as exc:  # noqa: BLE001 - a file tokenfab cannot read is that file's problem only
+                registry.report(name, "load", f"{file}: {type(exc).__name__}: {exc}")
+                continue
             for device in devices:
                 registry.add_backend(name, device)
 

@@ -65,3 +65,72 @@ typedef struct {
 #define TF_ERR_SCALE -6
 
 int tf_evaluate(const tf_inputs *in, const tf_outputs *out, size_t *bad_index);
+
+/* Fused totals (core/fastpath.py): per-op coefficient rows of a plan, TF_ROW_FIELDS each,
+ * in the order of these indices (the same names as tokenfab.lowering.Op and the engine's rows). */
+#define TF_ROW_COUNT 0
+#define TF_ROW_WINDOW 1
+#define TF_ROW_FLOPS_PER_TOKEN 2
+#define TF_ROW_FLOPS_PER_TOKEN_PROMPT 3
+#define TF_ROW_FLOPS_PER_SEQ 4
+#define TF_ROW_FLOPS_PER_PAIR 5
+#define TF_ROW_FLOPS_PER_PAIR_PROMPT 6
+#define TF_ROW_FLOPS_PER_CTX_PROMPT 7
+#define TF_ROW_ROWS_PER_TOKEN 8
+#define TF_ROW_ROWS_PER_SEQ 9
+#define TF_ROW_ROWS_PER_SEQ_TOKEN 10
+#define TF_ROW_ACT_PER_TOKEN 11
+#define TF_ROW_ACT_PER_SEQ 12
+#define TF_ROW_KV_READ_PER_CTX 13
+#define TF_ROW_KV_WRITE_PER_TOKEN 14
+#define TF_ROW_EXPERTS_TOTAL 15
+#define TF_ROW_EXPERTS_TOP_K 16
+#define TF_ROW_WEIGHT_BYTES 17
+#define TF_ROW_EXPERT_BYTES 18
+#define TF_ROW_COMM_PER_TOKEN 19
+#define TF_ROW_RATE 20
+#define TF_ROW_HALF_ROWS 21
+#define TF_ROW_COMM_FACTOR 22
+#define TF_ROW_COMM_BW 23
+#define TF_ROW_COMM_LATENCY 24
+#define TF_ROW_JOULES_PER_FLOP 25
+#define TF_ROW_SCALE 26
+#define TF_ROW_COMM_LATENCY_LARGE 27 /* an all-reduce's regime for large messages (tokenfab.collectives) */
+#define TF_ROW_COMM_BW_LARGE 28
+#define TF_ROW_FIELDS 29
+#define TF_MAX_LEVELS 8
+
+typedef struct {
+    size_t n_scenarios;
+    size_t n_ops;
+    size_t n_levels;
+    size_t len_rows;     /* n_ops * TF_ROW_FIELDS */
+    size_t len_levels;   /* n_levels */
+    size_t len_s;        /* n_scenarios */
+    const double *replica_batch; /* [S] sequences of one replica */
+    const double *tokens;        /* [S] new tokens per sequence */
+    const double *context;       /* [S] cached tokens per sequence */
+    const double *rows;          /* [O * TF_ROW_FIELDS] */
+    const double *level_bytes_per_s; /* [L] */
+    const double *joules_per_byte;   /* [L] */
+    size_t weights_level;
+    size_t kv_level;
+    double tp;
+    double pp;
+    double ep;
+    double prompt;       /* 1: a prefill step (prompt tokens), 0: decode */
+    double overhead_s;
+    double idle_w;
+    double max_w;
+    double joules_per_comm_byte;
+} tf_plan_inputs;
+
+typedef struct {
+    double *seconds;  /* [S] step wall time */
+    double *joules;   /* [S] replica energy over the step */
+    double *bound;    /* [S] 0 compute, 1 memory, 2 communication, 3 overhead */
+    double *flops;    /* [S] FLOPs of one device of the busiest group's micro-batch trip */
+    double *bytes;    /* [S] bytes moved, same scope */
+} tf_totals;
+
+int tf_step_totals(const tf_plan_inputs *in, const tf_totals *out, size_t *bad_index);

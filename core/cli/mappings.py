@@ -5,10 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from rich.console import Console
-from rich.table import Table
-
-from ._common import add_objective, print_json
+from ._common import add_objective, add_output, emit, print_json
 
 ORDER = 25
 
@@ -25,12 +22,12 @@ def register(sub: Any) -> dict:
     p.add_argument("--output", type=int, default=500, dest="output_tokens", help="generated tokens (default 500)")
     for flag in ("--weights", "--activations", "--kv"):
         p.add_argument(flag, help=f"{flag[2:]} precision")
-    p.add_argument("--limit", type=int, default=20, help="rows to show (default 20; --json lists all)")
-    p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--limit", type=int, default=20, help="rows to show (default 20; --json and --csv list all)")
+    add_output(p)
     return {"mappings": cmd_mappings}
 
 
-def cmd_mappings(args: argparse.Namespace, console: Console) -> None:
+def cmd_mappings(args: argparse.Namespace, console: Any) -> None:
     from ..deployment import Deployment, Workload
     from ..planning.mappings import mappings
 
@@ -42,17 +39,26 @@ def cmd_mappings(args: argparse.Namespace, console: Console) -> None:
     if args.json:
         print_json(result.to_dict())
         return
-    table = Table(
-        title=f"{result.model} on {result.backend}: {result.devices} devices ({result.chosen_by}), "
+    from ..io.tables import Column
+
+    title = (
+        f"{result.model} on {result.backend}: {result.devices} devices ({result.chosen_by}), "
         f"batch {workload.batch}, {workload.input_tokens} in / {workload.output_tokens} out; "
         f"by {args.objective} ({result.metric})"
     )
-    for col in ("#", "devices (mapping)", result.metric, "why not the best"):
-        table.add_column(col, justify="right" if col != "why not the best" else "left")
-    for i, cand in enumerate(result.candidates[: args.limit]):
-        value = "-" if cand.value is None else f"{cand.value:.4g}"
-        table.add_row(str(i + 1), cand.shape.label(), value, "best" if i == 0 else cand.reason)
-    console.print(table)
+    rows = [
+        {"rank": i + 1, "mapping": c.shape.label(), "value": c.value, "why": "best" if i == 0 else c.reason}
+        for i, c in enumerate(result.candidates)
+    ]
+    if args.csv:
+        return emit(args, console, [{"model": result.model, "backend": result.backend, **r} for r in rows], [])
+    columns = [
+        Column(key="rank", header="#", priority=0),
+        Column(key="mapping", header="devices (mapping)", justify="left", priority=0),
+        Column(key="value", header=result.metric, priority=1),
+        Column(key="why", header="why not the best", justify="left", priority=2, wrap=True),
+    ]
+    emit(args, console, rows[: args.limit], columns, title=title)
     hidden = len(result.candidates) - args.limit
     if hidden > 0:
         console.print(f"{hidden} more (--limit or --json to see them)")

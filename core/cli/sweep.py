@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import textwrap
 from typing import TYPE_CHECKING, Any
 
 from ._common import add_output, emit, exit_code, mapping_options, print_json
@@ -20,8 +21,18 @@ def register(sub: Any) -> dict:
     p = sub.add_parser(
         "sweep",
         help="step costs over a grid of batch x context x tokens on many backends",
-        description="Grid axes use the same language as tokenfab.sweep: " + GRID_HELP + ". "
-        "The grid is their outer product; large grids go to --out in chunks of bounded memory.",
+        description=textwrap.fill(
+            "Grid axes use the same language as tokenfab.sweep: " + GRID_HELP + ". "
+            "The grid is their outer product; large grids go to --out in chunks of bounded memory.",
+            78,
+        ),
+        epilog="metrics:\n"
+        "  step        seconds of one forward step of the replica (prefill or decode)\n"
+        "  tok/s       batch x tokens / step: tokens per second one replica processes\n"
+        "  bound       what limits the step: compute, memory, communication or overhead\n"
+        "  fits        whether weights, KV cache and workspace fit every device\n"
+        "  mem/dev     bytes each device holds at that scenario",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--model", required=True)
     p.add_argument("--backends", default="all", help="comma-separated backend ids, or 'all' (default)")

@@ -33,6 +33,7 @@ def register(sub: Any) -> dict:
     p.add_argument("--tdp", type=float, dest="tdp_w", help="override board power (W)")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.add_argument("--csv", action="store_true", help="print CSV")
+    p.add_argument("--wide", action="store_true", help="show every table column, however wide the terminal")
     return {"train": cmd_train}
 
 

@@ -57,6 +57,8 @@ def _cli_lines(capsys, monkeypatch, width, *argv):
         ("models",),
         ("plugins",),
         ("sweep", "--model", "llama-3.1-8b", "--backends", "nvidia:h200,amd:mi300x", "--batch", "1,64"),
+        ("mappings", "--model", "llama-3.1-70b", "--backend", "nvidia:h100-sxm", "--batch", "16"),
+        ("plugins", "--check", "groq"),
     ],
 )
 def test_every_command_fits_80_columns(capsys, monkeypatch, argv):

@@ -8,8 +8,10 @@ import pytest
 import tokenfab
 from tokenfab import Deployment, Workload
 from tokenfab.cli import main
-from tokenfab.planning.mappings import OBJECTIVES, mappings
+from tokenfab.planning.mappings import OBJECTIVES
 from tokenfab.registry import build_registry
+
+mappings = tokenfab.mappings  # the public entry point
 
 WL = Workload(input_tokens=1000, output_tokens=500, batch=1)
 
