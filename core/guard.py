@@ -213,11 +213,40 @@ def call_each(registry: Any, hook_name: str, check: Callable[[Any], Any] | None 
         yield pack, value
 
 
+_MEMO_SIZE = 4096
+
+
+def _memo_key(hook_name: str, kwargs: dict[str, Any]) -> tuple[tuple, list]:
+    """A cache key for a hook call: values by value (frozen models hash by their fields),
+    unhashable objects (devices) by identity, kept alive beside the cached result."""
+    parts, keep = [hook_name], []
+    for name, value in sorted(kwargs.items()):
+        try:
+            hash(value)
+            parts.append((name, value))
+        except TypeError:
+            parts.append((name, "id", id(value)))
+            keep.append(value)
+    return tuple(parts), keep
+
+
 def call_first(registry: Any, hook_name: str, check: Callable[[Any], Any] | None = None, **kwargs: Any) -> Any:
-    """The first usable non-``None`` result of a ``firstresult`` hook (see :func:`call_each`), or ``None``."""
-    for _pack, value in call_each(registry, hook_name, check, **kwargs):
-        return value
-    return None
+    """The first usable non-``None`` result of a ``firstresult`` hook (see :func:`call_each`), or ``None``.
+
+    Hooks are pure functions of their arguments (the hook contract), so a registry remembers
+    the answer for identical arguments (at most 4096 of them): a sweep or a mapping search
+    pays the guarded call once, not once per scenario."""
+    memo = getattr(registry, "hook_cache", None)
+    key, keep = _memo_key(hook_name, kwargs)
+    if memo is not None and key in memo:
+        value = memo[key][0]
+        return None if value is None else dict(value)
+    value = next((value for _pack, value in call_each(registry, hook_name, check, **kwargs)), None)
+    if memo is not None:
+        if len(memo) >= _MEMO_SIZE:
+            memo.clear()
+        memo[key] = (value, keep)
+    return None if value is None else dict(value)
 
 
 # -- checks of what the firstresult hooks return ----------------------------------------------

@@ -6,8 +6,7 @@ The maths (per scenario s, operator o, one instance on one device; see native/to
     compute  = flops / (flop_rate * eff)         (0 when flops == 0)
     memory   = sum_l level_bytes[l] / (level_bytes_per_s[l] * bandwidth_scale)
     comm     = comm_latency + comm_bytes / comm_bytes_per_s
-    busy     = hypot(compute, memory) = sqrt(compute^2 + memory^2)
-    seconds  = count * (max(busy, comm) + overhead)
+    seconds  = count * (max(compute, memory, comm) + overhead)
     dynamic  = count * (flops*J_flop + sum_l bytes_l*J_l + comm_bytes*J_comm)
     joules   = min(dynamic + idle_w * seconds, max_w * seconds)
     bound    = argmax(compute, memory, comm, overhead)  (0, 1, 2, 3; first on ties)
@@ -15,15 +14,11 @@ The maths (per scenario s, operator o, one instance on one device; see native/to
 :func:`evaluate` runs the C kernel (one call for all scenarios); :func:`reference_evaluate`
 is the numpy twin the tests hold equal to it.
 
-Compute and memory combine as ``hypot`` (a 2-norm), not ``max``: a kernel's loads and its
-math overlap imperfectly, most visibly near the ridge point. Public evidence (Azure ND GB200 v6,
-cuBLASLt, M x N x K = 802816 x 192 x 768): FP8 at 1459.5 TFLOPS is 162 us, where the compute
-time at the 16384^3 rate (2906.9 TFLOPS) is 81 us and the memory time (0.92 GB of fp8 input and
-bf16 output at 0.85 x 8 TB/s) is 136 us: ``max`` predicts 136 us (19% fast), ``hypot`` 158 us
-(3%); the same shape in FP4 (2216.7 TFLOPS, 107 us; compute 31 us, memory 91 us) is 17% fast
-under ``max`` and 11% under ``hypot``. A 2-norm is at most sqrt(2) = 1.41x the max (equal
-compute and memory) and within 1% of it when one resource is 7x the other. Communication
-stays a separate bound (collectives run as their own kernels).
+Compute and memory combine as ``max`` (the roofline). A 2-norm (``hypot``) was tried: it fits
+Azure's GB200 skinny GEMM (802816 x 192 x 768) better, but direct H200 measurements
+(benchmarks/results/gpu-h200-2026-11-30.json, 150 cuBLAS GEMMs of Llama shapes, M = 1-8192)
+put the max at 8.0% median |error| and the 2-norm at 11.2% (1.2-1.45x slow near the ridge),
+so the max stays.
 """
 
 from __future__ import annotations
@@ -208,7 +203,7 @@ def reference_evaluate(inputs: KernelInputs) -> dict[str, np.ndarray]:
     dyn = dyn + np.where(cb > 0, cb * a["joules_per_comm_byte"][:, None], 0.0)
     over, count = a["overhead_s"], a["count"][None, :]
     stacked = np.stack([compute, memory, comm, over])
-    longest = np.maximum(np.hypot(compute, memory), comm)
+    longest = np.maximum(np.maximum(compute, memory), comm)
     bound = np.argmax(stacked, axis=0).astype(np.float64)
     seconds = count * (longest + over)
     joules = np.minimum(count * dyn + a["idle_w"][:, None] * seconds, a["max_w"][:, None] * seconds)

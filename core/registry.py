@@ -81,6 +81,7 @@ class Registry:
     announce: bool = False  # warn about problems found after the registry was built
     _reported: set = attrs.field(factory=set, repr=False)
     _models: dict[str, Any] | None = attrs.field(default=None, repr=False)
+    hook_cache: dict = attrs.field(factory=dict, repr=False)  # firstresult answers by arguments (guard.call_first)
 
     def get(self, backend_id: str) -> Device | System:
         if not isinstance(backend_id, str):

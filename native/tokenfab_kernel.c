@@ -6,8 +6,7 @@
  *   compute  = flops / (flop_rate * eff)            (0 when flops == 0)
  *   memory   = sum_l bytes_l / (bandwidth_l * scale) (0 terms skipped)
  *   comm     = latency + comm_bytes / comm_bw       (0 when no bytes and no latency)
- *   busy     = hypot(compute, memory)             (compute and memory overlap imperfectly)
- *   seconds  = count * (max(busy, comm) + overhead)
+ *   seconds  = count * (max(compute, memory, comm) + overhead)
  *   dynamic  = count * (flops*J_flop + sum_l bytes_l*J_l + comm_bytes*J_comm)
  *   joules   = min(dynamic + idle_w*seconds, max_w*seconds)
  *   bound    = argmax(compute, memory, comm, overhead), first on ties
@@ -59,11 +58,7 @@ static int op_cost(const double v[11], const double *bytes, const double *bw, co
     if (memory > top) { top = memory; code = 1.0; }
     if (comm > top) { top = comm; code = 2.0; }
     if (over > top) { code = 3.0; }
-    /* sqrt of the sum of squares where the squares cannot overflow or underflow (several times
-     * faster than libm's hypot and within 2 ulp of it); hypot outside that range. */
-    double hi = compute > memory ? compute : memory;
-    double busy = (hi > 1e-150 && hi < 1e150) ? sqrt(compute * compute + memory * memory) : hypot(compute, memory);
-    double longest = busy > comm ? busy : comm;
+    double longest = top > comm ? top : comm; /* max(compute, memory, comm) */
     double seconds = count * (longest + over);
     dyn *= count;
     double joules = dyn + idle * seconds;

@@ -393,3 +393,23 @@ def test_concurrent_registration_loses_nothing():
     for thread in threads:
         thread.join()
     assert len(registry.backends) == 200 and registry.problems == []
+
+
+class CountingPlacement:
+    calls = 0
+
+    @hookimpl
+    def tokenfab_placement(self, model, device, weights_bytes, kv_bytes, activation_bytes):
+        CountingPlacement.calls += 1
+        return None
+
+
+def test_firstresult_answers_are_remembered_for_identical_arguments():
+    registry = build_registry([CountingPlacement()], entry_points=False)
+    registry.add_backend("toy", toy())
+    for _ in range(3):
+        tokenfab.estimate("llama-3.2-1b", "toy:chip", registry=registry, **SCENARIO)
+    first = CountingPlacement.calls
+    assert first >= 1
+    tokenfab.estimate("llama-3.2-1b", "toy:chip", registry=registry, **SCENARIO)
+    assert CountingPlacement.calls == first  # the same scenario again: no new guarded call

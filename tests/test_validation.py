@@ -32,7 +32,9 @@ def test_no_calibration_point_reappears_as_a_check():
     # A check with the same backend, model, metric and workload as a calibration point would score the fit itself.
     def key(p):
         c = p["conditions"]
-        return (p.get("backend"), p.get("model"), p["metric"], c.get("input_tokens"), c.get("output_tokens"))
+        # speculative decoding makes it another workload (a draft model's cycle, not plain decoding)
+        spec = json.dumps(c.get("speculative"), sort_keys=True)
+        return (p.get("backend"), p.get("model"), p["metric"], c.get("input_tokens"), c.get("output_tokens"), spec)
 
     calibration = {key(p) for p in POINTS if p["role"] == "calibration"}
     assert not [p["id"] for p in POINTS if p["role"] == "check" and key(p) in calibration]
@@ -63,7 +65,7 @@ def test_points_with_a_tolerance_band_stay_in_it(point):
 
 def test_rows_that_cannot_be_estimated_carry_their_error(report):
     sambanova = [r for r in report.rows if r.point["vendor"] == "SambaNova"]
-    assert sambanova and all(r.predicted is None and "unknown backend" in r.error for r in sambanova)
+    assert sambanova and all(r.predicted is None and "no backend 'sambanova:sn40l'" in r.error for r in sambanova)
     assert all(s.scored == 0 and s.median_abs_error is None for s in report.summary("vendor") if s.group == "SambaNova")
 
 
@@ -104,8 +106,40 @@ def test_bad_point_file_is_rejected(tmp_path):
 def test_cli_json_and_exit_code(capsys):
     assert main(["validate", "--vendor", "Groq", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
-    assert data["summary"]["points"] == 2 and len(data["rows"]) == 2
+    groq = [p for p in POINTS if p["vendor"] == "Groq"]
+    assert data["summary"]["points"] == len(groq) == 3 and len(data["rows"]) == 3
     assert {"role", "vendor", "metric", "kind"} <= set(data["by"])
     assert main(["validate", "--vendor", "AMD"]) == 0
     out = capsys.readouterr().out
     assert "mlperf-inf-v4.1-amd-mi300x" in out and "median |error|" in out
+
+
+def _spec_point(speculative):
+    conditions = {"input_tokens": 1000, "output_tokens": 500, "batch": 1, "speculative": speculative}
+    return {
+        "id": "spec-example", "kind": "inference", "role": "check", "vendor": "Groq", "backend": "groq:lpu",
+        "model": "llama-3.1-70b", "metric": "tokens_per_s_per_user", "value": 1000.0, "source": "test",
+        "quote": "test", "conditions": conditions,
+    }  # fmt: skip
+
+
+def test_speculative_condition_is_replayed_with_its_draft():
+    spec = {"draft": "llama-3.2-1b", "tokens": 3, "acceptance": 0.5}
+    row = validate(points=[_spec_point(spec)]).rows[0]
+    assert row.error is None
+    direct = tokenfab.estimate(
+        "llama-3.1-70b", "groq:lpu", input_tokens=1000, output_tokens=500, speculative=tokenfab.Speculative(**spec)
+    )
+    assert row.predicted == pytest.approx(direct.tokens_per_s_per_user)
+    # a = 0.5, g = 3: (1 - 0.5^4) / (1 - 0.5) = 0.9375 / 0.5 = 1.875 tokens per cycle
+    assert direct.speculative_tokens_per_step == pytest.approx(1.875)
+    # acceptance 0: one token per cycle that also pays 3 draft steps, so slower than plain decoding
+    plain = tokenfab.estimate("llama-3.1-70b", "groq:lpu", input_tokens=1000, output_tokens=500)
+    none_accepted = validate(points=[_spec_point({**spec, "acceptance": 0.0})]).rows[0]
+    assert none_accepted.predicted < plain.tokens_per_s_per_user
+
+
+@pytest.mark.parametrize("bad", [{"tokens": 3}, {"draft": "llama-3.2-1b", "window": 3}, "llama-3.2-1b"])
+def test_malformed_speculative_condition_is_an_error_row(bad):
+    row = validate(points=[_spec_point(bad)]).rows[0]
+    assert row.predicted is None and "conditions.speculative" in row.error

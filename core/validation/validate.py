@@ -2,7 +2,8 @@
 
 The points ship in ``points.json`` beside this module. Each point names its source, a quote, the
 conditions it was measured under (model, backend, devices, mapping, precisions, input and output
-tokens, batch), the metric and its value, and a ``role``:
+tokens, batch, and ``speculative`` = ``{draft, tokens, acceptance}`` where the source states
+speculative decoding), the metric and its value, and a ``role``:
 
 * ``calibration``: a constant of a pack was chosen with this point in view (``calibrates`` says which);
 * ``check``: no constant was chosen with it. A point is never both.
@@ -30,7 +31,7 @@ from typing import Any
 
 import attrs
 
-from ..errors import TokenfabError, ValidationError
+from ..errors import TokenfabError, UnknownIdError, ValidationError
 
 ROLES = ("calibration", "check")
 WITHIN_25 = 0.25
@@ -197,19 +198,40 @@ def predict_inference(point: Mapping[str, Any], registry: Any) -> tuple[float, d
     options.update({k: cond[k] for k in ("devices",) if k in cond})
     options.update({k: v for k, v in cond.get("mapping", {}).items() if k in ("tp", "pp", "ep")})
     options.update({k: v for k, v in cond.get("precisions", {}).items() if k in ("weights", "activations", "kv")})
-    registry.get(point["backend"])  # unknown backend -> UnknownIdError, reported on the row
+    try:
+        registry.get(point["backend"])
+    except UnknownIdError as exc:  # reported on the row, never a crash
+        raise ValidationError(f"no backend {point['backend']!r} installed (no pack provides it): {exc}") from exc
     inp, out, batch = cond["input_tokens"], cond["output_tokens"], cond["batch"]
     if isinstance(batch, str):
         if not batch.startswith("max"):
             raise ValidationError(f"validation point {point['id']!r}: batch must be an integer, 'max' or 'max:N'")
         cap = int(batch[4:]) if batch.startswith("max:") else 65536
         batch = max_batch(point["model"], point["backend"], input_tokens=inp, output_tokens=out, limit=cap, **options)
+    options["speculative"] = _speculative(point)
     est = estimate(point["model"], point["backend"], batch=batch, input_tokens=inp, output_tokens=out, **options)
     metric = point["metric"]
     if not hasattr(est, metric):
         raise ValidationError(f"validation point {point['id']!r}: metric {metric!r} is not an estimate field")
     details = {"predicted_batch": est.batch, "devices": est.devices, "mapping": f"tp{est.tp} pp{est.pp} ep{est.ep}"}
     return float(getattr(est, metric)), details
+
+
+def _speculative(point: Mapping[str, Any]) -> Any:
+    """The point's speculative decoding, from ``conditions.speculative`` = ``{"draft": model id,
+    "tokens": g, "acceptance": a}`` (each token accepted with probability ``a``: an assumption the
+    point states and sources, never fitted to it), or ``None`` for plain decoding."""
+    from ..deployment import Speculative
+
+    spec = point["conditions"].get("speculative")
+    if spec is None:
+        return None
+    if not isinstance(spec, Mapping) or set(spec) - {"draft", "tokens", "acceptance"} or "draft" not in spec:
+        raise ValidationError(
+            f"validation point {point['id']!r}: conditions.speculative must be "
+            f"{{draft, tokens, acceptance}}, got {spec!r}"
+        )
+    return Speculative(**spec)
 
 
 register_predictor("inference", predict_inference)

@@ -24,6 +24,9 @@ URL = {
     "groq_pricing": "https://groq.com/pricing (per-token prices; 70B figures as quoted by "
     "https://theneuralbase.com/groq/learn/intermediate/cost-per-user-for-voice-applications/, April 2026; "
     "8B figures recalled, not re-read)",
+    "groq_truepoint": "https://groq.com/blog/inside-the-lpu-deconstructing-groq-speed (2025-08-01, TruePoint numerics: "
+    "'we can store weights and activations at lower precision while performing all matrix operations at full "
+    "precision'; 'FP8 storage for activations in error-tolerant layers'; 'FP32 for attention logits')",
     "assumption": "tokenfab modelling assumption, documented in docs/modelling.md and docs/vendors.md",
 }
 
@@ -120,7 +123,10 @@ LPU = Device(
         efficiency__overhead_s="calibration_op_latency: 1.5 us per operator pass, least squares over GroqCloud 8B and 70B int8 per-user speeds (docs/modelling.md 5.4)",
         efficiency__gemm_max="assumption: MXM weight-stationary, no batch-size penalty (gemm_half_rows 0)",
     ),
-    notes="The next-generation LPU (LP30 / Groq 3) is not modelled: its power is not published.",
+    notes="The next-generation LPU (LP30 / Groq 3) is not modelled: its power is not published. GroqCloud stores weights "
+    "at reduced precision (TruePoint numerics [groq_truepoint]; 8-bit per Artificial Analysis' table [calibration "
+    "points]): pass weights='int8' for GroqCloud's deployment; the default stays 16-bit (the core has no per-device "
+    "default precision yet).",
 )
 
 DEVICES = [LPU]

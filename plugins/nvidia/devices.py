@@ -48,6 +48,9 @@ URL = {
     "(NVLS) / ND GB200 v6 (ring) results; fit in plugins/nvidia/devices.py (_NCCL)",
     "vllm_custom_ar": "https://github.com/vllm-project/vllm/blob/main/vllm/distributed/device_communicators/"
     "custom_all_reduce.py (CustomAllreduce max_size = 8192 * 1024: larger messages go to NCCL)",
+    "cal:h200_2026_11_30": "benchmarks/results/gpu-h200-2026-11-30.json: measured 2026-11-30 on one NVIDIA H200 SXM "
+    "(torch 2.11, CUDA 13, driver 580.159.04) with benchmarks/measure_gpu.py; fitted by "
+    "benchmarks/fit_gpu_calibration.py (held equal by tests/test_gpu_calibration.py)",
     "assumption": "tokenfab modelling assumption, documented in docs/modelling.md; replace with a measurement "
     "(benchmarks/measure_gpu.py) when one is available",
 }
@@ -67,6 +70,35 @@ _ATTN_FRACTION = 0.8
 # HBM energy: ~3.5-4 pJ/bit at the device (reference README) plus the on-chip path
 # (L2, NoC, shared memory): 60 pJ/byte end to end.
 _HBM_J_PER_BYTE = 60e-12
+# Hopper (GH100: H100, H200, H800), measured on H200 2026-11-30 [cal:h200_2026_11_30] and fitted with
+# the engine's own operator rule, max(compute, memory) + overhead, over 135 GEMMs (8 Llama-3.1-8B/70B
+# projection shapes, M 1..8192, bf16 and fp8 jointly; rms log error 0.15):
+# * gemm_max: the tensor-core fraction a large GEMM reaches, bf16 0.79, fp8 0.69 (cuBLASLt);
+# * gemm_half_rows 72: the rows at which a GEMM reaches half that fraction (Hopper WGMMA tiles are
+#   64 rows; the old 64-row assumption was close);
+# * overhead_s and attention_memory_fraction keep the shared assumptions (3 us, 0.8), bracketed but
+#   not fitted: a bare CUDA-graph kernel node costs 0.923 us, but graph-replayed RMSNorm / SiLU*mul at batch 1
+#   take 3.05 / 2.41 us and memory-bound GEMMs 3.3-5.6 us above their weight read (gpu-graph-h200-2026-11-30.json),
+#   which brackets the 3 us; torch's contiguous decode
+#   attention read its KV at 4.47-4.62 TB/s (batch >= 64), above the 4.24-4.27 TB/s copy rate (fraction
+#   1.0), but paged serving kernels were not measured (FlashMLA's paged 0.90 of peak is MLA-shaped).
+#   Same die and clocks: the GEMM fits transfer to H100/H800. Blackwell keeps its own figures
+#   (tcgen05 MMA tiles and a different cuBLASLt: not measured).
+_HOPPER_GEMM_MAX = {"bf16": 0.79, "fp16": 0.79, "fp8": 0.69}
+_HOPPER_HALF_ROWS = 72.0
+_HOPPER_OVERHEAD_S = _OVERHEAD_S
+_HOPPER_ATTN_FRACTION = _ATTN_FRACTION
+_HOPPER_SOURCES = dict(
+    efficiency__gemm_max="cal:h200_2026_11_30: joint fit over 135 GEMMs (Llama-3.1-8B/70B projections, M 1..8192) "
+    "of max(compute, memory) + overhead: bf16 0.79, fp8 0.69 (cuBLASLt FP8 16384^3 on H100 [cal:azure_h100] "
+    "0.70 is a check); other precisions take the bf16 figure",
+    efficiency__gemm_half_rows="cal:h200_2026_11_30: same joint fit, 72 rows (was a 64-row assumption)",
+    efficiency__overhead_s="assumption,cal:h200_2026_11_30: 3 us, checked by CUDA-graph replay on H200 "
+    "(benchmarks/results/gpu-graph-h200-2026-11-30.json): work-free RMSNorm / SiLU*mul at batch 1 take 3.05 / 2.41 us, "
+    "memory-bound GEMMs 3.3-5.6 us above their weight read; a bare kernel node 0.92 us",
+    efficiency__attention_memory_fraction="cal:flashmla,cal:h200_2026_11_30: 0.8 assumed for paged GQA kernels; "
+    "contiguous torch SDPA decode reads 4.47-4.62 TB/s (fraction 1.0, an upper bound)",
+)
 # NVLink signalling energy 1.3 pJ/bit [nv_nvlink_blog] = 10.4 pJ/byte.
 _NVLINK_J_PER_BYTE = 1.3e-12 * 8
 # Latency per serialised step of an all-reduce on NVLink/NVSwitch. nccl-tests on ND H100 v5 fit
@@ -219,11 +251,12 @@ H100 = Device(
     power=Power(tdp_w=700, idle_w=80, host_w=10200 / 8 - 700),
     price=Price(usd_per_device_hour=3.90, provider="AWS EC2 P5 on demand after the June 2025 cut", date="2026-03"),
     efficiency=Efficiency(
-        gemm_max_default=0.74,
-        gemm_half_rows=64,
+        gemm_max_default=_HOPPER_GEMM_MAX["bf16"],
+        gemm_max=_HOPPER_GEMM_MAX,
+        gemm_half_rows=_HOPPER_HALF_ROWS,
         vector_fraction=0.5,
-        overhead_s=_OVERHEAD_S,
-        attention_memory_fraction=_ATTN_FRACTION,
+        overhead_s=_HOPPER_OVERHEAD_S,
+        attention_memory_fraction=_HOPPER_ATTN_FRACTION,
     ),
     sources=_src(
         peak__fp64="nv_h100_page,hpctech_h100: FP64 Tensor Core 67",
@@ -250,11 +283,7 @@ H100 = Device(
         power__idle_w="assumption: ~11% of TDP, not vendor-published",
         power__host_w="flashgenius_dgx: DGX H100 10.2 kW max / 8 - 700 W GPU = 575 W host, NIC and switch share",
         price="costnimbus_prices",
-        efficiency__gemm_max="cal:azure_h100: cuBLASLt FP8 1377.3 TFLOPS at 16384^3, 1216.9 at 4096^3, 1011.3 at "
-        "2048^3; e*m/(m+h) fit gives e=0.736; BF16 assumed the same fraction",
-        efficiency__gemm_half_rows="assumption: Hopper WGMMA instructions are M=64 rows; a 64-row step halves tile use",
-        efficiency__overhead_s="assumption",
-        efficiency__attention_memory_fraction="cal:flashmla: upper bound 0.9; 0.8 assumed",
+        **_HOPPER_SOURCES,
     ),
 )
 
@@ -279,11 +308,12 @@ H200 = Device(
     power=Power(tdp_w=700, idle_w=80, host_w=10200 / 8 - 700),
     price=Price(usd_per_device_hour=4.54, provider="Spheron on demand", date="2026-03-17"),
     efficiency=Efficiency(
-        gemm_max_default=0.73,
-        gemm_half_rows=64,
+        gemm_max_default=_HOPPER_GEMM_MAX["bf16"],
+        gemm_max=_HOPPER_GEMM_MAX,
+        gemm_half_rows=_HOPPER_HALF_ROWS,
         vector_fraction=0.5,
-        overhead_s=_OVERHEAD_S,
-        attention_memory_fraction=_ATTN_FRACTION,
+        overhead_s=_HOPPER_OVERHEAD_S,
+        attention_memory_fraction=_HOPPER_ATTN_FRACTION,
     ),
     sources=_src(
         peak__fp64="nv_h200_page",
@@ -297,7 +327,8 @@ H200 = Device(
         memory__l2__bytes_per_s="chipsandcheese_h100: H100 figure, same die",
         memory__hbm__capacity_bytes="nv_h200_page: 141 GB",
         memory__hbm__bytes_per_s="nv_h200_page: 4.8 TB/s",
-        memory__hbm__efficiency="cal:azure_h200: copy 4.01, dot 4.48 TB/s of 4.8 (0.84-0.93) -> 0.88",
+        memory__hbm__efficiency="cal:azure_h200,cal:h200_2026_11_30: Azure copy 4.01, dot 4.48 TB/s of 4.8; measured "
+        "copy 4.24-4.27, read 4.22-4.27 TB/s (0.88-0.89) -> 0.88",
         memory__hbm__joules_per_byte="assumption: 60 pJ/B HBM + on-chip path",
         interconnect__scale_up="mlperf_h200_sys: NVLink 900 GB/s bidirectional, 8 GPUs",
         interconnect__scale_up__efficiency="cal:nccl: large-message NCCL fit",
@@ -309,10 +340,7 @@ H200 = Device(
         power__idle_w="assumption: ~11% of TDP, not vendor-published",
         power__host_w="flashgenius_dgx,assumption: DGX H100's 575 W per GPU (same chassis, 700 W GPUs; DGX H200 not sourced)",
         price="spheron_2026",
-        efficiency__gemm_max="cal:azure_h200: cuBLASLt FP8 1366.3 TFLOPS at 16384^3 (H100 fit scaled by 1366.3/1377.3)",
-        efficiency__gemm_half_rows="assumption: WGMMA M=64 rows",
-        efficiency__overhead_s="assumption",
-        efficiency__attention_memory_fraction="cal:flashmla: upper bound 0.9; 0.8 assumed",
+        **_HOPPER_SOURCES,
     ),
 )
 
@@ -524,7 +552,7 @@ H800 = Device(
         power__tdp_w="h800_philisun: 700 W",
         power__idle_w="assumption: as H100",
         price="deepseek_v3_report: $2 per GPU-hour",
-        efficiency="cal:azure_h100: same die as H100",
+        efficiency="cal:h200_2026_11_30: same GH100 die and clocks as H100/H200 (Hopper fit)",
     ),
     notes="China-market H100 variant: H100 compute, NVLink cut to 400 GB/s, FP64 fused off.",
 )
