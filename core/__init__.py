@@ -59,6 +59,10 @@ _LAZY = {
     "TrainingMapping": "training.config",
     "TrainingRecipe": "training.config",
     "validate": "validation",
+    "plan": "planning.planner",
+    "pareto": "planning.pareto",
+    "simulate": "planning.simulate",
+    "SLO": "planning.slo",
 }
 #: Submodules reachable as attributes (``tokenfab.registry``) without an explicit import.
 _SUBMODULES = ("conformance", "economics", "registry", "sweeps")
@@ -78,6 +82,10 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from .hookspecs import HOOKSPEC_VERSION, hookimpl
     from .models import Model, load_model
     from .planning.mappings import MappingSearch, mappings
+    from .planning.pareto import pareto
+    from .planning.planner import plan
+    from .planning.simulate import simulate
+    from .planning.slo import SLO
     from .protocol import (
         PRECISION_BITS,
         Device,
@@ -187,4 +195,8 @@ __all__ = [
     "TrainingMapping",
     "TrainingRecipe",
     "validate",
+    "plan",
+    "pareto",
+    "simulate",
+    "SLO",
 ]

@@ -59,7 +59,9 @@ def test_compare_table_and_csv(capsys):
         "8",
     )
     assert code == 0 and "TTFT" in out and "$/Mtok" in out and "J/tok" in out and " ms" in out
-    code, out, _ = run(capsys, "compare", "--model", "llama-3.1-8b", "--backends", "nvidia:h100-sxm", "--csv")
+    code, out, _ = run(
+        capsys, "compare", "--model", "llama-3.1-8b", "--backends", "nvidia:h100-sxm", "--batch", "1", "--csv"
+    )
     header, row = out.strip().splitlines()
     # the scenario comes first on every row, then the backend and its estimate
     assert header.startswith("model,batch,input_tokens,output_tokens,backend,error,devices")

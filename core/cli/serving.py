@@ -6,7 +6,7 @@ import argparse
 from typing import Any
 
 from ..serving import METRICS, compare, estimate
-from ._common import add_scenario, emit, exit_code, mapping, options, print_json
+from ._common import add_scenario, emit, exit_code, mapping, mapping_options, options, print_json
 
 ORDER = 20
 
@@ -20,10 +20,14 @@ def register(sub: Any) -> dict:
     p.add_argument("--backend", required=True, help="backend id, e.g. nvidia:h100-sxm")
     p.add_argument("--breakdown", action="store_true", help="per-operator breakdown of prefill and a mid decode step")
     add_scenario(p)
+    _add_load_options(p)
     p = sub.add_parser("compare", help="rank backends on one scenario", epilog=metrics_help(), formatter_class=raw)
     p.add_argument("--backends", default="all", help="comma-separated backend ids, or 'all' (default)")
     p.add_argument("--sort", default="usd_per_mtok", choices=sorted(METRICS), help="ranking metric (see metrics below)")
+    p.add_argument("--plot", metavar="FILE", help="also draw $/Mtok against tokens/s per user (.png or .svg)")
     add_scenario(p)
+    # Without --batch: an interactive and a throughput point per backend (tokenfab.planning.points).
+    p.set_defaults(batch=None)
     return {"estimate": cmd_estimate, "compare": cmd_compare}
 
 
@@ -58,6 +62,9 @@ def cmd_estimate(args: argparse.Namespace, console: Any) -> None:
 
     est = estimate(args.model, args.backend, **options(args))
     record = est.to_dict(breakdown=args.breakdown)
+    simulation = _simulate_if_rate(args)
+    if simulation is not None:
+        record["simulation"] = simulation.to_dict()
     if args.json:
         return print_json(record)
     if args.csv:
@@ -79,9 +86,31 @@ def cmd_estimate(args: argparse.Namespace, console: Any) -> None:
     rows, columns = key_value_rows(pairs)
     title = f"{est.model} on {est.backend}: batch {est.batch}, {est.input_tokens} in / {est.output_tokens} out"
     emit(args, console, rows, columns, title=title, notes=["metrics are defined in: tokenfab estimate --help"])
+    if simulation is not None:
+        from .simulate import print_simulation
+
+        print_simulation(args, console, simulation)
     if args.breakdown:
         for title, ops in (("prefill", record["prefill_breakdown"]), ("decode (mid step)", record["decode_breakdown"])):
             emit(args, console, ops, _breakdown_columns(), title=f"{title}: per operator, one device, all layers")
+
+
+def _add_load_options(parser: argparse.ArgumentParser) -> None:
+    """``--rate`` (and its seed, requests, duration, SLO): simulate the deployment under load too."""
+    from .plan import add_slo
+    from .simulate import add_load
+
+    add_load(parser)
+    add_slo(parser, defaults=False)
+
+
+def _simulate_if_rate(args: argparse.Namespace):
+    """With ``--rate``: the load simulation of the same deployment, ``--batch`` as its most concurrent sequences."""
+    if args.rate is None:
+        return None
+    from .simulate import run_simulation
+
+    return run_simulation(args, args.batch)
 
 
 def _breakdown_columns() -> list:
@@ -122,7 +151,13 @@ def _price_rows(est: Any) -> list[tuple[str, str]]:
 def cmd_compare(args: argparse.Namespace, console: Any) -> int:
     from ..io.tables import Column
 
+    if args.batch is None:
+        return _compare_points(args, console)
     result = compare(args.model, args.backends, metric=args.sort, **options(args))
+    if args.plot:
+        from ..io.plots import plot_compare
+
+        plot_compare(result.records(), args.plot, title=f"{args.model}: batch {args.batch}")
     if args.json:
         print_json(result.to_dict())
         return exit_code(result)
@@ -141,3 +176,51 @@ def cmd_compare(args: argparse.Namespace, console: Any) -> int:
     title = f"{args.model}: batch {args.batch}, {args.input_tokens} in / {args.output_tokens} out, by {args.sort}"
     emit(args, console, rows, columns, title=title, notes=notes)
     return exit_code(result)
+
+
+def _compare_points(args: argparse.Namespace, console: Any) -> int:
+    """Per backend, the interactive and the throughput point (see :mod:`tokenfab.planning.points`)."""
+    from ..io.metrics import METRICS as DEFINED
+    from ..io.tables import Column
+    from ..planning.points import POINTS, operating_points
+
+    opts = options(args)
+    workload = {"input_tokens": args.input_tokens, "output_tokens": args.output_tokens}
+    fixed = mapping_options(args)
+    rows = operating_points(args.model, workload, args.backends, fixed=fixed, economics=opts["economics"])
+    larger = METRICS[args.sort]
+    rank = {}
+    for row in rows:  # backends ordered by their throughput point's metric; missing values last
+        value = row.get(args.sort) if row["point"] == "throughput" else None
+        if value is not None:
+            rank[row["backend"]] = -value if larger else value
+    rows.sort(key=lambda r: (r["backend"] not in rank, rank.get(r["backend"], 0.0), r["backend"], r["point"]))
+    if args.plot:
+        from ..io.plots import plot_compare
+
+        plot_compare(rows, args.plot, title=f"{args.model}: interactive and throughput point per backend")
+    failed = 1 if any(row.get("fits") is None for row in rows) else 0  # an error other than "does not fit"
+    if args.json:
+        definitions = {name: slo.to_dict() for name, slo in POINTS.items()}
+        print_json({"metric": args.sort, "points": definitions, "rows": rows})
+        return failed
+    for row in rows:
+        row["mapping"] = "-" if row.get("devices") is None else mapping(argparse.Namespace(**row))
+        row["label"] = row["point"] + ("" if row.get("meets", True) else " (missed)")
+    columns = [
+        Column(key="backend", header="backend", justify="left", priority=0),
+        Column(key="label", header="point", justify="left", priority=0),
+        Column(key="mapping", header="devices", justify="left", priority=1),
+        Column(key="weights", header="weights", short="w", priority=1),
+        Column(key="batch", header="batch", priority=1),
+        *_metric_columns(args.sort),
+    ]
+    notes = [
+        "interactive: cheapest with TTFT <= 1 s and >= 50 tok/s/user; throughput: TTFT <= 5 s, >= 10 tok/s/user",
+        "$/Mtok: " + DEFINED["usd_per_mtok"][2],
+        "--batch N compares one fixed scenario instead",
+    ]
+    notes += [f"{row['backend']}: {row['error']}" for row in rows if row.get("error")]
+    title = f"{args.model}: {args.input_tokens} in / {args.output_tokens} out, by {args.sort} of the throughput point"
+    emit(args, console, rows, columns, title=title, notes=notes)
+    return failed

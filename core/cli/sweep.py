@@ -50,6 +50,7 @@ def register(sub: Any) -> dict:
     where.add_argument("--scheduler", help="spread chunks over the Dask cluster at ADDRESS, e.g. tcp://host:8786")
     p.add_argument("--chunk", type=int, default=65536, help="scenarios per chunk (default 65536)")
     p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar with --out")
+    p.add_argument("--plot", metavar="FILE", help="also draw tokens/s against batch (.png or .svg)")
     add_output(p)
     return {"sweep": cmd_sweep}
 
@@ -73,6 +74,10 @@ def cmd_sweep(args: argparse.Namespace, console: Console) -> int:
     if args.out:
         print(f"{result.scenarios:,} rows written to {args.out}", file=sys.stderr)
         return exit_code(result)
+    if args.plot:
+        from ..io.plots import plot_sweep
+
+        plot_sweep(result, args.plot, title=f"{args.model}: {args.phase} throughput by batch")
     if args.json:
         print_json(result.to_dict())
         return exit_code(result)
