@@ -187,7 +187,9 @@ class _Replica:
     def _admit(self) -> None:
         while self.waiting and len(self.running) < self.max_batch:
             i = self.waiting[0]
-            if self.used + self.target[i] + 1 > self.capacity:
+            # Admit only with a token of headroom for every running sequence's next step, so a
+            # sequence just preempted for room cannot be readmitted at once (no livelock).
+            if self.used + self.target[i] + len(self.running) + 1 > self.capacity:
                 return
             self.waiting.popleft()
             self.running.append(i)
