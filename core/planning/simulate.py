@@ -10,7 +10,8 @@ milliseconds. Step times come from :class:`~tokenfab.planning.steptimes.StepTime
 Scheduler (vLLM V1 / SGLang style, first come first served):
 
 * **admission**: waiting requests join the batch in arrival order while fewer than
-  ``max_batch`` sequences run and the KV cache has room for the prompt;
+  ``max_batch`` sequences run and the KV cache has room for the prompt plus one token per running
+  sequence (headroom for the next step, so a just-preempted sequence is not readmitted at once);
 * **chunked prefill**: each step carries one token per decoding sequence plus prompt tokens up
   to a budget of ``chunk_tokens`` per step (8192, vLLM's default ``max_num_batched_tokens``);
   the step that completes a prompt samples its first token (TTFT ends there);
