@@ -97,7 +97,8 @@ def slow_registry():
 
 
 def test_a_failed_row_is_reported_and_exits_1_the_others_still_come(capsys, slow_registry):
-    argv = ["compare", "--model", "llama-3.1-8b", "--backends", "nvidia:h200,slow:chip", "--json"]
+    # --batch: one scenario per backend, whose rows carry a status (the default shows operating points)
+    argv = ["compare", "--model", "llama-3.1-8b", "--backends", "nvidia:h200,slow:chip", "--batch", "1", "--json"]
     code, out, _ = run(capsys, *argv)
     rows = {row["backend"]: row for row in json.loads(out)["rows"]}
     assert code == 1
@@ -109,7 +110,8 @@ def test_a_failed_row_is_reported_and_exits_1_the_others_still_come(capsys, slow
 
 
 def test_rows_that_do_not_fit_are_answers_not_failures(capsys):
-    argv = ["compare", "--model", "llama-3.1-405b", "--backends", "nvidia:h200,nvidia:a100-80gb", "--devices", "8"]
+    backends = "nvidia:h200,nvidia:a100-80gb"
+    argv = ["compare", "--model", "llama-3.1-405b", "--backends", backends, "--devices", "8", "--batch", "1"]
     code, out, _ = run(capsys, *argv, "--json")
     rows = {row["backend"]: row for row in json.loads(out)["rows"]}
     assert code == 0 and rows["nvidia:a100-80gb"]["status"] == "does-not-fit"
