@@ -48,16 +48,18 @@ def _gemms(torch, dev) -> list[dict]:
         w8 = [w.t().contiguous().to(torch.float8_e4m3fn).t() for w in ws]
         for m in ROWS:
             a = torch.randn(m, k, device=dev, dtype=torch.bfloat16)
-            t = _replay_s(torch, lambda a=a: [a @ w for w in ws], copies)
+            t = _replay_s(torch, lambda a=a, ws=ws: [a @ w for w in ws], copies)
             rows.append({"dtype": "bf16", "m": m, "n": n, "k": k, "copies": copies, "seconds": t})
             if m % 16:
                 continue
             a8 = a.to(torch.float8_e4m3fn)
 
-            def fp8(a8=a8):
+            def fp8(a8=a8, w8=w8):
                 return [torch._scaled_mm(a8, w, scale_a=one, scale_b=one, out_dtype=torch.bfloat16) for w in w8]
 
-            rows.append({"dtype": "fp8", "m": m, "n": n, "k": k, "copies": copies, "seconds": _replay_s(torch, fp8, copies)})
+            rows.append(
+                {"dtype": "fp8", "m": m, "n": n, "k": k, "copies": copies, "seconds": _replay_s(torch, fp8, copies)}
+            )
         del ws, w8
         torch.cuda.empty_cache()
         print(f"gemm {k}x{n}", flush=True)
