@@ -72,10 +72,7 @@ def cmd_estimate(args: argparse.Namespace, console: Any) -> None:
     pairs = [
         ("devices", mapping(est)),
         ("placement", est.placement),
-        (
-            "precision (weights / activations / kv / attention)",
-            f"{est.weights} / {est.activations} / {est.kv} / {est.attention}",
-        ),
+        ("precision", f"weights {est.weights}, act {est.activations}, kv {est.kv}, attn {est.attention}"),
     ]
     pairs += [(DEFINED[column.key][0], column.cell(record)) for column in _metric_columns()]
     pairs += [
