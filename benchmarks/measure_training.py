@@ -21,19 +21,12 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+from functools import partial
 
+from measure_gpu import _timed as _cuda_timed
 
-def _timed(torch, fn, repeat: int = 10, warmup: int = 3) -> float:
-    for _ in range(warmup):
-        fn()
-    torch.cuda.synchronize()
-    start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-    start.record()
-    for _ in range(repeat):
-        fn()
-    end.record()
-    torch.cuda.synchronize()
-    return start.elapsed_time(end) / 1e3 / repeat
+# The CUDA-event timer of measure_gpu.py (same folder), with this script's shorter repeat counts.
+_timed = partial(_cuda_timed, repeat=10, warmup=3)
 
 
 def gemms(torch, dev, tokens: int = 8192) -> list[dict]:
