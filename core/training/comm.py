@@ -135,7 +135,7 @@ def expert_alltoall_bytes(model: Model, device: Device, mapping: TrainingMapping
 
 def micro_batch_comm(model: Model, device: Device, mapping: TrainingMapping, recipe: TrainingRecipe) -> MicroBatchComm:
     """TP, CP, EP and PP communication of one micro-batch through one stage (module docstring)."""
-    layers = (model.num_layers + model.mtp_layers) / mapping.pp
+    layers = mapping.stage_layers(model.num_layers + model.mtp_layers)[1]
     tokens = recipe.micro_batch * recipe.seq_len / mapping.cp
     d = model.hidden_size
     tp_link = link_for_span(device, mapping.tp)
@@ -149,7 +149,8 @@ def micro_batch_comm(model: Model, device: Device, mapping: TrainingMapping, rec
         ring = (mapping.cp - 1) * tokens * kv * ACT_BYTES / cp_link.effective_bytes_per_s
         cp_fwd, cp_bwd = layers * ring, 2.0 * layers * ring
     ep_bytes, ep_link = expert_alltoall_bytes(model, device, mapping, recipe)
-    moe_layers = (model.moe_layers + model.mtp_layers) / mapping.pp if model.is_moe else 0.0
+    share = layers / (model.num_layers + model.mtp_layers)
+    moe_layers = (model.moe_layers + model.mtp_layers) * share if model.is_moe else 0.0
     ep_fwd = ep_bwd = 0.0
     if ep_link is not None:
         one = ep_link.latency_s * 2.0 + ep_bytes / ep_link.effective_bytes_per_s

@@ -337,17 +337,23 @@ def training_ops(model: Model, mapping: TrainingMapping, recipe: TrainingRecipe)
     return ops + _ends(model, mapping, recipe, 1.0 + model.mtp_layers)
 
 
-#: Bytes per element of an fp8 cast with current (per-tensor or per-block) scaling: read the bf16
-#: tensor for its amax (2), read it again (2), write the fp8 copy (1) and its transpose for the
-#: weight gradient (1). The backward pass casts the output gradients likewise.
+#: Bytes per element of an fp8 cast with current (per-tensor or per-block) scaling in eager kernels:
+#: read the bf16 tensor for its amax (2), read it again (2), write the fp8 copy (1) and its transpose
+#: for the weight gradient (1). The backward pass casts the output gradients likewise.
 FP8_CAST_BYTES = 6.0
+#: The same cast fused into the kernel that produces the tensor (Transformer Engine's norm + cast and
+#: SwiGLU + cast): the amax comes with the producer's write, one more bf16 read (2) for the scaled
+#: cast once the amax is known, the fp8 copy (1) and its transpose (1).
+FP8_CAST_FUSED_BYTES = 4.0
 
 
 def fp8_casts(ops: list[TrainOp], recipe: TrainingRecipe) -> list[TrainOp]:
-    """One element-wise cast op per fp8 GEMM for its activation inputs (``FP8_CAST_BYTES`` per element);
+    """One element-wise cast op per fp8 GEMM for its activation inputs (``FP8_CAST_FUSED_BYTES`` per
+    element under fused kernels, ``FP8_CAST_BYTES`` in eager ones);
     the weights are quantised once per step (Transformer Engine caches them over the micro-batches:
     :func:`tokenfab.training.step.optimizer_s` counts them)."""
     casts = []
+    per_elem = FP8_CAST_FUSED_BYTES if recipe.kernels == "fused" else FP8_CAST_BYTES
     for op in ops:
         if op.kind == "gemm" and op.fp8:
             casts.append(
@@ -356,7 +362,7 @@ def fp8_casts(ops: list[TrainOp], recipe: TrainingRecipe) -> list[TrainOp]:
                     kind="vector",
                     count=op.count,
                     flops=op.input_elems,
-                    act_bytes=FP8_CAST_BYTES * op.input_elems,
+                    act_bytes=per_elem * op.input_elems,
                 )
             )
     return casts

@@ -1,7 +1,7 @@
 """One training step: per-operator times from the cost kernel, exposed communication, bubbles.
 
 The operators of one micro-batch on one pipeline stage (:mod:`tokenfab.training.flops`, each
-layer op's count divided by ``pp``: stages are balanced) go to :func:`tokenfab.kernel.evaluate` as
+layer op's count times the busiest stage's share of the layers, ``1/pp`` for even stages) go to :func:`tokenfab.kernel.evaluate` as
 two scenarios, forward and backward (the backward carries the input- and weight-gradient FLOPs,
 twice the bytes, and the recomputed forward work). Each op takes the kernel's
 ``max(compute, memory) + overhead``; GEMMs run at the precision's peak times the device's
@@ -50,6 +50,14 @@ ATTENTION_BWD = (0.825, 2048.0)
 ELEMENTWISE_HBM_FRACTION = 0.32
 
 
+def elementwise_scale(device: Device, recipe: TrainingRecipe) -> float:
+    """Element-wise bandwidth over the HBM's achievable streaming rate: 1 for fused kernels (one pass
+    per tensor at the measured copy rate), ``ELEMENTWISE_HBM_FRACTION / efficiency`` in eager PyTorch."""
+    if recipe.kernels == "fused":
+        return 1.0
+    return min(1.0, ELEMENTWISE_HBM_FRACTION / device.weight_memory.efficiency)
+
+
 @attrs.frozen(kw_only=True)
 class StagePass:
     """Seconds and FLOPs of one micro-batch through one pipeline stage on one device."""
@@ -66,11 +74,13 @@ class StagePass:
 
 
 def _rates(device: Device, recipe: TrainingRecipe, ops: list[TrainOp], share: float) -> np.ndarray:
-    """FLOP rate per op: GEMM peak x GEMM efficiency (fp8 for fp8 linear layers), vector rate otherwise."""
+    """FLOP rate per op: GEMM peak x sustained GEMM efficiency (fp8 for fp8 linear layers; a training step
+    keeps the device at its power limit), vector rate otherwise."""
     base = "bf16" if "bf16" in device.peak_flops_per_s else "fp16"
     try:
-        bf16 = device.peak(base) * device.efficiency.gemm_fraction(base)
-        fp8 = device.peak("fp8") * device.efficiency.gemm_fraction("fp8") if recipe.precision == "fp8" else bf16
+        eff = device.efficiency
+        bf16 = device.peak(base) * eff.sustained_gemm_fraction(base)
+        fp8 = device.peak("fp8") * eff.sustained_gemm_fraction("fp8") if recipe.precision == "fp8" else bf16
     except UnsupportedPrecisionError:
         raise ValidationError(
             f"precision: {device.id} has no {recipe.precision} peak for training "
@@ -107,7 +117,7 @@ def stage_pass(model: Model, device: Device, mapping: TrainingMapping, recipe: T
     rates = np.stack(
         [np.where(attention, rate * ATTENTION_FWD[0], rate), np.where(attention, rate * ATTENTION_BWD[0], rate)]
     )
-    scale = min(1.0, ELEMENTWISE_HBM_FRACTION / hbm.efficiency)
+    scale = elementwise_scale(device, recipe)
     inputs = KernelInputs(
         flops=np.stack([fwd, bwd]),
         flop_rate=rates,
@@ -122,7 +132,7 @@ def stage_pass(model: Model, device: Device, mapping: TrainingMapping, recipe: T
         level_bytes=np.stack([fwd_bytes, bwd_bytes])[:, :, None],
         level_bytes_per_s=np.full((S, 1), hbm.effective_bytes_per_s),
         joules_per_byte=np.full((S, 1), hbm.joules_per_byte),
-        count=np.array([op.count / mapping.pp for op in ops]),
+        count=np.array([op.count * stage_share(model, mapping) for op in ops]),
         joules_per_comm_byte=np.zeros(S),
         idle_w=np.full(S, power.idle_w),
         max_w=np.full(S, power.tdp_w),
@@ -150,6 +160,12 @@ def stage_pass(model: Model, device: Device, mapping: TrainingMapping, recipe: T
     )
 
 
+def stage_share(model: Model, mapping: TrainingMapping) -> float:
+    """Share of the model's layers on the busiest pipeline stage (``1 / pp`` when even)."""
+    layers = model.num_layers + model.mtp_layers
+    return mapping.stage_layers(layers)[1] / layers
+
+
 def bubble_s(mapping: TrainingMapping, forward: float, backward: float, weight_grad: float) -> float:
     """Pipeline bubble of one step (module docstring)."""
     pp = mapping.pp
@@ -172,13 +188,13 @@ def micro_batches(mapping: TrainingMapping, recipe: TrainingRecipe) -> int:
 def optimizer_s(device: Device, mapping: TrainingMapping, recipe: TrainingRecipe, trainable: float) -> float:
     """Adam update of the device's share of the trainable parameters (module docstring), plus under
     fp8 the once-per-step quantisation of the device's weights (read bf16, write fp8 and its
-    transpose: 4 bytes per weight) at the element-wise bandwidth."""
+    transpose: 4 bytes per weight) at the element-wise bandwidth (:func:`elementwise_scale`)."""
     shard = trainable / (mapping.dp * mapping.cp if mapping.zero >= 1 else 1)
     per_param = recipe.grad_bytes + 2.0 * recipe.optimizer_bytes + 2.0
     hbm = device.weight_memory
     seconds = shard * per_param / hbm.effective_bytes_per_s
     if recipe.precision == "fp8":
-        seconds += 4.0 * trainable / (hbm.bytes_per_s * ELEMENTWISE_HBM_FRACTION)
+        seconds += 4.0 * trainable / (hbm.effective_bytes_per_s * elementwise_scale(device, recipe))
     return seconds
 
 
