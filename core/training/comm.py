@@ -41,15 +41,11 @@ import attrs
 
 from .. import collectives
 from ..models import Model
+from ..planning.mappings import scale_up_domain
 from ..protocol import Device, Link
 from .config import TrainingMapping, TrainingRecipe
 
 ACT_BYTES = 2.0
-
-
-def scale_up_domain(device: Device) -> int:
-    up = device.interconnect.scale_up
-    return up.domain_size if up is not None else 1
 
 
 def link_for_span(device: Device, span: int) -> Link | None:

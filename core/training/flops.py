@@ -85,6 +85,13 @@ def causal_pairs(seq_len: int, window: int | None = None) -> float:
     return w * (w + 1.0) / 2.0 + (s - w) * w
 
 
+def attention_rows(seq_len: int, window: int | None, cp: int = 1) -> float:
+    """The length the attention efficiency curve reads: twice the mean keys per query,
+    ``2 * causal_pairs / s`` (``s + 1`` for full causal attention, about ``2 W`` under a window
+    ``W``: a sliding-window kernel streams only ``W`` keys per query block), split over ``cp``."""
+    return 2.0 * causal_pairs(seq_len, window) / seq_len / cp
+
+
 def attention_flops_per_pair(model: Model) -> float:
     """Forward FLOPs per (query, key) pair over all heads: scores plus the weighted sum of values."""
     if model.is_mla:
@@ -172,7 +179,7 @@ def _attention(model: Model, mapping: TrainingMapping, recipe: TrainingRecipe, l
                 count=count,
                 flops=per_pair * pairs,
                 act_bytes=4.0 * d / tp * n * ACT_BYTES,
-                rows=float(recipe.seq_len) / mapping.cp,
+                rows=attention_rows(recipe.seq_len, window, mapping.cp),
             )
         )
     return ops

@@ -1,9 +1,9 @@
 """One training step: per-operator times from the cost kernel, exposed communication, bubbles.
 
-The operators of one micro-batch on one pipeline stage (:mod:`tokenfab.training.flops`, each
-layer op's count times the busiest stage's share of the layers, ``1/pp`` for even stages) go to :func:`tokenfab.kernel.evaluate` as
-two scenarios, forward and backward (the backward carries the input- and weight-gradient FLOPs,
-twice the bytes, and the recomputed forward work). Each op takes the kernel's
+The operators of one micro-batch on one pipeline stage (:mod:`tokenfab.training.flops`, each op's
+count times the busiest stage's share of the layers, ``1/pp`` for even stages) go to
+:func:`tokenfab.kernel.evaluate` as two scenarios, forward and backward (the backward carries the
+input- and weight-gradient FLOPs, twice the bytes, and the recomputed forward work). Each op takes the kernel's
 ``max(compute, memory) + overhead``; GEMMs run at the precision's peak times the device's
 GEMM efficiency curve, fp8 for the linear layers under fp8 mixed precision, bf16 otherwise.
 Under DualPipe the computation runs on the SMs left after communication: ``1 - 20/132`` of an
@@ -38,7 +38,8 @@ from .memory import params_per_device
 
 #: Share of SMs DualPipe reserves for communication: 20 of the H800's 132 (DeepSeek-V3 report 3.2.2).
 DUALPIPE_COMM_SM_SHARE = 20.0 / 132.0
-#: Causal flash attention against the GEMM rate, ``max * s / (s + half)`` in sequence tokens ``s``:
+#: Causal flash attention against the GEMM rate, ``max * s / (s + half)`` in sequence tokens ``s``
+#: (:func:`tokenfab.training.flops.attention_rows`: twice the mean keys per query, ``s`` for full causal):
 #: measured on an H200 (GH100, the H100/H800 die) with PyTorch SDPA, 32 heads of 128, bf16
 #: (benchmarks/results/training-h200-2026-11-29.json): forward 525 / 615 TFLOP/s at 4k / 8k
 #: tokens, backward 415 / 505 counting 2.5x the forward FLOPs, against ~760 for the layer's GEMMs.
