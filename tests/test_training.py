@@ -229,9 +229,10 @@ def test_deepseek_v3_example_within_25_percent():
 def test_stage_layers_by_hand():
     # Llama 3 405B layout: 126 layers over 16 stages, one layer off each end -> 7, 8 x 14, 7
     mapping = TrainingMapping(pp=16, first_stage_layers=7, last_stage_layers=7)
-    assert mapping.stage_layers(126) == (7.0, 8.0)  # (first stage, busiest stage)
-    assert TrainingMapping(pp=4).stage_layers(10) == (2.5, 2.5)  # even split
-    assert TrainingMapping(pp=2, first_stage_layers=1, last_stage_layers=3).stage_layers(4) == (1.0, 3.0)
+    assert mapping.stage_layers(126) == (7.0, 8.0, 7.0)  # (first, middle, last stage)
+    assert TrainingMapping(pp=4).stage_layers(10) == (2.5, 2.5, 2.5)  # even split
+    assert TrainingMapping(pp=2, first_stage_layers=1, last_stage_layers=3).stage_layers(4) == (1.0, 0.0, 3.0)
+    assert TrainingMapping(pp=3, first_stage_layers=2).stage_layers(8) == (2.0, 3.0, 3.0)
     with pytest.raises(ValidationError, match="first_stage_layers"):
         TrainingMapping(first_stage_layers=1)  # needs pp >= 2
     with pytest.raises(ValidationError, match="leave the 4 layers"):
@@ -308,3 +309,28 @@ def test_search_reuses_the_serving_tensor_parallel_options():
     # MoE: ep from the divisors of the 8 experts that also divide dp * cp
     eps = {(m.dp, m.ep) for m in candidates(MOE, h100, recipe, 4) if m.tp == 1 and m.pp == 1}
     assert eps == {(4, 1), (4, 2), (4, 4)}
+
+
+def test_busiest_stage_carries_the_lm_head():
+    import numpy as np
+    from tokenfab.training.flops import training_ops
+    from tokenfab.training.step import stage_counts
+
+    recipe = TrainingRecipe(seq_len=8, global_batch=2, steps=1)
+    ops = training_ops(DENSE, TrainingMapping(pp=2), recipe)
+    names = [op.name for op in ops]
+    head_only = np.array([1.0 if n == "lm_head" else 0.0 for n in names])  # only the head costs time
+    # 2 layers over pp=2: the last stage has 1 layer plus the LM head and the loss, the first 1 layer + embedding
+    counts, layers = stage_counts(DENSE, TrainingMapping(pp=2), ops, head_only)
+    by_name = dict(zip(names, counts, strict=True))
+    assert layers == 1.0 and by_name["mlp"] == 1.0 and by_name["lm_head"] == 1.0 and by_name["embedding"] == 0.0
+    # DualPipe: a device holds stage i and pp-1-i, half of (first + last) per micro-batch
+    counts, layers = stage_counts(DENSE, TrainingMapping(pp=2, schedule="dualpipe"), ops, head_only)
+    by_name = dict(zip(names, counts, strict=True))
+    assert layers == 1.0 and by_name["lm_head"] == 0.5 and by_name["embedding"] == 0.5 and by_name["mlp"] == 1.0
+    # a heavier middle wins when the ends are light: 8 layers, ends of 1 layer each over pp=4 -> middle 3
+    deep = attrs.evolve(DENSE, num_layers=8)
+    mapping = TrainingMapping(pp=4, first_stage_layers=1, last_stage_layers=1)
+    ops = training_ops(deep, mapping, recipe)
+    counts, layers = stage_counts(deep, mapping, ops, np.array([op.flops for op in ops]))
+    assert layers == 3.0 and dict(zip([op.name for op in ops], counts, strict=True))["lm_head"] == 0.0

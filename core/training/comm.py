@@ -129,9 +129,11 @@ def expert_alltoall_bytes(model: Model, device: Device, mapping: TrainingMapping
     return tokens * remote * per_copy, link_for_span(device, span)
 
 
-def micro_batch_comm(model: Model, device: Device, mapping: TrainingMapping, recipe: TrainingRecipe) -> MicroBatchComm:
-    """TP, CP, EP and PP communication of one micro-batch through one stage (module docstring)."""
-    layers = mapping.stage_layers(model.num_layers + model.mtp_layers)[1]
+def micro_batch_comm(
+    model: Model, device: Device, mapping: TrainingMapping, recipe: TrainingRecipe, layers: float
+) -> MicroBatchComm:
+    """TP, CP, EP and PP communication of one micro-batch through a stage of ``layers`` layers
+    (module docstring)."""
     tokens = recipe.micro_batch * recipe.seq_len / mapping.cp
     d = model.hidden_size
     tp_link = link_for_span(device, mapping.tp)

@@ -99,8 +99,8 @@ class TrainingMapping:
     def devices(self) -> int:
         return self.tp * self.cp * self.pp * self.dp
 
-    def stage_layers(self, layers: int) -> tuple[float, float]:
-        """(layers on the first stage, layers on the busiest stage) of ``layers`` split over ``pp``.
+    def stage_layers(self, layers: int) -> tuple[float, float, float]:
+        """(first, middle, last) stage's layers of ``layers`` split over ``pp`` (all ``layers`` at pp 1).
 
         Without ``first_stage_layers``/``last_stage_layers`` every stage takes ``layers / pp``; with
         them (Megatron-Core's ``decoder_first_pipeline_num_layers``/``decoder_last_pipeline_num_layers``;
@@ -108,19 +108,18 @@ class TrainingMapping:
         stages share the rest evenly.
         """
         if self.pp == 1:
-            return float(layers), float(layers)
-        ends = [v for v in (self.first_stage_layers, self.last_stage_layers) if v is not None]
-        if not ends:
-            return layers / self.pp, layers / self.pp
-        rest, stages = layers - sum(ends), self.pp - len(ends)
+            return float(layers), float(layers), float(layers)
+        given = [v for v in (self.first_stage_layers, self.last_stage_layers) if v is not None]
+        rest, stages = layers - sum(given), self.pp - len(given)
         if rest < 0 or (stages == 0 and rest != 0):
             raise ValidationError(
                 f"TrainingMapping: first_stage_layers + last_stage_layers must leave the {layers} layers "
-                f"to the other {stages} stages, got {sum(ends)}"
+                f"to the other {stages} stages, got {sum(given)}"
             )
         middle = rest / stages if stages else 0.0
         first = float(self.first_stage_layers) if self.first_stage_layers is not None else middle
-        return first, max([middle] + [float(v) for v in ends])
+        last = float(self.last_stage_layers) if self.last_stage_layers is not None else middle
+        return first, middle, last
 
     @property
     def expert_dp(self) -> int:

@@ -134,7 +134,7 @@ def memory_per_device(model: Model, mapping: TrainingMapping, recipe: TrainingRe
     optimizer = recipe.optimizer_bytes * (trainable_dense / opt_div[0] + trainable_experts / opt_div[1])
     tokens = recipe.micro_batch * recipe.seq_len / mapping.cp
     layers = model.num_layers + model.mtp_layers
-    first, _ = mapping.stage_layers(layers)
+    first = mapping.stage_layers(layers)[0]
     per_layer = activation_bytes_per_token_layer(model, mapping, recipe) * tokens
     acts = per_layer * first * mapping.pp * in_flight_factor(mapping)
     logits = 2.0 * tokens * model.vocab_size / mapping.tp
