@@ -31,6 +31,11 @@ FIELDS: dict[tuple[str, str], tuple[str, str, str]] = {
     ("Device", "sources"): ("", "figure path -> citation", "`peak.bf16`, `memory.hbm`, `power.tdp_w`, ..."),
     ("Device", "notes"): ("", "text", "free-form remarks"),
     ("Device", "training_note"): ("", "text", "remarks that apply to training estimates"),
+    ("Device", "default_weights"): (
+        "",
+        "a precision or none",
+        "weight format of the vendor's own serving, the default when neither user nor checkpoint names one",
+    ),
     ("MemoryLevel", "name"): ("", "unique within the device", "e.g. `sram`, `hbm`, `memoryx`"),
     ("MemoryLevel", "kind"): ("", "one of the memory kinds below", "technology class"),
     ("MemoryLevel", "capacity_bytes"): ("bytes", "> 0", "capacity per device"),
@@ -77,6 +82,11 @@ FIELDS: dict[tuple[str, str], tuple[str, str, str]] = {
     ("Efficiency", "overhead_s"): ("s", ">= 0", "launch / sync cost per operator"),
     ("Efficiency", "attention_memory_fraction"): ("fraction", "(0, 1]", "KV-cache read share of achievable bandwidth"),
     ("Efficiency", "memory_reserve_fraction"): ("fraction", "[0, 0.9]", "memory kept free for the runtime"),
+    ("Efficiency", "gemm_sustained"): (
+        "fraction",
+        "(0, 1] each; precision keys",
+        "GEMM fraction under sustained load (training); falls back to gemm_max",
+    ),
 }
 
 CLASSES = ("Device", "MemoryLevel", "Interconnect", "Link", "Precision", "Power", "Price", "TokenPrice", "System")
