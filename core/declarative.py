@@ -35,13 +35,13 @@ and the field. File format (units may be written as strings, e.g. ``"3.7 TB/s"``
 from __future__ import annotations
 
 import importlib
-import importlib.metadata
 import os
 import pathlib
 import sys
 from collections.abc import Mapping
 from typing import Any
 
+from . import discovery
 from .errors import TokenfabError, ValidationError
 from .protocol import Device, Efficiency, Interconnect, Link, MemoryLevel, Power, Price
 
@@ -50,8 +50,8 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-DATA_GROUP = "tokenfab.data"
-PATH_VARIABLE = "TOKENFAB_DEVICE_PATH"
+DATA_GROUP, PATH_VARIABLE = discovery.DATA_GROUP, discovery.PATH_VARIABLE
+data_sources = discovery.data_sources
 _DEVICE_KEYS = {
     "id",
     "vendor",
@@ -128,19 +128,6 @@ def load_file(path: str | os.PathLike) -> list[Device]:
 
 def load_folder(folder: str | os.PathLike) -> list[Device]:
     return [dev for file in sorted(pathlib.Path(folder).glob("*.toml")) for dev in load_file(file)]
-
-
-def data_sources() -> list[tuple[str, str | pathlib.Path, str]]:
-    """(pack name, package or folder, version) for every ``tokenfab.data`` entry point and
-    every ``TOKENFAB_DEVICE_PATH`` folder."""
-    found: list[tuple[str, str | pathlib.Path, str]] = []
-    for ep in importlib.metadata.entry_points(group=DATA_GROUP):
-        dist = getattr(ep, "dist", None)
-        version = f"{dist.metadata['Name']} {dist.version}" if dist is not None else ""
-        found.append((ep.name, ep.value, version))
-    for folder in filter(None, os.environ.get(PATH_VARIABLE, "").split(os.pathsep)):
-        found.append((f"path:{folder}", pathlib.Path(folder), "data files"))
-    return found
 
 
 def resolve_folder(value: str | pathlib.Path) -> pathlib.Path:

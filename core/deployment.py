@@ -177,16 +177,32 @@ class Deployment:
         return cls(**_from_dict(cls, data))
 
 
+#: Scheduler admission policies against the KV cache (see :class:`Workload`).
+KV_RESERVATIONS = ("completion", "current")
+
+
 @attrs.frozen(kw_only=True)
 class Workload:
     """What a deployment serves: ``batch`` concurrent sequences (or ``rate`` requests/s) of
-    ``input_tokens`` prompt and ``output_tokens`` generated tokens; optional speculative decoding."""
+    ``input_tokens`` prompt and ``output_tokens`` generated tokens; optional speculative decoding.
+
+    ``kv_reservation`` is how the scheduler admits a sequence against the KV cache:
+
+    * ``"completion"`` (default): a sequence is admitted only when the cache can hold it to its
+      last token, ``input_tokens + output_tokens`` per sequence, so no running sequence is ever
+      evicted. This is TensorRT-LLM's default capacity policy ``GUARANTEED_NO_EVICT``
+      (nvidia.github.io/TensorRT-LLM/performance/performance-tuning-guide/useful-runtime-flags.html).
+    * ``"current"``: admitted against the tokens cached now (vLLM's policy); the staggered steady
+      state holds ``I + O (B + 1) / (2 B)`` tokens per sequence. Only an optimistic bound when
+      memory is full: the preemptions and recomputation that policy then needs are not costed.
+    """
 
     input_tokens: int
     output_tokens: int
     batch: int = 1
     rate: float | None = None
     speculative: Speculative | None = None
+    kv_reservation: str = "completion"
 
     def __attrs_post_init__(self) -> None:
         owner = "Workload"
@@ -197,6 +213,10 @@ class Workload:
             if not ok or self.rate <= 0:
                 raise ValidationError(f"rate: must be a number of requests/s > 0, got {self.rate!r}")
             object.__setattr__(self, "rate", float(self.rate))
+        if self.kv_reservation not in KV_RESERVATIONS:
+            raise ValidationError(
+                f"kv_reservation: must be one of {', '.join(KV_RESERVATIONS)}, got {self.kv_reservation!r}"
+            )
         if self.speculative is not None and not isinstance(self.speculative, Speculative):
             if isinstance(self.speculative, dict):
                 object.__setattr__(self, "speculative", Speculative.from_dict(self.speculative))

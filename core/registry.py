@@ -19,7 +19,6 @@ whom and why. The registry is safe to read and extend from several threads.
 from __future__ import annotations
 
 import copy
-import importlib.metadata
 import pathlib
 import re
 import threading
@@ -30,7 +29,7 @@ from typing import Any
 import attrs
 import pluggy
 
-from . import guard, hookspecs
+from . import discovery, guard, hookspecs
 from .errors import TokenfabError, UnknownIdError
 from .protocol import Device, System
 
@@ -174,19 +173,27 @@ def _register(registry: Registry, plugin: object, info: PackInfo) -> None:
             registry.prefix_owner.setdefault(prefix, info.name)
 
 
-def _entry_points(registry: Registry) -> list[tuple[Any, Any]]:
-    found = []
+def _entry_points(registry: Registry, dists: list[Any]) -> list[tuple[Any, Any]]:
     try:
-        for dist in importlib.metadata.distributions():
-            found += [(ep, dist) for ep in dist.entry_points if ep.group == ENTRY_POINT_GROUP]
+        found = discovery.entry_points(ENTRY_POINT_GROUP, dists)
     except Exception as exc:  # a broken installed distribution must not stop discovery
         registry.report("discovery", "entry points", f"{type(exc).__name__}: {exc}")
+        found = []
     return sorted(found, key=lambda pair: (not str(pair[0].value).startswith(BUILTIN_MODULE_PREFIX), pair[0].name))
 
 
-def _load_entry_points(registry: Registry, disabled: frozenset[str]) -> None:
+def _distributions(registry: Registry) -> list[Any]:
+    """The installed distributions (:func:`tokenfab.discovery.distributions`), scanned once per build."""
+    try:
+        return discovery.distributions()
+    except Exception as exc:  # a broken installed distribution must not stop discovery
+        registry.report("discovery", "entry points", f"{type(exc).__name__}: {exc}")
+        return []
+
+
+def _load_entry_points(registry: Registry, disabled: frozenset[str], dists: list[Any]) -> None:
     pm = registry.pm
-    for ep, dist in _entry_points(registry):
+    for ep, dist in _entry_points(registry, dists):
         if pm.has_plugin(ep.name) or ep.name in registry.packs:
             continue
         version = f"{dist.metadata['Name']} {dist.version}"
@@ -234,24 +241,26 @@ def build_registry(extra_plugins: Iterable[object] = (), *, entry_points: bool =
             registry.packs[name] = PackInfo(name, "local", name, status="disabled")
             continue
         _register(registry, plugin, _pack_info(name, plugin, "local", str(getattr(plugin, "__name__", name)), ()))
+    dists = _distributions(registry) if entry_points else []
     if entry_points:
-        _load_entry_points(registry, disabled)
+        _load_entry_points(registry, disabled, dists)
     _collect_devices(registry)
     if entry_points:
-        _load_data_packs(registry, disabled)
+        _load_data_packs(registry, disabled, dists)
     return registry
 
 
-def _load_data_packs(registry: Registry, disabled: frozenset[str]) -> None:
+def _load_data_packs(registry: Registry, disabled: frozenset[str], dists: list[Any]) -> None:
     """Declarative packs: TOML files named by the ``tokenfab.data`` group or ``TOKENFAB_DEVICE_PATH``.
-    Each file is loaded on its own: a malformed file is reported, the good ones beside it load."""
-    from .declarative import data_sources, load_file
-
+    Each file is loaded on its own: a malformed file is reported, the good ones beside it load.
+    The TOML reader is imported only when there is a data pack to read."""
     try:
-        sources = data_sources()
+        sources = discovery.data_sources(dists)
     except Exception as exc:  # noqa: BLE001 - a broken installed distribution must not stop discovery
         registry.report("discovery", "tokenfab.data entry points", f"{type(exc).__name__}: {exc}")
         sources = []
+    if sources:
+        from .declarative import load_file
     for name, where, version in sources:
         registry.versions[name] = version
         info = PackInfo(name, "toml", str(where), version, prefixes=() if name.startswith("path:") else (name,))

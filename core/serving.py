@@ -33,9 +33,12 @@ Speculative decoding (``speculative=Speculative(draft, tokens=g, acceptance=a)``
 positions. The draft is another model on the same devices,
 or ``"mtp"``: the target's own multi-token-prediction layers (DeepSeek-V3).
 
-Memory fit: in steady state the ``B`` sequences of a replica are at evenly staggered points of
-their generation, so the KV cache holds ``B * I + O * (B + 1) / 2`` tokens (``I + O`` per
-sequence when ``B = 1``); weights, that cache and the step workspace must fit every device.
+Memory fit: weights, the KV cache the scheduler reserves and the step workspace must fit every
+device. By default (``Workload.kv_reservation="completion"``, TensorRT-LLM's
+``GUARANTEED_NO_EVICT``) each of the ``B`` sequences of a replica reserves its whole
+``I + O`` tokens when admitted; with ``"current"`` (vLLM) the staggered steady state holds
+``B * I + O * (B + 1) / 2`` tokens. Either way the KV *reads* of a decode step are those of the
+tokens actually cached (the 16 contexts above).
 """
 
 from __future__ import annotations
@@ -174,6 +177,7 @@ def estimate(
     chunked_prefill: bool = True,
     prefill_chunk_tokens: int = 8192,
     speculative: Speculative | None = None,
+    kv_reservation: str | None = None,
     objective: str = "throughput",
     economics: Economics | None = None,
     registry: Registry | None = None,
@@ -198,7 +202,12 @@ def estimate(
     precisions = dict(weights=weights, activations=activations, kv=kv, attention=attention)
     dep = as_deployment(backend, deployment, **mapping, **precisions)
     wl = as_workload(
-        workload, batch=batch, input_tokens=input_tokens, output_tokens=output_tokens, speculative=speculative
+        workload,
+        batch=batch,
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
+        speculative=speculative,
+        kv_reservation=kv_reservation,
     )
     batch, inp, out, speculative = wl.batch, wl.input_tokens, wl.output_tokens, wl.speculative
     economics = economics or Economics()
@@ -213,13 +222,13 @@ def estimate(
         model,
         target,
         batch=batch,
-        kv_tokens=_kv_tokens(batch, inp, out),
+        kv_tokens=_kv_tokens(batch, inp, out, wl.kv_reservation),
         step_tokens=1,
         deployment=dep,
         registry=registry,
     )
     B = int(np.ceil(batch / plan.replicas))
-    kv_tokens = _kv_tokens(B, inp, out)
+    kv_tokens = _kv_tokens(B, inp, out, wl.kv_reservation)
     if inp + out > plan.model.max_context:
         raise ValidationError(
             f"input_tokens + output_tokens: must be <= the {plan.model.max_context}-token context "
@@ -233,7 +242,7 @@ def estimate(
     spec_tokens, draft_devices = 1.0, 0
     if speculative is not None:
         dec, step, step_joules, spec_tokens, draft_devices = _speculative_step(
-            plan, speculative, B, contexts, registry, inp, out
+            plan, speculative, B, contexts, registry, wl
         )
     else:
         dec = run_plan(plan, "decode", B, 1, contexts, check_fit=False)
@@ -348,7 +357,7 @@ def _chunked_prefill(plan, B: int, inp: int, steps: int, budget: int, contexts, 
     return ttft, tpot, ((1 - f) * e_decode + f * e_mix) / B
 
 
-def _speculative_step(plan, spec: Speculative, B: int, contexts: np.ndarray, registry, inp: int, out: int):
+def _speculative_step(plan, spec: Speculative, B: int, contexts: np.ndarray, registry, wl: Workload):
     """(verify StepCost, seconds per token-step, joules per token-step, tokens per cycle, extra
     devices per replica).
 
@@ -359,7 +368,7 @@ def _speculative_step(plan, spec: Speculative, B: int, contexts: np.ndarray, reg
     verifying still alternate, so the cycle time is unchanged."""
     target = plan.model
     draft = target.draft() if spec.draft == "mtp" else load_model(spec.draft)
-    kv_tokens = _kv_tokens(B, inp, out)
+    kv_tokens = _kv_tokens(B, wl.input_tokens, wl.output_tokens, wl.kv_reservation)
     precisions = {k: getattr(plan.precisions, k) for k in ("weights", "activations", "kv", "attention")}
     sizing = dict(batch=B, kv_tokens=float(np.max(contexts)) + 1, step_tokens=1, registry=registry)
     draft_plan = make_plan(draft, plan.device, tp=min(plan.mapping.tp, draft.num_heads), pp=1, **precisions, **sizing)
@@ -392,9 +401,18 @@ def _beside(plan, draft_plan, B: int, kv_tokens: float, drafted: int) -> str | N
 
 
 def max_batch(
-    model: Any, backend: Any, *, input_tokens: int, output_tokens: int, limit: int = 65536, **options: Any
+    model: Any,
+    backend: Any,
+    *,
+    input_tokens: int,
+    output_tokens: int,
+    limit: int = 65536,
+    kv_reservation: str = "completion",
+    **options: Any,
 ) -> int:
-    """The largest batch whose weights and steady-state KV cache fit (offline / max-rate serving)."""
+    """The largest batch whose weights and reserved KV cache fit (offline / max-rate serving);
+    ``kv_reservation`` as in :class:`~tokenfab.deployment.Workload`."""
+    Workload(input_tokens=input_tokens, output_tokens=output_tokens, kv_reservation=kv_reservation)
 
     def fits(batch: int) -> bool:
         try:
@@ -402,14 +420,15 @@ def max_batch(
                 model,
                 backend,
                 batch=batch,
-                kv_tokens=_kv_tokens(batch, input_tokens, output_tokens),
+                kv_tokens=_kv_tokens(batch, input_tokens, output_tokens, kv_reservation),
                 step_tokens=1,
                 **options,
             )
         except FitError:
             return False
         b = int(np.ceil(batch / plan.replicas))
-        return bool(plan.fits(np.float64(b), np.float64(_kv_tokens(b, input_tokens, output_tokens)), np.float64(1)))
+        kv = _kv_tokens(b, input_tokens, output_tokens, kv_reservation)
+        return bool(plan.fits(np.float64(b), np.float64(kv), np.float64(1)))
 
     if not fits(1):
         raise make_plan(
@@ -425,8 +444,11 @@ def max_batch(
     return low
 
 
-def _kv_tokens(batch: int, inp: int, out: int) -> float:
-    """Mean cached tokens per sequence in steady state (staggered sequences, see module docstring)."""
+def _kv_tokens(batch: int, inp: int, out: int, reservation: str = "completion") -> float:
+    """KV tokens a sequence holds for the fit check: its whole ``inp + out`` when the scheduler
+    reserves to completion, else the staggered steady-state mean ``inp + out (B + 1) / (2 B)``."""
+    if reservation == "completion":
+        return float(inp + out)
     return inp + out * (batch + 1) / (2.0 * batch)
 
 

@@ -15,7 +15,7 @@ import attrs
 import pytest
 import tokenfab
 from test_registry import toy  # the same toy device the registry tests use
-from tokenfab import hookimpl
+from tokenfab import discovery, hookimpl
 from tokenfab.cli import main
 from tokenfab.registry import build_registry, set_default_registry
 
@@ -35,9 +35,9 @@ def short_timeout(monkeypatch):
 def fake_entry_point(monkeypatch, tmp_path):
     """Install a module from source text as an entry-point pack named ``name`` (no pip needed)."""
     monkeypatch.syspath_prepend(str(tmp_path))
-    real = importlib.metadata.distributions
+    real = discovery.distributions
     extra = []
-    monkeypatch.setattr(importlib.metadata, "distributions", lambda: [*real(), *extra])
+    monkeypatch.setattr(discovery, "distributions", lambda: [*real(), *extra])
 
     def install(name, source):
         module = f"tokenfab_hostile_{name}_{time.monotonic_ns()}"

@@ -3,7 +3,7 @@ import types
 
 import pytest
 import tokenfab
-from tokenfab import Device, Interconnect, MemoryLevel, Power, hookimpl
+from tokenfab import Device, Interconnect, MemoryLevel, Power, discovery, hookimpl
 from tokenfab.registry import build_registry
 
 
@@ -73,8 +73,8 @@ def test_broken_plugins_are_reported_and_skipped():
 def test_pack_that_fails_to_import_is_reported(monkeypatch):
     ep = importlib.metadata.EntryPoint(name="ghost", value="tokenfab_ghost_pack_does_not_exist", group="tokenfab")
     fake = types.SimpleNamespace(entry_points=[ep], metadata={"Name": "ghost"}, version="0", _normalized_name="ghost")
-    real = importlib.metadata.distributions
-    monkeypatch.setattr(importlib.metadata, "distributions", lambda: [*real(), fake])
+    real = discovery.distributions
+    monkeypatch.setattr(discovery, "distributions", lambda: [*real(), fake])
     reg = build_registry()
     assert any(p.plugin == "ghost" and "failed to import" in p.reason for p in reg.problems)
     assert "nvidia:h100-sxm" in reg.backends

@@ -24,6 +24,7 @@ import re
 import sys
 import warnings
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from .. import __version__
 from ..errors import TokenfabError
@@ -53,7 +54,58 @@ class OneLineParser(argparse.ArgumentParser):
         self.exit(2, f"tokenfab: error: {' '.join(message.split())} (see '{self.prog} --help')\n")
 
 
-def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Callable]]:
+class _Unbuilt:
+    """Stands in for the parser of a command this run does not use: takes every call and drops it."""
+
+    def __getattr__(self, name: str) -> Callable:
+        return self._drop
+
+    def _drop(self, *args: object, **kwargs: object) -> _Unbuilt:
+        return self
+
+
+class _OnlyCommand:
+    """The subparsers action, building a real parser for ``command`` only (the others are
+    :class:`_Unbuilt`): one command's parser is all a run that names it uses."""
+
+    def __init__(self, action: Any, command: str) -> None:
+        self.action, self.command = action, command
+
+    def add_parser(self, name: str, **kwargs: Any) -> Any:
+        if self.command == name or self.command in kwargs.get("aliases", ()):
+            return self.action.add_parser(name, **kwargs)
+        return _Unbuilt()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.action, name)
+
+
+def named_command(argv: Sequence[str] | None) -> str | None:
+    """The command ``argv`` names: its first token that is neither an option nor the value of
+    ``--disable-pack`` (or an abbreviation of it); ``None`` when it names none or asks for the
+    top-level help first (which lists every command)."""
+    args, i = list(argv or ()), 0
+    while i < len(args):
+        token = args[i]
+        if token == "-h" or (len(token) > 2 and "--help".startswith(token)):
+            return None
+        if token == "--":
+            return args[i + 1] if i + 1 < len(args) else None
+        if len(token) > 2 and "--disable-pack".startswith(token):
+            i += 2
+        elif token.startswith("-"):
+            i += 1
+        else:
+            return token
+    return None
+
+
+def build_parser(argv: Sequence[str] | None = None) -> tuple[argparse.ArgumentParser, dict[str, Callable]]:
+    """The parser and ``{command: handler}``. With ``argv`` naming a command, only that command's
+    parser gets its options (building all of them costs more than answering an estimate); other
+    commands are still registered, so ``handlers`` holds every command. ``--help`` and a mistyped
+    command get the full parser."""
+    command = named_command(argv)
     parser = OneLineParser(prog="tokenfab", description="What a token costs, and how fast it comes, on each AI chip.")
     parser.add_argument("--version", action="version", version=f"tokenfab {__version__}")
     disable = dict(action="append", default=[], metavar="NAME", help="leave this pack out (repeatable)")
@@ -61,9 +113,11 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Callable]]:
     sub = parser.add_subparsers(dest="command", required=True)
     handlers: dict[str, Callable] = {}
     for module in command_modules():
-        handlers.update(module.register(sub))
-    for command in sub.choices.values():  # also accepted after the command name
-        command.add_argument("--disable-pack", dest="disable_pack_after", **{**disable, "help": argparse.SUPPRESS})
+        handlers.update(module.register(sub if command is None else _OnlyCommand(sub, command)))
+    if command is not None and command not in sub.choices:  # not a command: the full parser says so
+        return build_parser()
+    for subparser in sub.choices.values():  # also accepted after the command name
+        subparser.add_argument("--disable-pack", dest="disable_pack_after", **{**disable, "help": argparse.SUPPRESS})
     return parser, handlers
 
 
@@ -105,7 +159,7 @@ class LazyConsole:
 def main(argv: Sequence[str] | None = None) -> int:
     from ..guard import disable_packs
 
-    parser, handlers = build_parser()
+    parser, handlers = build_parser(sys.argv[1:] if argv is None else argv)
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # usage error (2) or --help / --version (0)

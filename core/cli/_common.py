@@ -37,6 +37,11 @@ def add_scenario(parser: argparse.ArgumentParser) -> None:
         action="store_false",
         help="stall the batch for each prompt instead of mixing prompt chunks into decode steps",
     )
+    parser.add_argument(
+        "--kv-reservation",
+        choices=("completion", "current"),
+        help="KV admission: reserve each sequence's input+output (default, TensorRT-LLM) or its current tokens (vLLM)",
+    )
     parser.add_argument("--draft", help="speculative decoding: draft model id, config.json, or 'mtp'")
     parser.add_argument("--draft-tokens", type=int, help="tokens drafted per cycle (default 3; needs --draft)")
     parser.add_argument("--acceptance", type=float, help="draft token acceptance rate (default 0.7; needs --draft)")
@@ -107,6 +112,7 @@ def options(args: argparse.Namespace) -> dict[str, Any]:
     return dict(
         chunked_prefill=args.chunked_prefill,
         speculative=speculative,
+        kv_reservation=getattr(args, "kv_reservation", None),
         batch=args.batch,
         input_tokens=args.input_tokens,
         output_tokens=args.output_tokens,

@@ -444,12 +444,12 @@ def no_fit_error(builder: Any, count: int, rejected: dict) -> FitError:
 
 
 def workload_sizing(workload: Workload) -> Sizing:
-    """A serving workload's fit scenario: steady-state KV of ``ceil(batch / dp)`` sequences."""
+    """A serving workload's fit scenario: the reserved KV of ``ceil(batch / dp)`` sequences."""
     from ..serving import _kv_tokens
 
     def size(dp: int) -> tuple[float, float, float]:
         b = math.ceil(workload.batch / dp)
-        return b, _kv_tokens(b, workload.input_tokens, workload.output_tokens), 1.0
+        return b, _kv_tokens(b, workload.input_tokens, workload.output_tokens, workload.kv_reservation), 1.0
 
     return Sizing(size=size)
 
@@ -459,7 +459,7 @@ def search_builder(model: Any, backend: Any, deployment: Deployment, workload: W
     from ..engine import plan_builder
     from ..serving import _kv_tokens
 
-    kv = _kv_tokens(workload.batch, workload.input_tokens, workload.output_tokens)
+    kv = _kv_tokens(workload.batch, workload.input_tokens, workload.output_tokens, workload.kv_reservation)
     return plan_builder(model, backend, deployment, batch=workload.batch, kv_tokens=kv, registry=registry)
 
 

@@ -203,6 +203,7 @@ def predict_inference(point: Mapping[str, Any], registry: Any) -> tuple[float, d
     except UnknownIdError as exc:  # reported on the row, never a crash
         raise ValidationError(f"no backend {point['backend']!r} installed (no pack provides it): {exc}") from exc
     inp, out, batch = cond["input_tokens"], cond["output_tokens"], cond["batch"]
+    options["kv_reservation"] = cond.get("kv_reservation", "completion")  # the serving stack's admission policy
     if isinstance(batch, str):
         if not batch.startswith("max"):
             raise ValidationError(f"validation point {point['id']!r}: batch must be an integer, 'max' or 'max:N'")

@@ -1,0 +1,54 @@
+"""The CLI builds only the parser of the command it runs, with the same result as the full parser."""
+
+import contextlib
+import io
+
+import pytest
+from tokenfab.cli import build_parser, main, named_command
+
+FULL_PARSER, ALL_HANDLERS = build_parser()
+COMMANDS = sorted(ALL_HANDLERS)
+
+
+@pytest.mark.parametrize(
+    ("argv", "command"),
+    [
+        (["estimate", "--model", "x"], "estimate"),
+        (["--disable-pack", "amd", "backends"], "backends"),
+        (["--disable", "amd", "--disable-pack=groq", "models"], "models"),  # abbreviation takes a value
+        (["--version"], None),
+        (["-h", "estimate"], None),  # top-level help lists every command
+        (["--he", "estimate"], None),
+        (["--", "plan"], "plan"),
+        ([], None),
+    ],
+)
+def test_named_command(argv, command):
+    assert named_command(argv) == command
+
+
+def _help(parser, argv):
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), pytest.raises(SystemExit):
+        parser.parse_args(argv)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_one_command_parser_equals_the_full_parser(command):
+    parser, handlers = build_parser([command, "--help"])
+    assert set(handlers) == set(ALL_HANDLERS)  # every command is still registered
+    assert _help(parser, [command, "--help"]) == _help(FULL_PARSER, [command, "--help"])
+
+
+def test_narrow_parse_gives_the_full_parse():
+    argv = ["--disable-pack", "amd", "estimate", "--model", "llama-3.1-8b", "--backend", "nvidia:h200", "--batch", "4"]
+    narrow, _ = build_parser(argv)
+    assert vars(narrow.parse_args(argv)) == vars(FULL_PARSER.parse_args(argv))
+
+
+def test_mistyped_command_still_suggests_from_every_command(capsys):
+    assert main(["estmate", "--model", "x"]) == 2
+    err = capsys.readouterr().err
+    choice = "invalid choice: 'estmate'; did you mean 'estimate'?"
+    assert err.strip() == f"tokenfab: error: argument command: {choice} (see 'tokenfab --help')"
