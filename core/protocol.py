@@ -208,7 +208,9 @@ class Efficiency:
     added to every operator. ``attention_memory_fraction`` is the share of the level's achievable
     bandwidth that KV-cache reads of attention kernels reach (paged, gathered reads by head
     reach less than a weight stream). ``memory_reserve_fraction`` of each memory level is kept free
-    for the runtime (CUDA context, allocator slack) when checking fit.
+    for the runtime (CUDA context, allocator slack) when checking fit. ``gemm_sustained`` is the
+    fraction GEMMs keep when the device computes back to back for seconds (training): clocks settle
+    at the power limit; it falls back to ``gemm_max`` where that was measured on long GEMMs already.
     """
 
     gemm_max_default: float = 0.7
@@ -218,6 +220,7 @@ class Efficiency:
     overhead_s: float = 4e-6
     attention_memory_fraction: float = 1.0
     memory_reserve_fraction: float = 0.05
+    gemm_sustained: Mapping[str, float] = attrs.field(factory=dict, converter=dict)
 
     def __attrs_post_init__(self) -> None:
         _check("Efficiency", "gemm_max_default", self.gemm_max_default, high=1.0)
@@ -225,6 +228,10 @@ class Efficiency:
             if name not in PRECISION_BITS:
                 raise ValidationError(f"Efficiency: gemm_max key must be a precision, got {name!r}")
             _check("Efficiency", f"gemm_max[{name!r}]", value, high=1.0)
+        for name, value in self.gemm_sustained.items():
+            if name not in PRECISION_BITS:
+                raise ValidationError(f"Efficiency: gemm_sustained key must be a precision, got {name!r}")
+            _check("Efficiency", f"gemm_sustained[{name!r}]", value, high=1.0)
         _check("Efficiency", "gemm_half_rows", self.gemm_half_rows, inclusive=True, unit="rows")
         _check("Efficiency", "vector_fraction", self.vector_fraction, high=1.0)
         _check("Efficiency", "overhead_s", self.overhead_s, inclusive=True, unit="s")
@@ -233,6 +240,10 @@ class Efficiency:
 
     def gemm_fraction(self, precision: str) -> float:
         return self.gemm_max.get(precision, self.gemm_max_default)
+
+    def sustained_gemm_fraction(self, precision: str) -> float:
+        """GEMM fraction under sustained load (training): ``gemm_sustained``, else ``gemm_fraction``."""
+        return self.gemm_sustained.get(precision, self.gemm_fraction(precision))
 
 
 @attrs.frozen(kw_only=True)

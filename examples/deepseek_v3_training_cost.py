@@ -15,6 +15,7 @@ and mapping then run on H100, B200, TPU v5p and Trainium2 (2,048 devices each).
 
 from __future__ import annotations
 
+import attrs
 import tokenfab
 from tokenfab.errors import TokenfabError
 
@@ -31,8 +32,16 @@ RECIPE = tokenfab.TrainingRecipe(
     recompute="selective",
     optimizer_bytes=8,
     moe_max_nodes=4,
+    # unfused element-wise and quantisation passes: "activations during the forward pass are quantized into
+    # 1x128 FP8 tiles and stored. During the backward pass, the matrix needs to be read out, dequantized,
+    # transposed, re-quantized into 128x1 tiles, and stored in HBM" (report, section 3.5.2)
+    kernels="eager",
 )
-MAPPING = tokenfab.TrainingMapping(tp=1, pp=16, dp=128, ep=64, zero=1, schedule="dualpipe")
+# The report puts the embedding and the output head (with the MTP module) on one rank but gives no split;
+# Megatron-Bridge's PP16 layout for DeepSeek-V3: embedding + 4 layers, 14 stages of 4, 1 layer + MTP + loss.
+MAPPING = tokenfab.TrainingMapping(
+    tp=1, pp=16, dp=128, ep=64, zero=1, schedule="dualpipe", first_stage_layers=4, last_stage_layers=2
+)
 BACKENDS = ("nvidia:h800-sxm", "nvidia:h100-sxm", "nvidia:b200", "tpu:v5p", "trainium:trn2")
 # Context extension (report, section 4.3): 1,000 steps of 1,920 sequences of 32k tokens, then 1,000
 # steps of 480 sequences of 128k. The report gives no mapping for them: the paper's mapping with the
@@ -40,15 +49,27 @@ BACKENDS = ("nvidia:h800-sxm", "nvidia:h100-sxm", "nvidia:b200", "tpu:v5p", "tra
 EXTENSION = (
     (
         tokenfab.TrainingRecipe(
-            seq_len=32768, global_batch=1920, steps=1000, precision="fp8", optimizer_bytes=8, moe_max_nodes=4
+            seq_len=32768,
+            global_batch=1920,
+            steps=1000,
+            precision="fp8",
+            optimizer_bytes=8,
+            moe_max_nodes=4,
+            kernels="eager",
         ),
-        tokenfab.TrainingMapping(tp=1, cp=8, pp=16, dp=16, ep=64, zero=1, schedule="dualpipe"),
+        attrs.evolve(MAPPING, cp=8, dp=16),
     ),
     (
         tokenfab.TrainingRecipe(
-            seq_len=131072, global_batch=480, steps=1000, precision="fp8", optimizer_bytes=8, moe_max_nodes=4
+            seq_len=131072,
+            global_batch=480,
+            steps=1000,
+            precision="fp8",
+            optimizer_bytes=8,
+            moe_max_nodes=4,
+            kernels="eager",
         ),
-        tokenfab.TrainingMapping(tp=1, cp=32, pp=16, dp=4, ep=64, zero=1, schedule="dualpipe"),
+        attrs.evolve(MAPPING, cp=32, dp=4),
     ),
 )
 

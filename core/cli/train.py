@@ -25,6 +25,7 @@ def register(sub: Any) -> dict:
     p.add_argument("--finetune", default="full", choices=("full", "lora", "qlora"))
     p.add_argument("--lora-rank", type=int, default=16)
     p.add_argument("--moe-imbalance", type=float, default=1.0, help="busiest expert rank's tokens / mean")
+    p.add_argument("--kernels", default="fused", choices=("fused", "eager"), help="element-wise kernels")
     for flag in ("--tp", "--pp", "--cp", "--ep", "--dp", "--zero", "--chunks"):
         p.add_argument(flag, type=int)
     p.add_argument("--schedule", choices=("1f1b", "interleaved", "zero-bubble", "dualpipe"))
@@ -71,6 +72,7 @@ def cmd_train(args: argparse.Namespace, console: Any) -> None:
         finetune=args.finetune,
         lora_rank=args.lora_rank,
         moe_imbalance=args.moe_imbalance,
+        kernels=args.kernels,
     )
     econ = Economics(usd_per_device_hour=args.usd_per_device_hour, capex_usd=args.capex_usd)
     est = train(

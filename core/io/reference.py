@@ -77,6 +77,11 @@ FIELDS: dict[tuple[str, str], tuple[str, str, str]] = {
     ("Efficiency", "overhead_s"): ("s", ">= 0", "launch / sync cost per operator"),
     ("Efficiency", "attention_memory_fraction"): ("fraction", "(0, 1]", "KV-cache read share of achievable bandwidth"),
     ("Efficiency", "memory_reserve_fraction"): ("fraction", "[0, 0.9]", "memory kept free for the runtime"),
+    ("Efficiency", "gemm_sustained"): (
+        "fraction",
+        "(0, 1] each; precision keys",
+        "GEMM fraction under sustained load (training); falls back to gemm_max",
+    ),
 }
 
 CLASSES = ("Device", "MemoryLevel", "Interconnect", "Link", "Precision", "Power", "Price", "TokenPrice", "System")

@@ -87,7 +87,7 @@ def _exposed(mapping: TrainingMapping, stage, link_comm) -> tuple[float, float, 
 def step_cost(model: Model, device: Device, mapping: TrainingMapping, recipe: TrainingRecipe) -> TrainingStep:
     """Assemble one step (formulas in :mod:`tokenfab.training.step` and :mod:`tokenfab.training.comm`)."""
     stage = stage_pass(model, device, mapping, recipe)
-    mb_comm = comm.micro_batch_comm(model, device, mapping, recipe)
+    mb_comm = comm.micro_batch_comm(model, device, mapping, recipe, stage.layers)
     forward, backward, exposed = _exposed(mapping, stage, mb_comm)
     m = micro_batches(mapping, recipe)
     dense, experts = trainable_per_device(model, mapping, recipe)

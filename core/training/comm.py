@@ -41,15 +41,11 @@ import attrs
 
 from .. import collectives
 from ..models import Model
+from ..planning.mappings import scale_up_domain
 from ..protocol import Device, Link
 from .config import TrainingMapping, TrainingRecipe
 
 ACT_BYTES = 2.0
-
-
-def scale_up_domain(device: Device) -> int:
-    up = device.interconnect.scale_up
-    return up.domain_size if up is not None else 1
 
 
 def link_for_span(device: Device, span: int) -> Link | None:
@@ -133,9 +129,11 @@ def expert_alltoall_bytes(model: Model, device: Device, mapping: TrainingMapping
     return tokens * remote * per_copy, link_for_span(device, span)
 
 
-def micro_batch_comm(model: Model, device: Device, mapping: TrainingMapping, recipe: TrainingRecipe) -> MicroBatchComm:
-    """TP, CP, EP and PP communication of one micro-batch through one stage (module docstring)."""
-    layers = (model.num_layers + model.mtp_layers) / mapping.pp
+def micro_batch_comm(
+    model: Model, device: Device, mapping: TrainingMapping, recipe: TrainingRecipe, layers: float
+) -> MicroBatchComm:
+    """TP, CP, EP and PP communication of one micro-batch through a stage of ``layers`` layers
+    (module docstring)."""
     tokens = recipe.micro_batch * recipe.seq_len / mapping.cp
     d = model.hidden_size
     tp_link = link_for_span(device, mapping.tp)
@@ -149,7 +147,8 @@ def micro_batch_comm(model: Model, device: Device, mapping: TrainingMapping, rec
         ring = (mapping.cp - 1) * tokens * kv * ACT_BYTES / cp_link.effective_bytes_per_s
         cp_fwd, cp_bwd = layers * ring, 2.0 * layers * ring
     ep_bytes, ep_link = expert_alltoall_bytes(model, device, mapping, recipe)
-    moe_layers = (model.moe_layers + model.mtp_layers) / mapping.pp if model.is_moe else 0.0
+    share = layers / (model.num_layers + model.mtp_layers)
+    moe_layers = (model.moe_layers + model.mtp_layers) * share if model.is_moe else 0.0
     ep_fwd = ep_bwd = 0.0
     if ep_link is not None:
         one = ep_link.latency_s * 2.0 + ep_bytes / ep_link.effective_bytes_per_s

@@ -24,6 +24,7 @@ SCHEDULES = ("1f1b", "interleaved", "zero-bubble", "dualpipe")
 RECOMPUTE = ("none", "selective", "full")
 PRECISIONS = ("bf16", "fp8")
 FINETUNE = ("full", "lora", "qlora")
+KERNELS = ("fused", "eager")
 
 
 def _int_at_least(low: int):
@@ -69,8 +70,14 @@ class TrainingMapping:
     chunks: int = attrs.field(default=1, validator=_int_at_least(1))
     sp: bool = True
     tp_overlap: bool = False
+    first_stage_layers: int | None = None
+    last_stage_layers: int | None = None
 
     def __attrs_post_init__(self) -> None:
+        for name in ("first_stage_layers", "last_stage_layers"):
+            value = getattr(self, name)
+            if value is not None and (self.pp < 2 or not isinstance(value, int) or value < 0):
+                raise ValidationError(f"TrainingMapping: {name} needs pp >= 2 and an integer >= 0, got {value!r}")
         if self.zero > 3:
             raise ValidationError(f"TrainingMapping: zero must be 0, 1, 2 or 3, got {self.zero}")
         if (self.dp * self.cp) % self.ep:
@@ -91,6 +98,28 @@ class TrainingMapping:
     @property
     def devices(self) -> int:
         return self.tp * self.cp * self.pp * self.dp
+
+    def stage_layers(self, layers: int) -> tuple[float, float, float]:
+        """(first, middle, last) stage's layers of ``layers`` split over ``pp`` (all ``layers`` at pp 1).
+
+        Without ``first_stage_layers``/``last_stage_layers`` every stage takes ``layers / pp``; with
+        them (Megatron-Core's ``decoder_first_pipeline_num_layers``/``decoder_last_pipeline_num_layers``;
+        Llama 3 takes one layer off each end to balance the embedding and the loss) the other
+        stages share the rest evenly.
+        """
+        if self.pp == 1:
+            return float(layers), float(layers), float(layers)
+        given = [v for v in (self.first_stage_layers, self.last_stage_layers) if v is not None]
+        rest, stages = layers - sum(given), self.pp - len(given)
+        if rest < 0 or (stages == 0 and rest != 0):
+            raise ValidationError(
+                f"TrainingMapping: first_stage_layers + last_stage_layers must leave the {layers} layers "
+                f"to the other {stages} stages, got {sum(given)}"
+            )
+        middle = rest / stages if stages else 0.0
+        first = float(self.first_stage_layers) if self.first_stage_layers is not None else middle
+        last = float(self.last_stage_layers) if self.last_stage_layers is not None else middle
+        return first, middle, last
 
     @property
     def expert_dp(self) -> int:
@@ -119,6 +148,11 @@ class TrainingRecipe:
 
     ``moe_imbalance``: tokens on the busiest expert-parallel rank over the mean (1 = balanced).
     ``moe_max_nodes``: node-limited routing (DeepSeek-V3 sends a token to at most 4 nodes).
+    ``kernels``: ``fused`` when the framework fuses the element-wise work into few kernels
+    (Transformer Engine in Megatron/NeMo, XLA in MaxText, DeepSeek's kernels: norms, SwiGLU and
+    the fp8 casts stream at the device's measured copy rate, the cast rides on the producing
+    kernel); ``eager`` for one PyTorch kernel per operation (LLM Foundry's MPT), at the rate
+    measured for eager kernels (:data:`tokenfab.training.step.ELEMENTWISE_HBM_FRACTION`).
     ``finetune``: ``lora``/``qlora`` train rank-``lora_rank`` adapters on every projection of a
     frozen base (bf16, or 4-bit NF4 for QLoRA).
     """
@@ -137,6 +171,7 @@ class TrainingRecipe:
     finetune: str = attrs.field(default="full", validator=_one_of(FINETUNE))
     lora_rank: int = attrs.field(default=16, validator=_int_at_least(1))
     goodput: float = 1.0
+    kernels: str = attrs.field(default="fused", validator=_one_of(KERNELS))
 
     def __attrs_post_init__(self) -> None:
         if self.tokens is None and self.steps is None:

@@ -85,6 +85,13 @@ def causal_pairs(seq_len: int, window: int | None = None) -> float:
     return w * (w + 1.0) / 2.0 + (s - w) * w
 
 
+def attention_rows(seq_len: int, window: int | None, cp: int = 1) -> float:
+    """The length the attention efficiency curve reads: twice the mean keys per query,
+    ``2 * causal_pairs / s`` (``s + 1`` for full causal attention, about ``2 W`` under a window
+    ``W``: a sliding-window kernel streams only ``W`` keys per query block), split over ``cp``."""
+    return 2.0 * causal_pairs(seq_len, window) / seq_len / cp
+
+
 def attention_flops_per_pair(model: Model) -> float:
     """Forward FLOPs per (query, key) pair over all heads: scores plus the weighted sum of values."""
     if model.is_mla:
@@ -172,7 +179,7 @@ def _attention(model: Model, mapping: TrainingMapping, recipe: TrainingRecipe, l
                 count=count,
                 flops=per_pair * pairs,
                 act_bytes=4.0 * d / tp * n * ACT_BYTES,
-                rows=float(recipe.seq_len) / mapping.cp,
+                rows=attention_rows(recipe.seq_len, window, mapping.cp),
             )
         )
     return ops
@@ -337,17 +344,23 @@ def training_ops(model: Model, mapping: TrainingMapping, recipe: TrainingRecipe)
     return ops + _ends(model, mapping, recipe, 1.0 + model.mtp_layers)
 
 
-#: Bytes per element of an fp8 cast with current (per-tensor or per-block) scaling: read the bf16
-#: tensor for its amax (2), read it again (2), write the fp8 copy (1) and its transpose for the
-#: weight gradient (1). The backward pass casts the output gradients likewise.
+#: Bytes per element of an fp8 cast with current (per-tensor or per-block) scaling in eager kernels:
+#: read the bf16 tensor for its amax (2), read it again (2), write the fp8 copy (1) and its transpose
+#: for the weight gradient (1). The backward pass casts the output gradients likewise.
 FP8_CAST_BYTES = 6.0
+#: The same cast fused into the kernel that produces the tensor (Transformer Engine's norm + cast and
+#: SwiGLU + cast): the amax comes with the producer's write, one more bf16 read (2) for the scaled
+#: cast once the amax is known, the fp8 copy (1) and its transpose (1).
+FP8_CAST_FUSED_BYTES = 4.0
 
 
 def fp8_casts(ops: list[TrainOp], recipe: TrainingRecipe) -> list[TrainOp]:
-    """One element-wise cast op per fp8 GEMM for its activation inputs (``FP8_CAST_BYTES`` per element);
+    """One element-wise cast op per fp8 GEMM for its activation inputs (``FP8_CAST_FUSED_BYTES`` per
+    element under fused kernels, ``FP8_CAST_BYTES`` in eager ones);
     the weights are quantised once per step (Transformer Engine caches them over the micro-batches:
     :func:`tokenfab.training.step.optimizer_s` counts them)."""
     casts = []
+    per_elem = FP8_CAST_FUSED_BYTES if recipe.kernels == "fused" else FP8_CAST_BYTES
     for op in ops:
         if op.kind == "gemm" and op.fp8:
             casts.append(
@@ -356,7 +369,7 @@ def fp8_casts(ops: list[TrainOp], recipe: TrainingRecipe) -> list[TrainOp]:
                     kind="vector",
                     count=op.count,
                     flops=op.input_elems,
-                    act_bytes=FP8_CAST_BYTES * op.input_elems,
+                    act_bytes=per_elem * op.input_elems,
                 )
             )
     return casts

@@ -25,7 +25,8 @@ norms' tensors by ``tp``::
     fp8 training caches the routed experts' inputs in fp8 (DeepSeek-V3 report 3.3.3): half the bytes.
 
 A stage holds the activations of the micro-batches in flight: ``pp`` of them on the first stage
-under 1F1B and zero-bubble (so ``layers * 1`` micro-batch worth in all), ``(1 + (pp - 1)/(pp v))``
+under 1F1B and zero-bubble (so ``pp * first_stage_layers`` layer-micro-batches, ``layers`` when the
+stages are even), ``(1 + (pp - 1)/(pp v))``
 times that interleaved, ``(pp + 1) / pp`` times under DualPipe. The last stage adds the fp32
 logits, bf16, their gradient written in place, ``2 * N * vocab / tp`` (the fp32 softmax is
 computed in chunks). Under fp8 the saved inputs of fp8 linear layers (norm outputs, attention
@@ -133,7 +134,9 @@ def memory_per_device(model: Model, mapping: TrainingMapping, recipe: TrainingRe
     optimizer = recipe.optimizer_bytes * (trainable_dense / opt_div[0] + trainable_experts / opt_div[1])
     tokens = recipe.micro_batch * recipe.seq_len / mapping.cp
     layers = model.num_layers + model.mtp_layers
-    acts = activation_bytes_per_token_layer(model, mapping, recipe) * tokens * layers * in_flight_factor(mapping)
+    first = mapping.stage_layers(layers)[0]
+    per_layer = activation_bytes_per_token_layer(model, mapping, recipe) * tokens
+    acts = per_layer * first * mapping.pp * in_flight_factor(mapping)
     logits = 2.0 * tokens * model.vocab_size / mapping.tp
     return {
         "weights": weights,

@@ -2,11 +2,13 @@
 
 Candidates (every combination, for ``devices`` devices):
 
-* ``tp`` in 1, 2, 4, 8, ... up to the scale-up domain and dividing the attention heads;
+* ``tp``: :func:`tokenfab.planning.mappings.tp_options` (the serving search's options, within the
+  scale-up domain) that divide the attention heads;
 * ``cp`` 1, or 2, 4, 8, 16 for sequences of 16k tokens and more;
 * ``pp`` in 1, 2, 4, 8, 16, 32 (at most the layers), scheduled 1F1B, or interleaved with
   ``v = 2, 4`` chunks when the layers split that finely;
-* ``ep`` (MoE only) in powers of two dividing the experts and ``dp * cp``;
+* ``ep``: :func:`tokenfab.planning.mappings.ep_options` (divisors of the experts; 1 for a dense
+  model) that divide ``dp * cp``;
 * ``zero`` 1 (distributed optimizer) or 3 (FSDP);
 * ``dp = devices / (tp * cp * pp)``, which must be whole and give at least one micro-batch.
 
@@ -20,16 +22,16 @@ from collections.abc import Iterator
 
 from ..errors import FitError, ValidationError
 from ..models import Model
+from ..planning.mappings import ep_options, tp_options
 from ..protocol import Device
 from .config import TrainingMapping, TrainingRecipe
-
-_POWERS = (1, 2, 4, 8, 16, 32, 64, 128, 256)
 
 
 def candidates(model: Model, device: Device, recipe: TrainingRecipe, devices: int) -> Iterator[TrainingMapping]:
     """Every candidate mapping of ``devices`` (module docstring)."""
-    domain = device.interconnect.scale_up.domain_size if device.interconnect.scale_up else 1
-    tps = [t for t in _POWERS if t <= min(domain, devices) and model.num_heads % t == 0]
+    # the serving search's tensor-parallel options (head divisors and powers of two within the scale-up
+    # domain); training keeps the even splits only (Megatron refuses padded heads)
+    tps = [t for t in tp_options(model, device, {}) if t <= devices and model.num_heads % t == 0]
     cps = [c for c in (1, 2, 4, 8, 16) if c == 1 or (recipe.seq_len >= 16384 and recipe.seq_len % c == 0)]
     pps = [p for p in (1, 2, 4, 8, 16, 32) if p <= model.num_layers]
     for tp in tps:
@@ -44,9 +46,7 @@ def candidates(model: Model, device: Device, recipe: TrainingRecipe, devices: in
 
 
 def _variants(model: Model, tp: int, cp: int, pp: int, dp: int) -> Iterator[TrainingMapping]:
-    eps = [1]
-    if model.is_moe:
-        eps = [e for e in _POWERS if model.num_experts % e == 0 and (dp * cp) % e == 0]
+    eps = [e for e in ep_options(model, {}) if (dp * cp) % e == 0]
     schedules = [("1f1b", 1)]
     if pp > 1:
         layers_per_stage = model.num_layers // pp

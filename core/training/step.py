@@ -1,9 +1,9 @@
 """One training step: per-operator times from the cost kernel, exposed communication, bubbles.
 
-The operators of one micro-batch on one pipeline stage (:mod:`tokenfab.training.flops`, each
-layer op's count divided by ``pp``: stages are balanced) go to :func:`tokenfab.kernel.evaluate` as
-two scenarios, forward and backward (the backward carries the input- and weight-gradient FLOPs,
-twice the bytes, and the recomputed forward work). Each op takes the kernel's
+The operators of one micro-batch on one pipeline stage (:mod:`tokenfab.training.flops`, each op's
+count times the busiest stage's share of the layers, ``1/pp`` for even stages) go to
+:func:`tokenfab.kernel.evaluate` as two scenarios, forward and backward (the backward carries the
+input- and weight-gradient FLOPs, twice the bytes, and the recomputed forward work). Each op takes the kernel's
 ``max(compute, memory) + overhead``; GEMMs run at the precision's peak times the device's
 GEMM efficiency curve, fp8 for the linear layers under fp8 mixed precision, bf16 otherwise.
 Under DualPipe the computation runs on the SMs left after communication: ``1 - 20/132`` of an
@@ -38,7 +38,8 @@ from .memory import params_per_device
 
 #: Share of SMs DualPipe reserves for communication: 20 of the H800's 132 (DeepSeek-V3 report 3.2.2).
 DUALPIPE_COMM_SM_SHARE = 20.0 / 132.0
-#: Causal flash attention against the GEMM rate, ``max * s / (s + half)`` in sequence tokens ``s``:
+#: Causal flash attention against the GEMM rate, ``max * s / (s + half)`` in sequence tokens ``s``
+#: (:func:`tokenfab.training.flops.attention_rows`: twice the mean keys per query, ``s`` for full causal):
 #: measured on an H200 (GH100, the H100/H800 die) with PyTorch SDPA, 32 heads of 128, bf16
 #: (benchmarks/results/training-h200-2026-11-29.json): forward 525 / 615 TFLOP/s at 4k / 8k
 #: tokens, backward 415 / 505 counting 2.5x the forward FLOPs, against ~760 for the layer's GEMMs.
@@ -48,6 +49,14 @@ ATTENTION_BWD = (0.825, 2048.0)
 #: under tokenfab's byte counts: measured forward + backward in eager PyTorch on the same H200,
 #: RMSNorm 0.39, SwiGLU 0.15, residual add 0.57; geometric mean 0.32.
 ELEMENTWISE_HBM_FRACTION = 0.32
+
+
+def elementwise_scale(device: Device, recipe: TrainingRecipe) -> float:
+    """Element-wise bandwidth over the HBM's achievable streaming rate: 1 for fused kernels (one pass
+    per tensor at the measured copy rate), ``ELEMENTWISE_HBM_FRACTION / efficiency`` in eager PyTorch."""
+    if recipe.kernels == "fused":
+        return 1.0
+    return min(1.0, ELEMENTWISE_HBM_FRACTION / device.weight_memory.efficiency)
 
 
 @attrs.frozen(kw_only=True)
@@ -63,14 +72,17 @@ class StagePass:
     weight_grad_s: float
     hardware_flops: float
     joules: float
+    layers: float
 
 
 def _rates(device: Device, recipe: TrainingRecipe, ops: list[TrainOp], share: float) -> np.ndarray:
-    """FLOP rate per op: GEMM peak x GEMM efficiency (fp8 for fp8 linear layers), vector rate otherwise."""
+    """FLOP rate per op: GEMM peak x sustained GEMM efficiency (fp8 for fp8 linear layers; a training step
+    keeps the device at its power limit), vector rate otherwise."""
     base = "bf16" if "bf16" in device.peak_flops_per_s else "fp16"
     try:
-        bf16 = device.peak(base) * device.efficiency.gemm_fraction(base)
-        fp8 = device.peak("fp8") * device.efficiency.gemm_fraction("fp8") if recipe.precision == "fp8" else bf16
+        eff = device.efficiency
+        bf16 = device.peak(base) * eff.sustained_gemm_fraction(base)
+        fp8 = device.peak("fp8") * eff.sustained_gemm_fraction("fp8") if recipe.precision == "fp8" else bf16
     except UnsupportedPrecisionError:
         raise ValidationError(
             f"precision: {device.id} has no {recipe.precision} peak for training "
@@ -84,69 +96,100 @@ def _recomputed(op: TrainOp, recipe: TrainingRecipe) -> bool:
     return recipe.recompute == "full" or (recipe.recompute == "selective" and op.recompute == "selective")
 
 
-def stage_pass(model: Model, device: Device, mapping: TrainingMapping, recipe: TrainingRecipe) -> StagePass:
-    """Run the kernel on one micro-batch's forward and backward through one stage."""
-    ops = training_ops(model, mapping, recipe)
-    share = DUALPIPE_COMM_SM_SHARE if mapping.schedule == "dualpipe" else 0.0
+#: Operators that run on the first pipeline stage only (the embedding) and on the last (LM head, loss).
+FIRST_STAGE_OPS = ("embedding",)
+LAST_STAGE_OPS = ("lm_head", "cross_entropy")
+
+
+def _kernel_inputs(device: Device, recipe: TrainingRecipe, ops: list[TrainOp], share: float) -> KernelInputs:
+    """Forward and backward scenarios of ``ops``, one instance of each (counts are applied after)."""
     fwd = np.array([op.flops for op in ops])
     redo = np.array([op.flops if _recomputed(op, recipe) else 0.0 for op in ops])
     redo_bytes = np.array([(op.weight_bytes + op.act_bytes) if _recomputed(op, recipe) else 0.0 for op in ops])
     bwd = np.array([op.flops * op.bwd_factor for op in ops]) + redo
     fwd_bytes = np.array([op.weight_bytes + op.act_bytes for op in ops])
-    bwd_bytes = 2.0 * fwd_bytes + redo_bytes
     matrix = np.array([op.kind in ("gemm", "attention") for op in ops])
-    rows = np.array([max(op.rows, 1.0) for op in ops])
-    hbm = device.weight_memory
+    hbm, power = device.weight_memory, device.power
     S, O = 2, len(ops)
-    power = device.power
     rate = _rates(device, recipe, ops, share)
     attention = np.array([op.kind == "attention" for op in ops])
     vector = np.array([op.kind == "vector" for op in ops])
     half = np.where(matrix, device.efficiency.gemm_half_rows, 0.0)
-    half_rows = np.stack([np.where(attention, ATTENTION_FWD[1], half), np.where(attention, ATTENTION_BWD[1], half)])
     rates = np.stack(
         [np.where(attention, rate * ATTENTION_FWD[0], rate), np.where(attention, rate * ATTENTION_BWD[0], rate)]
     )
-    scale = min(1.0, ELEMENTWISE_HBM_FRACTION / hbm.efficiency)
-    inputs = KernelInputs(
+    return KernelInputs(
         flops=np.stack([fwd, bwd]),
         flop_rate=rates,
-        gemm_rows=np.broadcast_to(rows, (S, O)),
-        gemm_half_rows=half_rows,
+        gemm_rows=np.broadcast_to(np.array([max(op.rows, 1.0) for op in ops]), (S, O)),
+        gemm_half_rows=np.stack(
+            [np.where(attention, ATTENTION_FWD[1], half), np.where(attention, ATTENTION_BWD[1], half)]
+        ),
         comm_bytes=np.zeros((S, O)),
         comm_bytes_per_s=np.zeros((S, O)),
         comm_latency_s=np.zeros((S, O)),
         overhead_s=np.full((S, O), device.efficiency.overhead_s),
         joules_per_flop=(power.tdp_w - power.idle_w) / rates,
-        bandwidth_scale=np.broadcast_to(np.where(vector, scale, 1.0), (S, O)),
-        level_bytes=np.stack([fwd_bytes, bwd_bytes])[:, :, None],
+        bandwidth_scale=np.broadcast_to(np.where(vector, elementwise_scale(device, recipe), 1.0), (S, O)),
+        level_bytes=np.stack([fwd_bytes, 2.0 * fwd_bytes + redo_bytes])[:, :, None],
         level_bytes_per_s=np.full((S, 1), hbm.effective_bytes_per_s),
         joules_per_byte=np.full((S, 1), hbm.joules_per_byte),
-        count=np.array([op.count / mapping.pp for op in ops]),
+        count=np.ones(O),
         joules_per_comm_byte=np.zeros(S),
         idle_w=np.full(S, power.idle_w),
         max_w=np.full(S, power.tdp_w),
     )
+
+
+def stage_counts(model: Model, mapping: TrainingMapping, ops: list[TrainOp], per_op_s: np.ndarray):
+    """(op counts, layers) of the busiest pipeline stage: the first holds its layers and the embedding,
+    the last its layers and the LM head and loss, the others their layers; under DualPipe a device
+    holds stage ``i`` and ``pp - 1 - i``, so the end device does half of first + last per micro-batch.
+    The slowest stage (by ``per_op_s @ counts``) sets the pipeline's pace."""
+    layers = model.num_layers + model.mtp_layers
+    ends = FIRST_STAGE_OPS + LAST_STAGE_OPS
+    per_layer = np.array([0.0 if op.name in ends else op.count / layers for op in ops])
+    emb = np.array([op.count if op.name in FIRST_STAGE_OPS else 0.0 for op in ops])
+    head = np.array([op.count if op.name in LAST_STAGE_OPS else 0.0 for op in ops])
+    first, middle, last = mapping.stage_layers(layers)
+    if mapping.pp == 1:
+        return per_layer * layers + emb + head, float(layers)
+    stages = [(per_layer * first + emb, first), (per_layer * last + head, last)]
+    if mapping.schedule == "dualpipe":
+        stages = [((stages[0][0] + stages[1][0]) / 2.0, (first + last) / 2.0)]
+    if mapping.pp > 2:
+        stages.append((per_layer * middle, middle))
+    return max(stages, key=lambda stage: float(per_op_s @ stage[0]))
+
+
+def stage_pass(model: Model, device: Device, mapping: TrainingMapping, recipe: TrainingRecipe) -> StagePass:
+    """Run the kernel on one micro-batch's forward and backward through the busiest stage."""
+    ops = training_ops(model, mapping, recipe)
+    inputs = _kernel_inputs(device, recipe, ops, DUALPIPE_COMM_SM_SHARE if mapping.schedule == "dualpipe" else 0.0)
     out = evaluate(inputs)
-    seconds = out["seconds"]
+    one = out["seconds"]  # per instance
+    count, layers = stage_counts(model, mapping, ops, one[0] + one[1])
+    seconds = one * count[None, :]
+    fwd, bwd = inputs.flops
+    redo = np.array([op.flops if _recomputed(op, recipe) else 0.0 for op in ops])
     gemm = np.array([op.kind == "gemm" for op in ops])
+    attention = np.array([op.kind == "attention" for op in ops])
     trainable = np.array([op.kind == "gemm" and not op.frozen for op in ops])
-    # recompute share of the backward scenario: its flops over the backward flops, op by op
-    with np.errstate(divide="ignore", invalid="ignore"):
-        redo_share = np.where(bwd > 0, redo / bwd, 0.0)
+    safe = np.where(bwd > 0, bwd, 1.0)
+    redo_share = np.where(bwd > 0, redo / safe, 0.0)  # recompute share of the backward, op by op
     # weight gradients: half of a trainable GEMM's gradient FLOPs (the other half is dgrad)
-    wgrad_share = np.where(trainable, 0.5 * (bwd - redo) / np.where(bwd > 0, bwd, 1.0), 0.0)
-    count = inputs.count
+    wgrad_share = np.where(trainable, 0.5 * (bwd - redo) / safe, 0.0)
     return StagePass(
-        forward_s=float(out["total_s"][0]),
-        backward_s=float(out["total_s"][1]),
+        forward_s=float(seconds[0].sum()),
+        backward_s=float(seconds[1].sum()),
         gemm_forward_s=float(seconds[0, gemm].sum()),
         gemm_backward_s=float(seconds[1, gemm].sum()),
         attention_forward_s=float(seconds[0, attention].sum()),
         recompute_s=float((seconds[1] * redo_share).sum()),
         weight_grad_s=float((seconds[1] * wgrad_share).sum()),
         hardware_flops=float(((fwd + bwd) * count).sum()),
-        joules=float(out["total_joules"].sum()),
+        joules=float((out["joules"] @ count).sum()),
+        layers=layers,
     )
 
 
@@ -172,13 +215,13 @@ def micro_batches(mapping: TrainingMapping, recipe: TrainingRecipe) -> int:
 def optimizer_s(device: Device, mapping: TrainingMapping, recipe: TrainingRecipe, trainable: float) -> float:
     """Adam update of the device's share of the trainable parameters (module docstring), plus under
     fp8 the once-per-step quantisation of the device's weights (read bf16, write fp8 and its
-    transpose: 4 bytes per weight) at the element-wise bandwidth."""
+    transpose: 4 bytes per weight) at the element-wise bandwidth (:func:`elementwise_scale`)."""
     shard = trainable / (mapping.dp * mapping.cp if mapping.zero >= 1 else 1)
     per_param = recipe.grad_bytes + 2.0 * recipe.optimizer_bytes + 2.0
     hbm = device.weight_memory
     seconds = shard * per_param / hbm.effective_bytes_per_s
     if recipe.precision == "fp8":
-        seconds += 4.0 * trainable / (hbm.bytes_per_s * ELEMENTWISE_HBM_FRACTION)
+        seconds += 4.0 * trainable / (hbm.effective_bytes_per_s * elementwise_scale(device, recipe))
     return seconds
 
 

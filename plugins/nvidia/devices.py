@@ -85,6 +85,10 @@ _HBM_J_PER_BYTE = 60e-12
 #   Same die and clocks: the GEMM fits transfer to H100/H800. Blackwell keeps its own figures
 #   (tcgen05 MMA tiles and a different cuBLASLt: not measured).
 _HOPPER_GEMM_MAX = {"bf16": 0.79, "fp16": 0.79, "fp8": 0.69}
+# Sustained GEMMs (training runs them back to back for seconds): in the same H200 run the rate falls with
+# a GEMM's duration as the clocks settle at the power limit; median of the GEMMs lasting >= 2 ms:
+# bf16 0.686 (6 shapes, 0.677-0.708), fp8 0.639 (3 shapes, 0.618-0.655) [cal:h200_2026_11_30].
+_HOPPER_GEMM_SUSTAINED = {"bf16": 0.69, "fp16": 0.69, "fp8": 0.64}
 _HOPPER_HALF_ROWS = 72.0
 _HOPPER_OVERHEAD_S = _OVERHEAD_S
 _HOPPER_ATTN_FRACTION = _ATTN_FRACTION
@@ -93,6 +97,8 @@ _HOPPER_SOURCES = dict(
     "of max(compute, memory) + overhead: bf16 0.79, fp8 0.69 (cuBLASLt FP8 16384^3 on H100 [cal:azure_h100] "
     "0.70 is a check); other precisions take the bf16 figure",
     efficiency__gemm_half_rows="cal:h200_2026_11_30: same joint fit, 72 rows (was a 64-row assumption)",
+    efficiency__gemm_sustained="cal:h200_2026_11_30: median fraction of the GEMMs lasting >= 2 ms (power-limited "
+    "clocks), bf16 0.686 over 6 shapes, fp8 0.639 over 3 (benchmarks/results/gpu-h200-2026-11-30.json)",
     efficiency__overhead_s="assumption,cal:h200_2026_11_30: 3 us, checked by CUDA-graph replay on H200 "
     "(benchmarks/results/gpu-graph-h200-2026-11-30.json): work-free RMSNorm / SiLU*mul at batch 1 take 3.05 / 2.41 us, "
     "memory-bound GEMMs 3.3-5.6 us above their weight read; a bare kernel node 0.92 us",
@@ -254,6 +260,7 @@ H100 = Device(
         gemm_max_default=_HOPPER_GEMM_MAX["bf16"],
         gemm_max=_HOPPER_GEMM_MAX,
         gemm_half_rows=_HOPPER_HALF_ROWS,
+        gemm_sustained=_HOPPER_GEMM_SUSTAINED,
         vector_fraction=0.5,
         overhead_s=_HOPPER_OVERHEAD_S,
         attention_memory_fraction=_HOPPER_ATTN_FRACTION,
@@ -311,6 +318,7 @@ H200 = Device(
         gemm_max_default=_HOPPER_GEMM_MAX["bf16"],
         gemm_max=_HOPPER_GEMM_MAX,
         gemm_half_rows=_HOPPER_HALF_ROWS,
+        gemm_sustained=_HOPPER_GEMM_SUSTAINED,
         vector_fraction=0.5,
         overhead_s=_HOPPER_OVERHEAD_S,
         attention_memory_fraction=_HOPPER_ATTN_FRACTION,
