@@ -3,7 +3,8 @@
 Device time per operator (see :mod:`tokenfab.kernel` for the exact maths):
 
 * compute = FLOPs / (peak[precision] * gemm_max * rows / (rows + gemm_half_rows)) for matrix
-  products and attention, FLOPs / vector rate for element-wise work;
+  products and attention, FLOPs / vector rate for element-wise work; a grouped expert GEMM adds
+  the rows it pads per expert to ``gemm_half_rows`` (:func:`expert_padding_rows`);
 * memory  = weight, activation and KV bytes / (bandwidth * efficiency) of the level they sit in;
 * communication = alpha-beta cost of the collective on the link that spans the group;
 * the op takes the max of the three (the bound) plus a per-operation overhead.
@@ -61,6 +62,29 @@ ATTENTION_FORMATS = ("fp32", "tf32", "bf16", "fp16", "fp8")
 #: arXiv 2408.11743) and TensorRT-LLM's weight-only kernels issue ``mma.sync.m16n8k16`` tensor-core
 #: instructions (PTX ISA), so a small batch pads to 16 rows, not to a 64-row WGMMA tile.
 WEIGHT_ONLY_TILE_ROWS = 16.0
+
+#: Row tile of a grouped expert GEMM: each expert's rows are padded to a multiple of it.
+#: DeepGEMM aligns every expert segment of its contiguous layout to its 128-row block
+#: (``get_m_alignment_for_contiguous_layout``, README "Grouped GEMMs (contiguous layout)");
+#: CUTLASS's SM90 ptr-array grouped GEMM behind TensorRT-LLM's Hopper MoE tiles each expert by
+#: 128-row CTAs (``moe_gemm_tma_ws_launcher``); vLLM's ``moe_align_block_size`` pads each expert's
+#: tokens to ``BLOCK_SIZE_M`` (64-128 in its tuned large-batch configs).
+EXPERT_TILE_ROWS = 128.0
+
+
+def expert_padding_rows(ops: Sequence[Op], weight_only: bool) -> np.ndarray:
+    """Per op: the rows a grouped expert GEMM computes for nothing per expert it runs, added to
+    its ``gemm_half_rows`` (0 for every other op).
+
+    Each expert's ``M_e`` rows are padded to a multiple of the tile ``t`` (:data:`EXPERT_TILE_ROWS`;
+    :data:`WEIGHT_ONLY_TILE_ROWS` for weight-only kernels); the remainder ``M_e mod t`` of a routed
+    count is spread evenly, so an expert computes ``(t - 1) / 2`` extra rows on average. The time of
+    ``X`` experts of ``M`` rows each is then ``X (M + h + (t - 1)/2) / rate``, i.e. the efficiency
+    ``M / (M + h + (t - 1)/2)``: ``h`` (``gemm_half_rows``) is measured on dense GEMMs whose rows
+    are whole tiles (powers of two, benchmarks/results/gpu-h200-2026-11-30.json), so the padding
+    is not in it."""
+    tile = WEIGHT_ONLY_TILE_ROWS if weight_only else EXPERT_TILE_ROWS
+    return np.array([(tile - 1.0) / 2.0 if op.experts_total > 0 else 0.0 for op in ops])
 
 
 def _first_supported(device: Device, choices: tuple[str, ...]) -> str:
@@ -289,9 +313,11 @@ def _placement(
 
 def _resolve_precisions(device: Device, deployment: Deployment, model: Model) -> Precisions:
     """The deployment's precisions; weights default to the format the checkpoint ships in
-    (``Model.weight_precision``, from ``quantization_config``) before the device default."""
+    (``Model.weight_precision``, from ``quantization_config``), then to the vendor's serving format
+    (``Device.default_weights``), then to the device's 16-bit default."""
     d = deployment
-    return resolve_precisions(device, d.weights or model.weight_precision, d.activations, d.kv, d.attention)
+    weights = d.weights or model.weight_precision or device.default_weights
+    return resolve_precisions(device, weights, d.activations, d.kv, d.attention)
 
 
 def _check_mapping(model: Model, device: Device, mapping: ParallelMapping) -> None:
@@ -802,8 +828,10 @@ def device_rows(plan: Plan) -> dict[str, Any]:
         [attention_rate if k == "attention" else gemm_rate if k == "gemm" else device.vector_flops_per_s for k in kinds]
     )
     half_row = np.array([eff.gemm_half_rows if k in ("gemm", "attention") else 0.0 for k in kinds])
-    if PRECISION_BITS[prec.weights] < PRECISION_BITS[prec.activations]:  # weight-only quantisation
+    weight_only = PRECISION_BITS[prec.weights] < PRECISION_BITS[prec.activations]
+    if weight_only:
         half_row = np.where(np.array(kinds) == "gemm", np.minimum(half_row, WEIGHT_ONLY_TILE_ROWS), half_row)
+    half_row = half_row + expert_padding_rows(plan.ops, weight_only)
     factor_row, latency_row, bw_row, jcomm = _link_rows(plan)
     ends = np.array([[0.0, 1e30]])  # wire bytes: the smallest and the largest message
     latency, bandwidth = _allreduce_rates(plan, np.repeat(ends.T, len(kinds), axis=1), latency_row, bw_row)

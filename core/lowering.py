@@ -29,7 +29,9 @@ head_dim`` FLOP per pair; MLA decode (weights absorbed, attention in the latent 
 (qk_nope + qk_rope + v)`` plus ``kv_b_proj`` over every KV token they attend to (the
 ``*_prompt`` coefficients). Vector ops use small per-element constants (RMSNorm 4, SwiGLU 5,
 RoPE 6). Collectives carry the hidden state in bf16 (:func:`hidden_state_bytes`); the MoE
-dispatch in fp8 when the experts take fp8 or smaller inputs (:func:`dispatch_bytes`).
+dispatch in fp8 when the experts take fp8 or smaller inputs (:func:`dispatch_bytes`). An MoE layer
+is the kernels serving stacks run (:func:`_moe_ops`): router, permute, grouped expert GEMMs, gated
+activation, finalize; each pays its own memory traffic.
 
 Parallel mapping: ``tp`` tensor-splits heads, MLP width, experts and vocabulary; ``pp``
 pipeline-stages the layers; ``ep > 1`` runs attention data-parallel over ``ep`` groups of ``tp``
@@ -219,37 +221,80 @@ def _mlp_ops(model: Model, mapping: ParallelMapping, wb: float, ab: float) -> li
             _gemm("mlp_down", inter * d, inter, d, count, wb, ab),
         ]
     if model.is_moe:
-        count, k, E = float(model.moe_layers), float(model.experts_per_token), float(model.num_experts)
-        spread = tp * mapping.ep  # devices the experts are spread over
-        # Each device holds 1/spread of the bytes of every expert (whole experts or slices alike).
-        expert = model.expert_params * wb / spread
-        ops.append(_gemm("router", d * E, d, E, count, wb, ab))
+        ops += _moe_ops(model, mapping, wb, ab)
+    return ops
+
+
+def _moe_ops(model: Model, mapping: ParallelMapping, wb: float, ab: float) -> list[Op]:
+    """Router, then the routed experts as the kernels a serving stack runs (TensorRT-LLM's
+    ``CutlassMoeFCRunner::runMoe``, vLLM's and SGLang's fused-MoE path): top-k softmax and sort,
+    ``moe_permute`` (copy each token's hidden state once per chosen expert, grouped by expert),
+    ``moe_experts`` (the grouped FC1 and FC2 GEMMs), ``moe_act`` (the gated activation between
+    them) and ``moe_finalize`` (un-permute and sum the ``k`` outputs weighted by their router
+    scores). Each is its own kernel, so their memory traffic adds to the GEMMs' time instead of
+    hiding under it. Per token of the attention group, with ``f = moe_intermediate_size``,
+    ``s = tp * ep`` devices holding the experts, ``hb`` the GEMM output format
+    (:func:`hidden_state_bytes`) and ``r`` the copies of a token's hidden state one device handles
+    (``k`` when ``ep = 1``: every tp device holds a 1/tp slice of every expert and runs every routed
+    row; ``k / tp`` when ``ep > 1``: the group's tokens are dispatched to the ``s`` devices, whose
+    experts are whole)::
+
+        moe_permute   bytes  r*d*ab (read) + r*d*ab (write)
+        moe_experts   bytes  r*d*ab + k*(2f/s)*hb (FC1 in, out) + k*(f/s)*ab + r*d*hb (FC2 in, out)
+        moe_act       bytes  k*(2f/s)*hb + k*(f/s)*ab; FLOPs 5*k*f/s (SwiGLU, as ``mlp_act``)
+        moe_finalize  bytes  r*d*hb + d*hb/c;  FLOPs 2*r*d   (c = 1 for ep = 1, else tp)
+    """
+    d, tp = model.hidden_size, mapping.tp
+    count, k, E = float(model.moe_layers), float(model.experts_per_token), float(model.num_experts)
+    spread = tp * mapping.ep  # devices the experts are spread over
+    f = model.moe_intermediate_size / spread
+    hb = hidden_state_bytes(ab)
+    copies = k if mapping.ep == 1 else k / tp
+    out_share = 1.0 if mapping.ep == 1 else 1.0 / tp
+    # Each device holds 1/spread of the bytes of every expert (whole experts or slices alike).
+    expert = model.expert_params * wb / spread
+    ops = [
+        _gemm("router", d * E, d, E, count, wb, ab),
+        Op(name="moe_permute", kind="vector", count=count, act_bytes_per_token=2.0 * copies * d * ab),
+        Op(
+            name="moe_experts",
+            kind="gemm",
+            count=count,
+            expert_bytes=expert,
+            experts_total=E,
+            experts_top_k=k,
+            stored_bytes=E * expert,
+            flops_per_token=2.0 * k * model.expert_params / spread,  # per token routed in the replica
+            act_bytes_per_token=copies * d * (ab + hb) + k * f * (2.0 * hb + ab),
+        ),
+        Op(
+            name="moe_act",
+            kind="vector",
+            count=count,
+            flops_per_token=5.0 * k * f,
+            act_bytes_per_token=k * f * (2.0 * hb + ab),
+        ),
+        Op(
+            name="moe_finalize",
+            kind="vector",
+            count=count,
+            flops_per_token=2.0 * copies * d,
+            act_bytes_per_token=(copies + out_share) * d * hb,
+        ),
+    ]
+    if model.num_shared_experts:
+        shared = model.num_shared_experts * model.expert_params / tp
+        ops.append(_gemm("shared_experts", shared, d, 2 * shared / (3 * d), count, wb, ab))
+    if mapping.ep > 1:
+        n = spread
         ops.append(
             Op(
-                name="moe_experts",
-                kind="gemm",
+                name="moe_alltoall",
+                kind="alltoall",
                 count=count,
-                expert_bytes=expert,
-                experts_total=E,
-                experts_top_k=k,
-                stored_bytes=E * expert,
-                flops_per_token=2.0 * k * model.expert_params / spread,  # per token routed in the replica
-                act_bytes_per_token=(k * (d + 3 * model.moe_intermediate_size / spread) + d) * ab,
+                comm_bytes_per_token=k * d * (dispatch_bytes(ab) + hidden_state_bytes(ab)) * (n - 1) / n / tp,
             )
         )
-        if model.num_shared_experts:
-            shared = model.num_shared_experts * model.expert_params / tp
-            ops.append(_gemm("shared_experts", shared, d, 2 * shared / (3 * d), count, wb, ab))
-        if mapping.ep > 1:
-            n = spread
-            ops.append(
-                Op(
-                    name="moe_alltoall",
-                    kind="alltoall",
-                    count=count,
-                    comm_bytes_per_token=k * d * (dispatch_bytes(ab) + hidden_state_bytes(ab)) * (n - 1) / n / tp,
-                )
-            )
     return ops
 
 

@@ -24,7 +24,9 @@ def test_mixtral_expected_distinct_experts_and_bytes():
     sixteen = tokenfab.decode_step("mixtral-8x7b", "nvidia:h100-sxm", batch=16, context=100, devices=2)
     expert_bytes_per_device = EXPERT_8X7B * 2 / 2  # bf16, split over tp=2
     moe_one, moe_16 = one.op("moe_experts"), sixteen.op("moe_experts")
-    act = lambda n: n * (2 * (4096 + 3 * 14336 / 2) + 4096) * 2 * 32  # noqa: E731  activation bytes, 32 layers
+    # GEMM activation bytes per token and layer (bf16 = 2 bytes): FC1 reads k = 2 copies of d = 4096
+    # and writes 2 * 7168 (tp = 2 halves the width 14336) per copy; FC2 reads 7168, writes 4096.
+    act = lambda n: n * (2 * 4096 * (2 + 2) + 2 * 7168 * (2 * 2 + 2)) * 32  # noqa: E731  32 layers
     assert moe_one.bytes == pytest.approx(32 * 2 * expert_bytes_per_device + act(1))
     distinct = 8 * (1 - 0.75**16)
     assert moe_16.bytes == pytest.approx(32 * distinct * expert_bytes_per_device + act(16))

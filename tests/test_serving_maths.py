@@ -110,7 +110,7 @@ def test_sliding_window_layers_store_window_length_kv():
     # gpt-oss-120b on 4 H100 (tp=4): 8 KV heads -> 2 per device, head_dim 64, bf16: 2*2*64*2 = 512 B per
     # token per layer. 18 full layers keep 8000 tokens, 18 windowed layers keep 128:
     # 18 * 512 * (8000 + 128) = 74,907,648 B per sequence (before: 36 * 512 * 8000 = 147,456,000 B).
-    step = tokenfab.decode_step("gpt-oss-120b", "nvidia:h100-sxm", batch=1, context=7999, devices=4)
+    step = tokenfab.decode_step("gpt-oss-120b", "nvidia:h100-sxm", batch=1, context=7999, devices=4, tp=4)
     plan = step.plan
     assert plan.kv_cache_bytes(8000.0) == pytest.approx(18 * 512 * (8000 + 128))
     used = plan.memory_per_device(1.0, 8000.0, 1.0)["hbm"]

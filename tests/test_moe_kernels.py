@@ -1,0 +1,74 @@
+"""The MoE layer as the kernels serving stacks run: permute, grouped expert GEMMs padded to their
+row tile, gated activation and finalize, each paying its own memory traffic. Hand-computed."""
+
+import pytest
+import tokenfab
+from tokenfab.engine import EXPERT_TILE_ROWS, WEIGHT_ONLY_TILE_ROWS, expert_padding_rows
+from tokenfab.lowering import ParallelMapping, lower
+
+FP8 = dict(weights="fp8", activations="fp8", kv="fp8")
+EXPERT_8X7B = 3 * 4096 * 14336  # parameters of one Mixtral-8x7B expert
+
+
+def _mixtral_h200_decode(batch: int):
+    return tokenfab.decode_step("mixtral-8x7b", "nvidia:h200", batch=batch, context=100, tp=1, **FP8)
+
+
+def test_permute_activation_and_finalize_are_separate_memory_bound_kernels():
+    # Mixtral-8x7B (d = 4096, f = 14336, k = 2, 32 MoE layers) on one H200, fp8 activations, 1024 tokens.
+    step = _mixtral_h200_decode(1024)
+    hbm = 4.224e12  # H200 HBM bytes/s the pack reaches (hardware.yaml / calibration)
+    # permute: read each token once per chosen expert and write the copy, fp8: 2 * k * d * 1 byte
+    permute = step.op("moe_permute")
+    assert permute.bytes == 32 * 1024 * 2 * 2 * 4096 * 1 == 536_870_912
+    # gated activation: read FC1's 2f outputs in bf16, write f inputs of FC2 in fp8, per copy
+    act = step.op("moe_act")
+    assert act.bytes == 32 * 1024 * 2 * 14336 * (2 * 2 + 1) == 4_697_620_480
+    assert act.flops == 32 * 1024 * 2 * 5 * 14336
+    # finalize: read the k bf16 outputs of FC2 and write the bf16 sum
+    fin = step.op("moe_finalize")
+    assert fin.bytes == 32 * 1024 * (2 + 1) * 4096 * 2 == 805_306_368
+    for op in (permute, act, fin):
+        assert op.bound == "memory"
+        assert op.memory_s == pytest.approx(op.bytes / hbm)
+    # They add to the step: before, these bytes sat inside the compute-bound expert GEMM's max().
+    glue = permute.seconds + act.seconds + fin.seconds
+    assert glue == pytest.approx((536_870_912 + 4_697_620_480 + 805_306_368) / hbm + 3 * 32 * 3e-6)
+    assert step.seconds > step.op("moe_experts").seconds + glue
+
+
+def test_expert_gemm_pays_half_a_row_tile_per_expert():
+    # 1024 tokens top-2 over 8 experts touch all 8 (8 * (1 - 0.75^1024) = 8.0): M = 1024 * 2 / 8 = 256
+    # rows each. H200 fp8: peak 1979 TFLOPS, gemm_max 0.69, gemm_half_rows 72; a 128-row tile wastes
+    # 63.5 rows per expert on average: efficiency 0.69 * 256 / (256 + 72 + 63.5) = 0.4512 (0.5385
+    # without the padding).
+    experts = _mixtral_h200_decode(1024).op("moe_experts")
+    flops = 32 * 1024 * 2 * 2 * EXPERT_8X7B
+    assert experts.flops == flops
+    efficiency = 0.69 * 256 / (256 + 72 + 63.5)
+    assert experts.compute_s == pytest.approx(flops / (1979e12 * efficiency))
+    assert experts.compute_s / (flops / (1979e12 * 0.69 * 256 / 328)) == pytest.approx(391.5 / 328)
+
+
+def test_padding_rows_only_on_expert_ops():
+    ops = lower(tokenfab.load_model("mixtral-8x7b"), ParallelMapping(tp=1), weight_bytes=1, act_bytes=1, kv_bytes=1)
+    rows = dict(zip((op.name for op in ops), expert_padding_rows(ops, weight_only=False), strict=True))
+    assert rows["moe_experts"] == (EXPERT_TILE_ROWS - 1) / 2 == 63.5
+    assert rows["router"] == rows["qkv_proj"] == rows["moe_act"] == 0.0
+    # weight-only kernels tile rows by 16 (mma.sync m16): 7.5 rows of padding per expert
+    only = dict(zip((op.name for op in ops), expert_padding_rows(ops, weight_only=True), strict=True))
+    assert only["moe_experts"] == (WEIGHT_ONLY_TILE_ROWS - 1) / 2 == 7.5
+
+
+def test_expert_parallel_devices_handle_their_share_of_the_copies():
+    # DeepSeek-V3 (d = 7168, k = 8, f = 2048), tp = 2 x ep = 8: the group's tokens are dispatched to
+    # the 16 devices, each runs k / tp = 4 copies of d per group token and k * f / 16 = 1024 of width.
+    m = tokenfab.load_model("deepseek-v3")
+    ops = {op.name: op for op in lower(m, ParallelMapping(tp=2, ep=8), weight_bytes=1, act_bytes=1, kv_bytes=1)}
+    assert ops["moe_permute"].act_bytes_per_token == 2 * 4 * 7168 * 1
+    assert ops["moe_act"].act_bytes_per_token == 8 * 128 * (2 * 2 + 1)  # f / 16 = 128 per copy, k = 8
+    assert ops["moe_finalize"].act_bytes_per_token == (4 + 0.5) * 7168 * 2  # reads 4 copies, writes 1/tp
+    # ep = 1: tensor-parallel experts, every device runs all k copies of each token (slices of f)
+    tp8 = {op.name: op for op in lower(m, ParallelMapping(tp=8), weight_bytes=1, act_bytes=1, kv_bytes=1)}
+    assert tp8["moe_permute"].act_bytes_per_token == 2 * 8 * 7168 * 1
+    assert tp8["moe_finalize"].act_bytes_per_token == (8 + 1) * 7168 * 2
