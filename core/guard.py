@@ -30,6 +30,7 @@ from __future__ import annotations
 import copy
 import io
 import os
+import pickle
 import sys
 import threading
 from collections.abc import Callable, Iterator
@@ -176,10 +177,20 @@ def run_guarded(func: Callable[..., Any], *args: Any, timeout: float | None = No
     return Outcome(value=result.get("value"), error=result.get("error"), output=buffer.getvalue())
 
 
+def deep_copy(value: Any) -> Any:
+    """A deep copy of ``value``: a pickle round trip (C code, about twice as fast as
+    :func:`copy.deepcopy` on a device), or :func:`copy.deepcopy` for what pickle cannot take
+    (a class defined inside a function, a lambda in a field)."""
+    try:
+        return pickle.loads(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
+    except Exception:  # noqa: BLE001 - pickle raises several unrelated types for what it cannot take
+        return copy.deepcopy(value)
+
+
 def _copies(kwargs: dict[str, Any]) -> dict[str, Any]:
     """Deep copies of hook arguments: what a pack does to them stays with the pack."""
     try:
-        return copy.deepcopy(kwargs)
+        return deep_copy(kwargs)
     except Exception:  # an uncopyable argument is handed over as is (only plain values reach hooks)
         return dict(kwargs)
 

@@ -18,7 +18,6 @@ whom and why. The registry is safe to read and extend from several threads.
 
 from __future__ import annotations
 
-import copy
 import pathlib
 import re
 import threading
@@ -136,7 +135,7 @@ class Registry:
                         pack, "tokenfab_devices", f"id {item.id!r} refused: {rule}; it may register {allowed} only"
                     )
                     return
-            self.backends[item.id] = copy.deepcopy(item)  # the pack keeps no handle on what others see
+            self.backends[item.id] = guard.deep_copy(item)  # the pack keeps no handle on what others see
             self.provided_by[item.id] = pack
 
 
@@ -324,7 +323,7 @@ def _add_backends(registry: Registry, plugin: str, result: object) -> None:
 def _check_models(result: Any) -> dict[str, Any]:
     if not isinstance(result, Mapping):
         raise TypeError(f"tokenfab_models must return a mapping, got {type(result).__name__}")
-    return {str(key).strip().lower(): copy.deepcopy(value) for key, value in result.items()}
+    return {str(key).strip().lower(): guard.deep_copy(value) for key, value in result.items()}
 
 
 def _model_allowed(registry: Registry, pack: str, model_id: str) -> str | None:

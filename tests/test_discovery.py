@@ -5,6 +5,7 @@ import subprocess
 import sys
 import zipfile
 
+import tokenfab
 from tokenfab import discovery
 
 
@@ -70,3 +71,20 @@ def test_building_the_registry_does_not_import_importlib_metadata():
     code = "import sys, tokenfab; tokenfab.backends(); print('importlib.metadata' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
+
+
+def test_deep_copy_is_equal_and_independent_and_takes_what_pickle_cannot():
+    import attrs
+    from tokenfab.guard import deep_copy
+
+    device = tokenfab.get_backend("nvidia:h100-sxm")
+    twin = deep_copy(device)
+    assert twin == device and twin is not device and twin.peak_flops_per_s is not device.peak_flops_per_s
+
+    @attrs.define
+    class Local:  # defined in a function: pickle cannot name it, copy.deepcopy can
+        items: list
+
+    original = Local(items=[1, [2]])
+    copied = deep_copy(original)
+    assert copied == original and copied.items[1] is not original.items[1]
