@@ -153,8 +153,16 @@ static int group_cost(const tf_plan_inputs *in, double Bg, double T, double C, d
         double miss = E > 0.0 ? 1.0 - k / (E > 1.0 ? E : 1.0) : 1.0;
         double distinct = E > 0.0 ? E * (1.0 - pow(miss, routed)) : 0.0; /* E = 0: E (1 - 1^R) = 0 */
         if (E > 0.0) {
-            flops = routed * row[TF_ROW_FLOPS_PER_TOKEN];
-            rows = routed * k / distinct;
+            /* busiest device under expert parallelism: min(1 + c / sqrt(R), min(n, E / k)) times the mean */
+            double c = row[TF_ROW_EXPERT_IMBALANCE], imbalance = 1.0;
+            if (timed && c > 0.0) {
+                double cap = E / (k > 1.0 ? k : 1.0), n = in->tp * in->ep;
+                if (cap > n) cap = n;
+                imbalance = 1.0 + c / sqrt(routed);
+                if (imbalance > cap) imbalance = cap;
+            }
+            flops = routed * row[TF_ROW_FLOPS_PER_TOKEN] * imbalance;
+            rows = routed * k / distinct * imbalance;
         }
         if (rows < 0.0) rows = 0.0;
         double lb[TF_MAX_LEVELS] = {0.0};
@@ -207,7 +215,7 @@ int tf_step_totals(const tf_plan_inputs *in, const tf_totals *out, size_t *bad_i
         double timed[8] = {0.0}, avg[8] = {0.0};
         double b_time = busy / micro, b_mean = mean / micro;
         int status = group_cost(in, b_time, T, C, routed, 1, timed, s);
-        if (b_mean == b_time) { /* every group busy (batch >= ep): the mean group is the timed one */
+        if (b_mean == b_time && in->ep == 1.0) { /* one group, no expert imbalance: the mean is the timed one */
             avg[0] = timed[0];
             avg[1] = timed[1];
         } else if (status == TF_OK) {
