@@ -13,6 +13,19 @@ _LLAMA3 = {
     "max_position_embeddings": 131072,
 }
 
+
+# OpenAI ships gpt-oss's MoE experts in MXFP4 (config.json quantization_config); attention, router, embeddings and
+# LM head stay bf16 there, a per-module split tokenfab does not track (the whole model takes mxfp4).
+_GPT_OSS_MXFP4 = {
+    "modules_to_not_convert": [
+        "model.layers.*.self_attn",
+        "model.layers.*.mlp.router",
+        "model.embed_tokens",
+        "lm_head",
+    ],
+    "quant_method": "mxfp4",
+}
+
 CATALOG: dict[str, dict[str, Any]] = {
     "llama-3.1-8b": {
         **_LLAMA3,
@@ -210,6 +223,13 @@ CATALOG: dict[str, dict[str, Any]] = {
         "num_nextn_predict_layers": 1,
         "max_position_embeddings": 163840,
         "hidden_act": "silu",
+        # DeepSeek's checkpoint ships block-scaled FP8 weights (config.json quantization_config): the default weights.
+        "quantization_config": {
+            "activation_scheme": "dynamic",
+            "fmt": "e4m3",
+            "quant_method": "fp8",
+            "weight_block_size": [128, 128],
+        },
         "_source": "https://huggingface.co/deepseek-ai/DeepSeek-V3/blob/main/config.json",
     },
     "qwen3-8b": {
@@ -292,6 +312,7 @@ CATALOG: dict[str, dict[str, Any]] = {
         "tie_word_embeddings": False,
         "attention_bias": True,
         "hidden_act": "silu",
+        "quantization_config": _GPT_OSS_MXFP4,
         "_source": "https://huggingface.co/openai/gpt-oss-120b/blob/main/config.json",
     },
     "gpt-oss-20b": {
@@ -312,6 +333,7 @@ CATALOG: dict[str, dict[str, Any]] = {
         "tie_word_embeddings": False,
         "attention_bias": True,
         "hidden_act": "silu",
+        "quantization_config": _GPT_OSS_MXFP4,
         "_source": "https://huggingface.co/openai/gpt-oss-20b/blob/main/config.json",
     },
 }

@@ -313,9 +313,11 @@ def _placement(
 
 def _resolve_precisions(device: Device, deployment: Deployment, model: Model) -> Precisions:
     """The deployment's precisions; weights default to the format the checkpoint ships in
-    (``Model.weight_precision``, from ``quantization_config``) before the device default."""
+    (``Model.weight_precision``, from ``quantization_config``), then to the vendor's serving format
+    (``Device.default_weights``), then to the device's 16-bit default."""
     d = deployment
-    return resolve_precisions(device, d.weights or model.weight_precision, d.activations, d.kv, d.attention)
+    weights = d.weights or model.weight_precision or device.default_weights
+    return resolve_precisions(device, weights, d.activations, d.kv, d.attention)
 
 
 def _check_mapping(model: Model, device: Device, mapping: ParallelMapping) -> None:

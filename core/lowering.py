@@ -321,6 +321,58 @@ def expert_load_spread(devices: int, top_k: float) -> float:
     return z * math.sqrt((devices - 1) / top_k)
 
 
+#: Bytes per element below which matrix-product inputs are block-scaled 4-bit formats (nvfp4 4.5
+#: bits with its scales, mxfp4 4.25, fp4 4) that the serving stack quantizes from bf16 at run time.
+FP4_ACTIVATION_BYTES = 0.75
+#: FLOPs per element of an fp4 quantization: absolute max over the block, scale, divide, round.
+QUANTIZE_FLOPS_PER_ELEMENT = 4.0
+#: Quantization kernels per layer: one per matrix-product input (QKV, output projection, MLP up, MLP down).
+QUANTIZE_KERNELS_PER_LAYER = 4.0
+
+
+def quantize_elements_per_token(model: Model, mapping: ParallelMapping) -> float:
+    """Matrix-product input elements one device quantizes per token, summed over the layers:
+    ``L (d + q) + L_dense (d + i / tp) + L_moe (d + k i_moe / (tp ep))``, with ``q`` the
+    attention output width per device (query heads x value head dim) and ``i`` the MLP width."""
+    d, tp = model.hidden_size, mapping.tp
+    heads = heads_per_device(model, tp)[0]
+    attn_out = heads * (model.v_head_dim if model.is_mla and model.v_head_dim else model.head_dim)
+    total = model.num_layers * (d + attn_out)
+    if model.dense_layers:
+        total += model.dense_layers * (d + model.intermediate_size / tp)
+    if model.is_moe:
+        routed = model.experts_per_token * model.moe_intermediate_size / (tp * mapping.ep)
+        total += model.moe_layers * (d + routed)
+    return float(total)
+
+
+def _activation_quantize(model: Model, mapping: ParallelMapping, ab: float, hb: float) -> list[Op]:
+    """The run-time quantization of matrix-product inputs to a block-scaled 4-bit format (NVFP4:
+    one fp8 scale per 16 values). TensorRT-LLM's NVFP4 linear layers call ``fp4_quantize`` on the
+    bf16 input before the GEMM (``NVFP4LinearMethod.apply``, tensorrt_llm/_torch/modules/linear.py):
+    a kernel that reads the bf16 activation and writes the 4-bit values with their scales, outside
+    the GEMM, so it is not hidden under the GEMM's compute. Per token::
+
+        bytes = E (hb + ab),  FLOPs = 4 E,  E = quantize_elements_per_token
+
+    in ``QUANTIZE_KERNELS_PER_LAYER`` (4) kernels per layer, each paying the per-op overhead. 8-bit
+    and wider activations are quantized inside the producing kernels (fused norm / activation
+    epilogues) and get no op."""
+    if ab >= FP4_ACTIVATION_BYTES:
+        return []
+    kernels = QUANTIZE_KERNELS_PER_LAYER * model.num_layers
+    per_kernel = quantize_elements_per_token(model, mapping) / kernels
+    return [
+        Op(
+            name="act_quantize",
+            kind="vector",
+            count=kernels,
+            flops_per_token=QUANTIZE_FLOPS_PER_ELEMENT * per_kernel,
+            act_bytes_per_token=(hb + ab) * per_kernel,
+        )
+    ]
+
+
 def hidden_state_bytes(act_bytes: float) -> float:
     """Bytes per element of what collectives carry between layers: the residual stream and the
     outputs of the matrix products stay bf16 (at least 2 bytes) even when the matrix products take
@@ -367,6 +419,7 @@ def lower(
     ops += _mlp_ops(model, mapping, wb, ab)
     if tp > 1:
         ops.append(Op(name="mlp_allreduce", kind="allreduce", count=layers, comm_bytes_per_token=d * hb))
+    ops += _activation_quantize(model, mapping, ab, hb)
     ops.append(attrs.evolve(_norm("final_norm", d, 1.0, ab), layer=False))
     # The LM head runs on the last position of each sequence only (sampling); vocab split over tp.
     lm = vocab * d

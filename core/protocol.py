@@ -356,6 +356,9 @@ class Device:
     notes: str = ""
     #: Why ``tokenfab train`` refuses this device (inference-only chips); empty when it trains.
     training_note: str = ""
+    #: Weight format of the vendor's own serving (Groq's 8-bit TruePoint storage), the default when neither
+    #: the user nor the checkpoint's ``quantization_config`` names one; ``None``: 16-bit. Sourced in ``sources``.
+    default_weights: str | None = None
 
     def __attrs_post_init__(self) -> None:
         owner = f"Device {self.id!r}"
@@ -382,6 +385,10 @@ class Device:
             raise ValidationError(f"{owner}: at least one memory level must have holds_weights=True")
         if not isinstance(self.year, int) or isinstance(self.year, bool) or not 1950 <= self.year <= 2100:
             raise ValidationError(f"{owner}: year must be between 1950 and 2100, got {self.year!r}")
+        if self.default_weights is not None and self.default_weights not in PRECISION_BITS:
+            raise ValidationError(
+                f"{owner}: default_weights must be one of {', '.join(PRECISION_BITS)}, got {self.default_weights!r}"
+            )
 
     # -- derived values -------------------------------------------------------------------
     @property

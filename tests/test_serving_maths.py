@@ -15,10 +15,11 @@ def test_fp4_weights_run_attention_math_at_bf16_peak():
     prec = step.plan.precisions
     assert (prec.activations, prec.compute, prec.attention) == ("fp4", "fp4", "bf16")
     # pairs 4096*4097/2 = 8,390,656; 4 * 32 heads * 128 = 16,384 FLOP per pair per layer;
-    # rows = 4096 tokens * (32/8 query heads per KV head) = 16,384, efficiency 16384/(16384+64);
-    # rate = 2250 TFLOPS bf16 * 0.58 gemm_max: 32 layers * 1.3747e11 / (1.305e15 * 0.99611) = 3.384 ms.
+    # rows = 4096 tokens * (32/8 query heads per KV head) = 16,384, efficiency 16384/(16384+144)
+    # (Blackwell's 144 half-ceiling rows); rate = 2250 TFLOPS bf16 * 0.58 gemm_max:
+    # 32 layers * 1.3747e11 / (1.305e15 * 0.99129) = 3.401 ms.
     flops = 32 * 16384 * 4096 * 4097 / 2
-    expected = flops / (2250e12 * 0.58 * 16384 / (16384 + 64))
+    expected = flops / (2250e12 * 0.58 * 16384 / (16384 + 144))
     assert step.op("attention").compute_s == pytest.approx(expected, rel=1e-9)
     # Costed at the fp4 peak (9000 TFLOPS * 0.76), it would have been 5.2x shorter.
     assert step.op("attention").compute_s > 5 * flops / (9000e12 * 0.76)
@@ -112,7 +113,7 @@ def test_sliding_window_layers_store_window_length_kv():
     # gpt-oss-120b on 4 H100 (tp=4): 8 KV heads -> 2 per device, head_dim 64, bf16: 2*2*64*2 = 512 B per
     # token per layer. 18 full layers keep 8000 tokens, 18 windowed layers keep 128:
     # 18 * 512 * (8000 + 128) = 74,907,648 B per sequence (before: 36 * 512 * 8000 = 147,456,000 B).
-    step = tokenfab.decode_step("gpt-oss-120b", "nvidia:h100-sxm", batch=1, context=7999, devices=4)
+    step = tokenfab.decode_step("gpt-oss-120b", "nvidia:h100-sxm", batch=1, context=7999, devices=4, tp=4)
     plan = step.plan
     assert plan.kv_cache_bytes(8000.0) == pytest.approx(18 * 512 * (8000 + 128))
     used = plan.memory_per_device(1.0, 8000.0, 1.0)["hbm"]

@@ -31,6 +31,11 @@ FIELDS: dict[tuple[str, str], tuple[str, str, str]] = {
     ("Device", "sources"): ("", "figure path -> citation", "`peak.bf16`, `memory.hbm`, `power.tdp_w`, ..."),
     ("Device", "notes"): ("", "text", "free-form remarks"),
     ("Device", "training_note"): ("", "text", "remarks that apply to training estimates"),
+    ("Device", "default_weights"): (
+        "",
+        "a precision or none",
+        "weight format of the vendor's own serving, the default when neither user nor checkpoint names one",
+    ),
     ("MemoryLevel", "name"): ("", "unique within the device", "e.g. `sram`, `hbm`, `memoryx`"),
     ("MemoryLevel", "kind"): ("", "one of the memory kinds below", "technology class"),
     ("MemoryLevel", "capacity_bytes"): ("bytes", "> 0", "capacity per device"),

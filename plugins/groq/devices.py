@@ -27,6 +27,10 @@ URL = {
     "groq_truepoint": "https://groq.com/blog/inside-the-lpu-deconstructing-groq-speed (2025-08-01, TruePoint numerics: "
     "'we can store weights and activations at lower precision while performing all matrix operations at full "
     "precision'; 'FP8 storage for activations in error-tolerant layers'; 'FP32 for attention logits')",
+    "sambanova_precision_blog": "https://sambanova.ai/blog/does-reduced-precision-hurt (2024-06-20: 'Groq utilizes "
+    "a unique form of reduced precision known as TruePoint Technology')",
+    "sambanova_sn40l_table": "https://sambanova.ai/blog/sn40l-chip-best-inference-solution (2024-09-10, Table 1 of "
+    "Artificial Analysis per-user speeds: column 'Groq 8-bit')",
     "assumption": "tokenfab modelling assumption, documented in docs/modelling.md and docs/vendors.md",
 }
 
@@ -122,11 +126,14 @@ LPU = Device(
         "$20,000 is a quantity-1 retail price); per-token list prices: groq_pricing",
         efficiency__overhead_s="calibration_op_latency: 1.5 us per operator pass, least squares over GroqCloud 8B and 70B int8 per-user speeds (docs/modelling.md 5.4)",
         efficiency__gemm_max="assumption: MXM weight-stationary, no batch-size penalty (gemm_half_rows 0)",
+        default_weights="groq_truepoint,sambanova_precision_blog,sambanova_sn40l_table: GroqCloud stores weights "
+        "at 8 bits (int8 storage; matrix maths at 16-bit, 'all matrix operations at full precision')",
     ),
+    default_weights="int8",
     notes="The next-generation LPU (LP30 / Groq 3) is not modelled: its power is not published. GroqCloud stores weights "
-    "at reduced precision (TruePoint numerics [groq_truepoint]; 8-bit per Artificial Analysis' table [calibration "
-    "points]): pass weights='int8' for GroqCloud's deployment; the default stays 16-bit (the core has no per-device "
-    "default precision yet).",
+    "at reduced precision (TruePoint numerics [groq_truepoint]; 8-bit per Artificial Analysis' table "
+    "[sambanova_sn40l_table]): weights default to int8 storage with 16-bit maths; pass weights='bf16' or 'fp16' "
+    "for 16-bit weights.",
 )
 
 DEVICES = [LPU]

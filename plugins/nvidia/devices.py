@@ -51,6 +51,10 @@ URL = {
     "cal:h200_2026_11_30": "benchmarks/results/gpu-h200-2026-11-30.json: measured 2026-11-30 on one NVIDIA H200 SXM "
     "(torch 2.11, CUDA 13, driver 580.159.04) with benchmarks/measure_gpu.py; fitted by "
     "benchmarks/fit_gpu_calibration.py (held equal by tests/test_gpu_calibration.py)",
+    "ptx_tcgen05": "https://docs.nvidia.com/cuda/parallel-thread-execution/ (tcgen05.mma shapes: cta_group::1 "
+    "M = 64 or 128, cta_group::2 M = 128 or 256; wgmma.mma_async M = 64)",
+    "cutlass_bw_gemm": "https://github.com/NVIDIA/cutlass/tree/main/examples/cute/tutorial/blackwell (SM100 "
+    "tcgen05.mma tutorials: a 1SM MMA of 128 rows; a 2SM MMA where each of 2 peer CTAs holds 128 rows of A and C)",
     "assumption": "tokenfab modelling assumption, documented in docs/modelling.md; replace with a measurement "
     "(benchmarks/measure_gpu.py) when one is available",
 }
@@ -352,6 +356,13 @@ H200 = Device(
     ),
 )
 
+# Blackwell (B200, GB200) GEMM tile: a tcgen05.mma issued by one SM computes M = 128 rows (M = 64 only at
+# half the rate; M = 256 over a CTA pair), where Hopper's wgmma computes M = 64 [ptx_tcgen05, cutlass_bw_gemm].
+# Hopper's measured half-ceiling rows are 72 for its 64-row tile [cal:h200_2026_11_30]; the same ratio over
+# Blackwell's 128-row tile gives 128 * 72 / 64 = 144 rows. A decode GEMM at 400 rows reaches
+# 400 / (400 + 144) = 0.74 of its ceiling (0.86 at the old 64-row assumption). Not measured on Blackwell.
+_BLACKWELL_HALF_ROWS = 128.0 * _HOPPER_HALF_ROWS / 64.0
+
 _BLACKWELL_SOURCES = dict(
     memory__hbm__joules_per_byte="assumption: 60 pJ/B HBM + on-chip path",
     interconnect__scale_up__latency_s="assumption: as NVLink 4, 3 us per step",
@@ -359,7 +370,8 @@ _BLACKWELL_SOURCES = dict(
     memory__hbm__efficiency="assumption: no public Blackwell STREAM figure; 0.85, mean of A100/H100/H200 measurements",
     efficiency__gemm_max="cal:azure_gb200: cuBLASLt FP8 2906.9 TFLOPS of 5000 (0.58), FP4 7627.6 of 10000 (0.76); "
     "BF16 assumed as FP8",
-    efficiency__gemm_half_rows="assumption: 64-row tile",
+    efficiency__gemm_half_rows="ptx_tcgen05,cutlass_bw_gemm,cal:h200_2026_11_30: 128-row tcgen05 tile x Hopper's "
+    "fitted 72 rows per 64-row wgmma tile = 144 rows",
     efficiency__overhead_s="assumption",
     efficiency__attention_memory_fraction="cal:flashmla: upper bound 0.9; 0.8 assumed",
     memory__l2__capacity_bytes="assumption: Blackwell L2 size not in the reference; 2 x 63 MiB dies not sourced -- "
@@ -399,7 +411,7 @@ B200 = Device(
     efficiency=Efficiency(
         gemm_max_default=0.58,
         gemm_max={"fp4": 0.76},
-        gemm_half_rows=64,
+        gemm_half_rows=_BLACKWELL_HALF_ROWS,
         vector_fraction=0.5,
         overhead_s=_OVERHEAD_S,
         attention_memory_fraction=_ATTN_FRACTION,
@@ -465,7 +477,7 @@ GB200 = Device(
     efficiency=Efficiency(
         gemm_max_default=0.58,
         gemm_max={"fp4": 0.76},
-        gemm_half_rows=64,
+        gemm_half_rows=_BLACKWELL_HALF_ROWS,
         vector_fraction=0.5,
         overhead_s=_OVERHEAD_S,
         attention_memory_fraction=_ATTN_FRACTION,
