@@ -99,3 +99,20 @@ def test_imbalance_applies_to_the_expert_gemm_only():
     names = [op.name for op in plan.ops]
     assert imb[0, names.index("moe_experts")] == pytest.approx(1.3354, rel=1e-4)
     assert all(imb[0, i] == 1.0 for i, name in enumerate(names) if name != "moe_experts")
+
+
+@pytest.mark.skipif(not tokenfab.kernel.native_available(), reason="native kernel not built")
+def test_fused_kernel_costs_the_same_imbalance():
+    # The C pass (blocked and scalar) against the numpy path for tp = 1 x ep = 8: batches below ep
+    # (idle groups) and above it, decode and prefill; energy counts the mean device in both.
+    from tokenfab.fastpath import fused_totals, reference_totals
+
+    plan = tokenfab.engine.make_plan(
+        "mixtral-8x7b", "nvidia:h100-sxm", batch=512, kv_tokens=2048, step_tokens=8, tp=1, ep=8
+    )
+    B = np.array([1.0, 3.0, 8.0, 64.0, 500.0] * 60)
+    T, C = np.ones_like(B) * 2.0, np.floor(np.linspace(0.0, 2000.0, B.size))
+    for phase in ("decode", "prefill"):
+        fused, ref = fused_totals(plan, phase, B, T, C), reference_totals(plan, phase, B, T, C)
+        np.testing.assert_allclose(fused["seconds"], ref.seconds, rtol=1e-12)
+        np.testing.assert_allclose(fused["joules"], ref.joules, rtol=1e-12)
