@@ -109,7 +109,8 @@ int tf_evaluate(const tf_inputs *in, const tf_outputs *out, size_t *bad_index)
 }
 
 /* Fused path: scenario (replica batch, tokens, context) -> step totals, straight from the plan's
- * coefficient rows, one scenario at a time (a working set of one op row, no [S x O] arrays).
+ * coefficient rows. This scalar path takes one scenario at a time; it is the reference the blocked
+ * path below reproduces bit for bit, and the path that finds and names faults.
  * Mirrors tokenfab.engine.run_plan without a mixed-in prompt part (see core/fastpath.py):
  *   layout   g = B/ep, busy = max(g, 1), m = min(busy, pp), time group busy/m, mean group g/m
  *   per group: N = Bg*T tokens, sampled = Bg*(prompt ? 1 : T), P and K from the op's window,
