@@ -519,11 +519,13 @@ def _searched_plan(builder: PlanBuilder, batch: float, kv_tokens: float, step_to
     if not fitting:
         raise no_fit_error(builder, count, rejected)
 
-    def seconds(item: tuple[Any, Plan]) -> float:
+    def seconds(item: tuple[Any, Plan]) -> float:  # the step's totals only: one fused pass, no breakdown
+        from .fastpath import step_totals
+
         shape, plan = item
         b, kv, t = size(shape.dp)
-        cost = run_plan(plan, "decode", b, t, max(float(np.floor(kv - t)), 0.0), check_fit=False)
-        return float(cost.seconds)
+        scenario = (np.array([b]), np.array([t]), np.array([max(float(np.floor(kv - t)), 0.0)]))
+        return float(step_totals(plan, "decode", *scenario).seconds[0])
 
     return min(fitting, key=seconds)[1]
 
