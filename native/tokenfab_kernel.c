@@ -348,8 +348,10 @@ TF_INLINE void op_lanes(const tf_op *op, const tf_lanes *ln, const double *Ps, c
 
 /* GCC: no jump threading here (it turns the bound code's selects back into branches, which stops
  * the vectoriser); on x86-64 Linux, an AVX2 clone chosen at load time (an ifunc) where the CPU has
- * it, and plain x86-64 (SSE2) otherwise. Other compilers vectorise what they can. */
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+ * it, and plain x86-64 (SSE2) otherwise. -DTF_PORTABLE_ONLY builds the portable code alone, to test
+ * it on an AVX2 machine (CFLAGS=-DTF_PORTABLE_ONLY python setup.py build_ext --inplace --force;
+ * tools/sanitize_kernel.sh builds it so too). Other compilers vectorise what they can. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__) && !defined(TF_PORTABLE_ONLY)
 #define TF_CLONES __attribute__((target_clones("avx2", "default"), optimize("no-thread-jumps")))
 #elif defined(__GNUC__) && !defined(__clang__)
 #define TF_CLONES __attribute__((optimize("no-thread-jumps")))
