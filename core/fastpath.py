@@ -151,9 +151,12 @@ def plan_rows(plan: Any) -> tuple[np.ndarray, dict]:
     return table, consts
 
 
-def fused_totals(plan: Any, phase: str, batch: np.ndarray, tokens: np.ndarray, context: np.ndarray) -> dict:
-    """The C kernel's fused pass (``tf_step_totals``): 1-D float64 arrays of seconds, joules,
-    bound code, FLOPs and bytes for the scenarios, or ``None`` when the C kernel is unavailable."""
+def fused_totals(
+    plan: Any, phase: str, batch: np.ndarray, tokens: np.ndarray, context: np.ndarray, *, work: bool = True
+) -> dict:
+    """The C kernel's fused pass (``tf_step_totals``): 1-D float64 arrays of seconds, joules, an
+    int8 bound code and (with ``work``) FLOPs and bytes for the scenarios, or ``None`` when the C
+    kernel is unavailable."""
     from . import kernel
 
     if kernel._lib is None:
@@ -164,7 +167,8 @@ def fused_totals(plan: Any, phase: str, batch: np.ndarray, tokens: np.ndarray, c
     S, (O, width), L = B.size, table.shape, consts["level_bytes_per_s"].size
     if width != lib.TF_ROW_FIELDS or not (B.size == T.size == C.size):
         raise kernel.KernelError(f"fused kernel: {width} row fields for {lib.TF_ROW_FIELDS}, or mismatched scenarios")
-    out = {name: np.empty(S) for name in ("seconds", "joules", "flops", "bytes")}
+    names = ("seconds", "joules", "flops", "bytes") if work else ("seconds", "joules")  # NULL: not computed
+    out = {name: np.empty(S) for name in names}
     out["bound"] = np.empty(S, dtype=np.int8)
     keep = [B, T, C, table, consts["level_bytes_per_s"], consts["joules_per_byte"]]
     c_in = ffi.new("tf_plan_inputs *")
@@ -219,7 +223,7 @@ def step_totals(plan: Any, phase: str, batch: np.ndarray, tokens: np.ndarray, co
 
 
 def _totals(plan: Any, phase: str, given: tuple, shape: tuple[int, ...], flat: tuple) -> Totals:
-    fused = fused_totals(plan, phase, *flat)
+    fused = fused_totals(plan, phase, *flat, work=False)
     if fused is None:
         return reference_totals(plan, phase, *flat)
     memory, fits = memory_and_fits(plan, *given, shape)
