@@ -334,3 +334,19 @@ def test_busiest_stage_carries_the_lm_head():
     ops = training_ops(deep, mapping, recipe)
     counts, layers = stage_counts(deep, mapping, ops, np.array([op.flops for op in ops]))
     assert layers == 3.0 and dict(zip([op.name for op in ops], counts, strict=True))["lm_head"] == 0.0
+
+
+def test_tp_overlap_splits_the_gemms_into_tp_chunks():
+    from tokenfab.training.flops import TrainOp
+    from tokenfab.training.step import gemm_rows
+
+    mlp = TrainOp(name="mlp", kind="gemm", count=1.0, flops=1.0, rows=8192.0)
+    head = TrainOp(name="lm_head", kind="gemm", count=1.0, flops=1.0, rows=8192.0)
+    overlap = TrainingMapping(tp=8, dp=1, tp_overlap=True)
+    # forward and dgrad GEMMs in 8 chunks of 1,024 rows; the backward's single M: 2 x 8192 / 9 = 1,820.4,
+    # whose time 2 (1 + h/1820.4) equals (1 + h/1024) + (1 + h/8192) for any half-rows h
+    assert gemm_rows(mlp, overlap) == pytest.approx((1024.0, 16384.0 / 9.0))
+    h = 72.0
+    assert 2 * (1 + h / (16384.0 / 9.0)) == pytest.approx((1 + h / 1024.0) + (1 + h / 8192.0))
+    assert gemm_rows(head, overlap) == (8192.0, 8192.0)  # vocabulary-parallel head: not overlapped
+    assert gemm_rows(mlp, TrainingMapping(tp=8)) == (8192.0, 8192.0)  # exposed TP: whole GEMMs

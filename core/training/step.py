@@ -101,7 +101,29 @@ FIRST_STAGE_OPS = ("embedding",)
 LAST_STAGE_OPS = ("lm_head", "cross_entropy")
 
 
-def _kernel_inputs(device: Device, recipe: TrainingRecipe, ops: list[TrainOp], share: float) -> KernelInputs:
+#: Tensor-parallel linear layers whose GEMMs Transformer Engine's userbuffers overlap (``tp_overlap``).
+TP_OVERLAP_OPS = ("attn_proj", "mlp")
+
+
+def gemm_rows(op: TrainOp, mapping: TrainingMapping) -> tuple[float, float]:
+    """(forward, backward) M dimension of ``op``'s GEMMs for the efficiency curve.
+
+    Under ``tp_overlap`` the forward and input-gradient GEMMs of the tensor-parallel layers run as
+    ``tp`` chunks of ``M / tp`` rows, each overlapping one step of the ring exchange (Wang et al.
+    2022, "Overlap communication with dependent computation via decomposition"; Transformer Engine
+    userbuffers); the weight gradient stays whole. The backward scenario carries both halves, so it
+    takes the ``M`` whose efficiency ``r / (r + h)`` gives their summed time:
+    ``2 / f(r) = 1 / f(M / tp) + 1 / f(M)`` -> ``r = 2 M / (tp + 1)``.
+    """
+    rows = max(op.rows, 1.0)
+    if not (mapping.tp_overlap and mapping.tp > 1 and op.name in TP_OVERLAP_OPS):
+        return rows, rows
+    return rows / mapping.tp, 2.0 * rows / (mapping.tp + 1)
+
+
+def _kernel_inputs(
+    device: Device, mapping: TrainingMapping, recipe: TrainingRecipe, ops: list[TrainOp], share: float
+) -> KernelInputs:
     """Forward and backward scenarios of ``ops``, one instance of each (counts are applied after)."""
     fwd = np.array([op.flops for op in ops])
     redo = np.array([op.flops if _recomputed(op, recipe) else 0.0 for op in ops])
@@ -121,7 +143,7 @@ def _kernel_inputs(device: Device, recipe: TrainingRecipe, ops: list[TrainOp], s
     return KernelInputs(
         flops=np.stack([fwd, bwd]),
         flop_rate=rates,
-        gemm_rows=np.broadcast_to(np.array([max(op.rows, 1.0) for op in ops]), (S, O)),
+        gemm_rows=np.array([gemm_rows(op, mapping) for op in ops]).T,
         gemm_half_rows=np.stack(
             [np.where(attention, ATTENTION_FWD[1], half), np.where(attention, ATTENTION_BWD[1], half)]
         ),
@@ -165,7 +187,8 @@ def stage_counts(model: Model, mapping: TrainingMapping, ops: list[TrainOp], per
 def stage_pass(model: Model, device: Device, mapping: TrainingMapping, recipe: TrainingRecipe) -> StagePass:
     """Run the kernel on one micro-batch's forward and backward through the busiest stage."""
     ops = training_ops(model, mapping, recipe)
-    inputs = _kernel_inputs(device, recipe, ops, DUALPIPE_COMM_SM_SHARE if mapping.schedule == "dualpipe" else 0.0)
+    share = DUALPIPE_COMM_SM_SHARE if mapping.schedule == "dualpipe" else 0.0
+    inputs = _kernel_inputs(device, mapping, recipe, ops, share)
     out = evaluate(inputs)
     one = out["seconds"]  # per instance
     count, layers = stage_counts(model, mapping, ops, one[0] + one[1])

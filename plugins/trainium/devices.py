@@ -30,11 +30,21 @@ URL = {
     "nv_a100_datasheet": "https://www.nvidia.com/content/dam/en-zz/Solutions/Data-Center/a100/pdf/nvidia-a100-datasheet-us-nvidia-1758950-r4-web.pdf",
     "nv_h100_page": "https://www.nvidia.com/en-us/data-center/h100/",
     "cal:neuron": "calibration.yaml neuron-inf2-llama3-8b-bs1-tpot, neuron-trn1-llama3-70b-bs1-tpot",
+    "cal:neuron_prefill": "points.json neuron-trn1-*-ttft-cal-* (AWS Neuron trn1 latency_data_decoder.csv, "
+    "Neuron 2.18), least squares in log space, docs/modelling.md 5.5",
     "supercluster_dgx_price": "https://www.supercluster.blog/p/4-nvidia-dgx-h100-hardware (DGX H100 ~$199K; secondary)",
     "assumption": "tokenfab modelling assumption, documented in docs/vendors.md",
 }
 
 _OVERHEAD_S = 7e-6  # per operator on NeuronCores: chosen from the two Neuron TPOT points (docs/vendors.md)
+# Achieved fraction of the bf16 peak in matrix products on NeuronCore-v2 (Trn1, Inf2), as Transformers NeuronX
+# 2.18 reaches it in context encoding (prefill) at TP32: not published, so calibrated. It minimises
+# sum(log(predicted TTFT / published TTFT)^2) over the five long-prompt Trn1 rows of AWS's latency table
+# (points.json neuron-trn1-*-ttft-cal-*: Llama-3-70B 2048 tokens 547 ms, Llama-3-8B int8 4096 tokens 153 ms,
+# Llama-2-70B 1024 tokens 232 and 237 ms, 2048 tokens 691 ms); residuals -21% .. +22%. The 128-token TTFT
+# rows stay checks. Before: an unsourced 0.6, which put every Neuron TTFT ~2x short.
+# tests/test_neuron_prefill_calibration.py recomputes the fit.
+_NEURONCORE_V2_GEMM_MAX = 0.22
 _HOP_S = 4e-6  # per collective step on NeuronLink (assumption)
 
 _COMMON = dict(
@@ -46,6 +56,11 @@ _COMMON = dict(
     efficiency__overhead_s="cal:neuron: 7 us per operator, fitted to the Inf2 8B and Trn1 70B batch-1 TPOT points together",
     power__idle_w="assumption: 20% of estimated power",
 )
+_NEURONCORE_V2 = {
+    **_COMMON,
+    "efficiency__gemm_max": "cal:neuron_prefill: 0.22 of the bf16 peak, Transformers NeuronX context encoding at "
+    "TP32 (Inf2 shares the NeuronCore-v2)",
+}
 
 
 def _parity_price(bf16_tflops: float) -> Price:
@@ -59,7 +74,9 @@ def _parity_price(bf16_tflops: float) -> Price:
     )
 
 
-def _neuron(id_, name, year, peaks, hbm, hbm_bw, link_per_dir, topology, domain, efa, power_w, price, sources):
+def _neuron(
+    id_, name, year, peaks, hbm, hbm_bw, link_per_dir, topology, domain, efa, power_w, price, sources, gemm_max=0.6
+):
     return Device(
         id=id_,
         vendor="AWS",
@@ -86,7 +103,7 @@ def _neuron(id_, name, year, peaks, hbm, hbm_bw, link_per_dir, topology, domain,
         power=Power(tdp_w=power_w, idle_w=0.2 * power_w),
         price=price,
         efficiency=Efficiency(
-            gemm_max_default=0.6,
+            gemm_max_default=gemm_max,
             gemm_half_rows=64,
             vector_fraction=0.5,
             overhead_s=_OVERHEAD_S,
@@ -118,8 +135,9 @@ TRN1 = _neuron(
         interconnect__scale_out="neuron_trn1_arch: 800 Gbps EFA per 16-chip trn1.32xlarge (50 Gbps per chip)",
         power__tdp_w="nv_a100_datasheet,assumption: estimate 190 TF x 1.28 W/TF (A100: 400 W / 312 TF)",
         price="usage_trainium_prices: $21.50/h / 16",
-        **_COMMON,
+        **_NEURONCORE_V2,
     ),
+    gemm_max=_NEURONCORE_V2_GEMM_MAX,
 )
 
 INF2 = _neuron(
@@ -144,8 +162,9 @@ INF2 = _neuron(
         interconnect__scale_out="assumption: 100 Gbps per inf2.48xlarge shared by 12 chips",
         power__tdp_w="nv_a100_datasheet,assumption: estimate as Trn1 (same NeuronCore-v2)",
         price="supercluster_dgx_price,assumption: estimate $24,875 x 190 / 989.5 = $4,780 (no public Inf2 price)",
-        **_COMMON,
+        **_NEURONCORE_V2,
     ),
+    gemm_max=_NEURONCORE_V2_GEMM_MAX,
 )
 
 TRN2 = _neuron(
