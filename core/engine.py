@@ -253,8 +253,12 @@ class Plan:
     def usable_bytes(self, level: str) -> float:
         return self.device.level(level).capacity_bytes * (1.0 - self.device.efficiency.memory_reserve_fraction)
 
-    def fits(self, batch: np.ndarray, kv_tokens: np.ndarray, step_tokens: np.ndarray) -> np.ndarray:
-        used = self.memory_per_device(batch, kv_tokens, step_tokens)
+    def fits(
+        self, batch: np.ndarray, kv_tokens: np.ndarray, step_tokens: np.ndarray, used: dict | None = None
+    ) -> np.ndarray:
+        """Whether every level's use fits its usable bytes; ``used`` is :meth:`memory_per_device` of the
+        same arguments when the caller has it already."""
+        used = self.memory_per_device(batch, kv_tokens, step_tokens) if used is None else used
         ok = np.ones(np.shape(batch * kv_tokens), dtype=bool)
         for level, amount in used.items():
             ok &= amount <= self.usable_bytes(level)
@@ -1036,11 +1040,13 @@ def step(
         batch = workload.batch if batch is None else batch
         tokens = (workload.input_tokens if phase == "prefill" else 1) if tokens is None else tokens
         context = (0 if phase == "prefill" else workload.input_tokens) if context is None else context
-    b, t, c = bounds.broadcast(
-        batch=_array_field("batch", 1 if batch is None else batch, 1),
-        tokens=_array_field("tokens", 1 if tokens is None else tokens, 1),
-        context=_array_field("context", 0 if context is None else context, 0),
+    # b, t, c: the inputs as given (validated, broadcastable); a grid's axes stay small until the kernel.
+    b, t, c = (
+        _array_field("batch", 1 if batch is None else batch, 1),
+        _array_field("tokens", 1 if tokens is None else tokens, 1),
+        _array_field("context", 0 if context is None else context, 0),
     )
+    bounds.broadcast(batch=b, tokens=t, context=c)
     plan = make_plan(
         model,
         backend,

@@ -164,7 +164,8 @@ def fused_totals(plan: Any, phase: str, batch: np.ndarray, tokens: np.ndarray, c
     S, (O, width), L = B.size, table.shape, consts["level_bytes_per_s"].size
     if width != lib.TF_ROW_FIELDS or not (B.size == T.size == C.size):
         raise kernel.KernelError(f"fused kernel: {width} row fields for {lib.TF_ROW_FIELDS}, or mismatched scenarios")
-    out = {name: np.empty(S) for name in ("seconds", "joules", "bound", "flops", "bytes")}
+    out = {name: np.empty(S) for name in ("seconds", "joules", "flops", "bytes")}
+    out["bound"] = np.empty(S, dtype=np.int8)
     keep = [B, T, C, table, consts["level_bytes_per_s"], consts["joules_per_byte"]]
     c_in = ffi.new("tf_plan_inputs *")
     c_in.n_scenarios, c_in.n_ops, c_in.n_levels = S, O, L
@@ -180,7 +181,8 @@ def fused_totals(plan: Any, phase: str, batch: np.ndarray, tokens: np.ndarray, c
     c_in.joules_per_comm_byte = consts["jcomm"]
     c_out = ffi.new("tf_totals *")
     for name, arr in out.items():
-        setattr(c_out, name, ffi.from_buffer("double[]", arr, require_writable=True))
+        kind = "signed char[]" if arr.dtype == np.int8 else "double[]"
+        setattr(c_out, name, ffi.from_buffer(kind, arr, require_writable=True))
     bad = ffi.new("size_t *")
     status = lib.tf_step_totals(c_in, c_out, bad)
     del keep
@@ -189,24 +191,45 @@ def fused_totals(plan: Any, phase: str, batch: np.ndarray, tokens: np.ndarray, c
     return out
 
 
+def scenarios(batch: Any, tokens: Any, context: Any) -> tuple[tuple[int, ...], np.ndarray, np.ndarray, np.ndarray]:
+    """(broadcast shape, and 1-D contiguous float64 batch, tokens, context over it in C order): one
+    copy per input that is broadcast, none for one already contiguous and full-sized."""
+    b, t, c = np.broadcast_arrays(*(np.asarray(x, dtype=np.float64) for x in (batch, tokens, context)))
+    return (b.shape, *(np.ascontiguousarray(x).reshape(-1) for x in (b, t, c)))
+
+
+def memory_and_fits(plan: Any, batch: Any, tokens: Any, context: Any, shape: tuple[int, ...]) -> tuple:
+    """(memory per device, fits), 1-D over the broadcast ``shape``, from :meth:`Plan.memory_per_device`
+    evaluated once on the inputs as given (before broadcasting, so that a grid's axes stay small)."""
+    batch, tokens, context = (np.asarray(x, dtype=np.float64) for x in (batch, tokens, context))
+    used = plan.memory_per_device(batch, context + tokens, tokens)
+    fits = plan.fits(batch, context + tokens, tokens, used=used)
+    total = sum(used.values()) if plan.weights_level != plan.kv_level else used[plan.weights_level]
+    flat = [np.broadcast_to(np.asarray(x), shape).reshape(-1) for x in (np.asarray(total, dtype=np.float64), fits)]
+    return flat[0], flat[1].astype(bool, copy=False)
+
+
 def step_totals(plan: Any, phase: str, batch: np.ndarray, tokens: np.ndarray, context: np.ndarray) -> Totals:
-    """Totals of ``plan`` for the scenarios ``batch`` (one replica's) x ``tokens`` x ``context``:
-    one fused C pass, or :func:`tokenfab.engine.run_plan` (the numpy reference path, with the
-    breakdown it builds) when the C kernel is unavailable."""
-    batch, tokens, context = (np.ravel(np.asarray(x, dtype=np.float64)) for x in (batch, tokens, context))
-    fused = fused_totals(plan, phase, batch, tokens, context)
-    memory = plan.memory_per_device(batch, context + tokens, tokens)
-    total_memory = sum(memory.values()) if plan.weights_level != plan.kv_level else memory[plan.weights_level]
-    fits = plan.fits(batch, context + tokens, tokens)
-    if fused is not None:
-        return Totals(
-            seconds=fused["seconds"],
-            joules=fused["joules"],
-            bound_code=fused["bound"].astype(np.int8),
-            memory_per_device_bytes=np.broadcast_to(np.asarray(total_memory, dtype=np.float64), batch.shape),
-            fits=np.broadcast_to(fits, batch.shape).astype(bool),
-        )
-    return reference_totals(plan, phase, batch, tokens, context)
+    """Totals of ``plan`` for the scenarios ``batch`` (one replica's) x ``tokens`` x ``context``
+    (broadcast together; results are 1-D over the broadcast grid in C order): one fused C pass, or
+    :func:`tokenfab.engine.run_plan` (the numpy reference path, with the breakdown it builds) when the
+    C kernel is unavailable."""
+    shape, B, T, C = scenarios(batch, tokens, context)
+    return _totals(plan, phase, (batch, tokens, context), shape, (B, T, C))
+
+
+def _totals(plan: Any, phase: str, given: tuple, shape: tuple[int, ...], flat: tuple) -> Totals:
+    fused = fused_totals(plan, phase, *flat)
+    if fused is None:
+        return reference_totals(plan, phase, *flat)
+    memory, fits = memory_and_fits(plan, *given, shape)
+    return Totals(
+        seconds=fused["seconds"],
+        joules=fused["joules"],
+        bound_code=fused["bound"],
+        memory_per_device_bytes=memory,
+        fits=fits,
+    )
 
 
 def reference_totals(plan: Any, phase: str, batch: np.ndarray, tokens: np.ndarray, context: np.ndarray) -> Totals:
@@ -245,10 +268,8 @@ def totals_step_cost(
     from .engine import StepCost, breakdown_of
     from .kernel import BOUND_NAMES
 
-    b, t, c = np.broadcast_arrays(batch, tokens, context)
-    shape = b.shape
-    B, T, C = (np.ravel(x).astype(np.float64) for x in (b, t, c))
-    totals = step_totals(plan, phase, B, T, C)
+    shape, B, T, C = scenarios(batch, tokens, context)
+    totals = _totals(plan, phase, (batch, tokens, context), shape, (B, T, C))
     if check_fit and not np.all(totals.fits):
         worst = int(np.argmin(totals.fits))
         raise plan.fit_error(B[worst], C[worst] + T[worst], T[worst])
@@ -262,7 +283,9 @@ def totals_step_cost(
         seconds=shaped(totals.seconds),
         joules=shaped(totals.joules),
         bound=shaped(np.asarray(BOUND_NAMES, dtype=str if lazy else object)[totals.bound_code]),
-        breakdown=functools.partial(breakdown_of, plan, phase, b, t, c) if lazy else (),
+        breakdown=functools.partial(breakdown_of, plan, phase, *np.broadcast_arrays(batch, tokens, context))
+        if lazy
+        else (),
         devices=plan.mapping.devices,
         batch=shaped(B),
         tokens=shaped(T),

@@ -188,6 +188,319 @@ static int group_cost(const tf_plan_inputs *in, double Bg, double T, double C, d
     return TF_OK;
 }
 
+/* One scenario through the scalar path above: the exact status and the outputs of scenario s. */
+static int scenario_totals(const tf_plan_inputs *in, const tf_totals *out, size_t s)
+{
+    double active = in->tp * in->ep;
+    double B = in->replica_batch[s], T = in->tokens[s], C = in->context[s];
+    if (bad(B) || bad(T) || bad(C)) return TF_ERR_NEGATIVE;
+    double mean = B / in->ep;
+    double busy = mean > 1.0 ? mean : 1.0;
+    double micro = busy < in->pp ? busy : in->pp;
+    double routed = B * T * (1.0 / micro);
+    double timed[8] = {0.0}, avg[8] = {0.0};
+    double b_time = busy / micro, b_mean = mean / micro;
+    int status = group_cost(in, b_time, T, C, routed, 1, timed, s);
+    if (b_mean == b_time) { /* every group busy (batch >= ep): the mean group is the timed one */
+        avg[0] = timed[0];
+        avg[1] = timed[1];
+    } else if (status == TF_OK) {
+        status = group_cost(in, b_mean, T, C, routed, 0, avg, s);
+    }
+    if (status != TF_OK) return status;
+    double seconds = timed[0];
+    out->seconds[s] = seconds;
+    out->joules[s] = active * (micro * avg[1] + in->idle_w * (in->pp * seconds - micro * avg[0]));
+    int code = 0;
+    for (int c = 1; c < 4; c++) if (timed[2 + c] > timed[2 + code]) code = c;
+    out->bound[s] = (signed char)code;
+    out->flops[s] = timed[6];
+    out->bytes[s] = timed[7];
+    return TF_OK;
+}
+
+/* ---- The blocked path: the same maths, operators outside, TF_BLOCK scenarios inside. ----
+ * Every expression keeps the scalar path's operations and their order (no FMA: -ffp-contract=off),
+ * so both give the same bits; branches become selects, so the inner loop vectorises. A block whose
+ * lanes raise any fault (or a plan with a faulty constant) is redone by the scalar path, which
+ * names the first offending scenario exactly as before. */
+#define TF_BLOCK 256
+#if defined(__GNUC__)
+#define TF_INLINE static inline __attribute__((always_inline))
+#else
+#define TF_INLINE static inline
+#endif
+
+typedef struct { /* one group of a block of scenarios */
+    size_t n;
+    double B[TF_BLOCK], T[TF_BLOCK], C[TF_BLOCK], routed[TF_BLOCK];
+} tf_lanes;
+
+typedef struct { /* per lane sums over ops: seconds, joules, seconds by bound code, FLOPs, bytes */
+    double seconds[TF_BLOCK], joules[TF_BLOCK], by_code[4][TF_BLOCK], flops[TF_BLOCK], bytes[TF_BLOCK];
+    double faults[TF_BLOCK], lowest[TF_BLOCK]; /* a fault: faults != 0 or lowest < 0 */
+} tf_acc;
+
+typedef struct { /* one op row, with the call's constants the lanes need */
+    double count, w, fpt, fptp, fps, fpp, fppp, fpcp, rpt, rps, rpst, apt, aps, kvr, kvw, k, wb, eb, cpt;
+    double rate, half, factor, cbw, clat, jflop, clat2, cbw2, over, idle, cap, jcomm;
+    double bws0, bws1, jb0, jb1; /* the two level slots (lower level index first): bandwidth x scale, J/B */
+    double rate_zero, bw0_zero, bw1_zero, cbw_zero, cbw2_zero; /* 1 where that rate is not > 0, else 0 */
+    int moe, weights_first;
+} tf_op;
+
+/* 1 where v is negative, NaN or infinite (the scalar path's bad()), as a double: the lanes stay one width */
+TF_INLINE double badv(double v) { return v >= 0.0 ? (v <= 1.7976931348623157e308 ? 0.0 : 1.0) : 1.0; }
+
+/* The lanes of one op. prompt, comm (0 none, 1 one regime, 2 two regimes) and split (weights and
+ * KV in different levels) are constants at each call site, so each combination compiles to its own
+ * branch-free loop. Returns nonzero when any lane meets a fault. */
+TF_INLINE void op_lanes(const tf_op *op, const tf_lanes *ln, const double *distinct, tf_acc *restrict acc,
+                           const int moe, const int prompt, const int comm, const int split)
+{
+    const double w = op->w, fpt = op->fpt, fptp = op->fptp, fps = op->fps, fpp = op->fpp, fppp = op->fppp;
+    const double fpcp = op->fpcp, rpt = op->rpt, rps = op->rps, rpst = op->rpst, apt = op->apt, aps = op->aps;
+    const double kvr = op->kvr, kvw = op->kvw, k = op->k, wb = op->wb, eb = op->eb, cpt = op->cpt;
+    const double rate = op->rate, half = op->half, factor = op->factor, cbw = op->cbw, clat = op->clat;
+    const double jflop = op->jflop, clat2 = op->clat2, cbw2 = op->cbw2, over = op->over, idle = op->idle;
+    const double cap = op->cap, jcomm = op->jcomm, bws0 = op->bws0, bws1 = op->bws1, jb0 = op->jb0;
+    const double jb1 = op->jb1, count = op->count;
+    const int wfirst = op->weights_first;
+    const double rate_zero = op->rate_zero, bw0_zero = op->bw0_zero, bw1_zero = op->bw1_zero;
+    const double cbw_zero = op->cbw_zero, cbw2_zero = op->cbw2_zero;
+    const double *restrict Bs = ln->B, *restrict Ts = ln->T, *restrict Cs = ln->C, *restrict Rs = ln->routed;
+    const size_t n = ln->n;
+    for (size_t i = 0; i < n; i++) {
+        double Bg = Bs[i], T = Ts[i], C = Cs[i];
+        double Ng = Bg * T, sampled = Bg * (prompt ? 1.0 : T);
+        double td = prompt ? 0.0 : Ng, tq = prompt ? Ng : 0.0;
+        double N = td + tq;
+        double seen = w - C;
+        seen = seen < 0.0 ? 0.0 : seen;
+        seen = seen > T ? T : seen;
+        double whole = C + T;
+        double lim = w < whole ? w : whole;
+        double per_seq = seen * C + seen * (seen + 1.0) / 2.0 + (T - seen) * lim;
+        double P = Bg * per_seq, K = Bg * lim;
+        double Pd = prompt ? 0.0 : P, Pq = prompt ? P : 0.0, Kd = prompt ? 0.0 : K, Kq = prompt ? K : 0.0;
+        double flops = td * fpt + tq * fptp + sampled * fps + Pd * fpp + Pq * fppp + Kq * fpcp;
+        double rows = N * rpt + sampled * rps;
+        rows = rows + T * rpst;
+        double act = N * apt + sampled * aps;
+        double kv = (Kd + Kq) * kvr + N * kvw;
+        double ex = distinct[i];
+        ex = moe ? ex : 0.0;
+        double moe_rows = Rs[i] * k / ex; /* computed in every lane, kept where moe: a select, no branch */
+        flops = moe ? Rs[i] * fpt : flops;
+        rows = moe ? moe_rows : rows;
+        rows = rows < 0.0 ? 0.0 : rows;
+        double wbytes = wb + eb * ex + act;
+        double s0 = split ? (wfirst ? wbytes : kv) : wbytes + kv;
+        double s1 = split ? (wfirst ? kv : wbytes) : 0.0;
+        double wire = N * cpt * factor;
+        double shape_eff = rows / (rows + half);
+        double eff = half > 0.0 ? shape_eff : 1.0;
+        double q = flops / (rate * eff), m0 = s0 / bws0, m1 = s1 / bws1;
+        double compute = flops > 0.0 ? q : 0.0;
+        double memory = s0 > 0.0 ? m0 : 0.0;
+        double dyn = flops * jflop;
+        dyn = dyn + (s0 > 0.0 ? s0 * jb0 : 0.0);
+        if (split) {
+            memory = memory + (s1 > 0.0 ? m1 : 0.0);
+            dyn = dyn + (s1 > 0.0 ? s1 * jb1 : 0.0);
+        }
+        double cl = clat, cb_zero = cbw_zero, first = 0.0;
+        if (comm) first = clat + wire / cbw;
+        if (comm == 2) {
+            double second = clat2 + wire / cbw2;
+            cl = first <= second ? clat : clat2; /* the cheaper regime; NaN picks the second, as the scalar path */
+            cb_zero = first <= second ? cbw_zero : cbw2_zero;
+            first = first <= second ? first : second;
+        }
+        double idle_link = cl > 0.0 ? cl : 0.0;
+        double cm = comm ? (wire > 0.0 ? first : idle_link) : idle_link;
+        dyn = dyn + (comm ? (wire > 0.0 ? wire * jcomm : 0.0) : 0.0);
+        /* Faults in pure arithmetic (compare-and-combine would mix lane widths): v - v is NaN for an
+         * infinite or NaN v; each "x where a rate is zero" term is > 0 exactly when the scalar path
+         * returns -3, -4 or -5; negatives show in the lane's minimum. */
+        double finite = (flops - flops) + (rows - rows) + (wire - wire) + (s0 - s0) + (s1 - s1);
+        double zero_rate = (eff > 0.0 ? 0.0 : flops) + rate_zero * flops;
+        double zero_bw = bw0_zero * s0 + bw1_zero * s1 + cb_zero * wire;
+        acc->faults[i] += finite + zero_rate + zero_bw;
+        double low = flops < rows ? flops : rows;
+        low = wire < low ? wire : low;
+        low = s0 < low ? s0 : low;
+        low = s1 < low ? s1 : low;
+        acc->lowest[i] = low < acc->lowest[i] ? low : acc->lowest[i];
+        double top = compute, code = 0.0; /* a double, as wide as the lanes */
+        code = memory > top ? 1.0 : code;
+        top = memory > top ? memory : top;
+        code = cm > top ? 2.0 : code;
+        top = cm > top ? cm : top;
+        code = over > top ? 3.0 : code;
+        double longest = top > cm ? top : cm;
+        double seconds = count * (longest + over);
+        dyn = dyn * count;
+        double joules = dyn + idle * seconds;
+        double ceiling = cap * seconds;
+        joules = joules > ceiling ? ceiling : joules;
+        acc->seconds[i] += seconds;
+        acc->joules[i] += joules;
+        acc->by_code[0][i] += code == 0.0 ? seconds : 0.0;
+        acc->by_code[1][i] += code == 1.0 ? seconds : 0.0;
+        acc->by_code[2][i] += code == 2.0 ? seconds : 0.0;
+        acc->by_code[3][i] += code == 3.0 ? seconds : 0.0;
+        acc->flops[i] += flops * count;
+        acc->bytes[i] += (s0 + s1) * count;
+    }
+}
+
+/* GCC: no jump threading here (it turns the bound code's selects back into branches, which stops
+ * the vectoriser); on x86-64 Linux, an AVX2 clone chosen at load time (an ifunc) where the CPU has
+ * it, and plain x86-64 (SSE2) otherwise. Other compilers vectorise what they can. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+#define TF_CLONES __attribute__((target_clones("avx2", "default"), optimize("no-thread-jumps")))
+#elif defined(__GNUC__) && !defined(__clang__)
+#define TF_CLONES __attribute__((optimize("no-thread-jumps")))
+#else
+#define TF_CLONES
+#endif
+
+/* The ops of a plan over one group of lanes: acc gets the sums over ops. Nonzero on any fault. */
+TF_CLONES static int ops_block(const tf_plan_inputs *in, const tf_op *ops, const tf_lanes *ln, tf_acc *acc)
+{
+    size_t O = in->n_ops;
+    int err = 0, prompt = in->prompt != 0.0;
+    int split = in->weights_level != in->kv_level;
+    double distinct[TF_BLOCK] = {0.0};
+    double last_E = -1.0, last_k = -1.0;
+    for (size_t i = 0; i < ln->n; i++) {
+        acc->seconds[i] = acc->joules[i] = acc->flops[i] = acc->bytes[i] = acc->faults[i] = acc->lowest[i] = 0.0;
+        acc->by_code[0][i] = acc->by_code[1][i] = acc->by_code[2][i] = acc->by_code[3][i] = 0.0;
+    }
+    for (size_t o = 0; o < O; o++) {
+        const tf_op *op = ops + o;
+        const double *row = in->rows + o * TF_ROW_FIELDS;
+        double E = row[TF_ROW_EXPERTS_TOTAL], k = row[TF_ROW_EXPERTS_TOP_K];
+        if (op->moe && (E != last_E || k != last_k)) { /* E (1 - (1 - k/E)^R), once per (E, k) */
+            double miss = 1.0 - k / (E > 1.0 ? E : 1.0);
+            for (size_t i = 0; i < ln->n; i++) distinct[i] = E * (1.0 - pow(miss, ln->routed[i]));
+            last_E = E;
+            last_k = k;
+        }
+        int two = row[TF_ROW_COMM_LATENCY_LARGE] != row[TF_ROW_COMM_LATENCY]
+                  || row[TF_ROW_COMM_BW_LARGE] != row[TF_ROW_COMM_BW];
+        int comm = two ? 2 : (op->cpt != 0.0 && op->factor != 0.0 ? 1 : 0);
+        /* one branch-free loop per combination of the loop's constant switches */
+#define TF_LANES(moe, prompt, split, comm) \
+    case (moe) * 12 + (prompt) * 6 + (split) * 3 + (comm): \
+        op_lanes(op, ln, distinct, acc, moe, prompt, comm, split); \
+        break;
+#define TF_LANES_COMM(moe, prompt, split) TF_LANES(moe, prompt, split, 0) TF_LANES(moe, prompt, split, 1) \
+    TF_LANES(moe, prompt, split, 2)
+        switch (op->moe * 12 + prompt * 6 + split * 3 + comm) {
+            TF_LANES_COMM(0, 0, 0) TF_LANES_COMM(0, 0, 1) TF_LANES_COMM(0, 1, 0) TF_LANES_COMM(0, 1, 1)
+            TF_LANES_COMM(1, 0, 0) TF_LANES_COMM(1, 0, 1) TF_LANES_COMM(1, 1, 0) TF_LANES_COMM(1, 1, 1)
+        default: break;
+        }
+#undef TF_LANES_COMM
+#undef TF_LANES
+    }
+    for (size_t i = 0; i < ln->n; i++) err |= acc->faults[i] != 0.0 || acc->lowest[i] < 0.0;
+    return err;
+}
+
+/* The op rows with the call's constants; 0 when every constant passes the scalar path's checks
+ * (so only per-lane faults remain), nonzero otherwise. */
+static int load_ops(const tf_plan_inputs *in, tf_op *ops)
+{
+    size_t lo = in->weights_level < in->kv_level ? in->weights_level : in->kv_level;
+    size_t hi = in->weights_level < in->kv_level ? in->kv_level : in->weights_level;
+    double bw0 = in->level_bytes_per_s[lo], bw1 = in->level_bytes_per_s[hi];
+    int faulty = bad(in->overhead_s);
+    for (size_t l = 0; l < in->n_levels; l++) faulty |= bad(in->level_bytes_per_s[l]) | bad(in->joules_per_byte[l]);
+    for (size_t o = 0; o < in->n_ops; o++) {
+        const double *r = in->rows + o * TF_ROW_FIELDS;
+        tf_op *op = ops + o;
+        double scale = r[TF_ROW_SCALE];
+        *op = (tf_op){r[TF_ROW_COUNT], r[TF_ROW_WINDOW] > 0.0 ? r[TF_ROW_WINDOW] : INFINITY,
+                      r[TF_ROW_FLOPS_PER_TOKEN], r[TF_ROW_FLOPS_PER_TOKEN_PROMPT], r[TF_ROW_FLOPS_PER_SEQ],
+                      r[TF_ROW_FLOPS_PER_PAIR], r[TF_ROW_FLOPS_PER_PAIR_PROMPT], r[TF_ROW_FLOPS_PER_CTX_PROMPT],
+                      r[TF_ROW_ROWS_PER_TOKEN], r[TF_ROW_ROWS_PER_SEQ], r[TF_ROW_ROWS_PER_SEQ_TOKEN],
+                      r[TF_ROW_ACT_PER_TOKEN], r[TF_ROW_ACT_PER_SEQ], r[TF_ROW_KV_READ_PER_CTX],
+                      r[TF_ROW_KV_WRITE_PER_TOKEN], r[TF_ROW_EXPERTS_TOP_K], r[TF_ROW_WEIGHT_BYTES],
+                      r[TF_ROW_EXPERT_BYTES], r[TF_ROW_COMM_PER_TOKEN], r[TF_ROW_RATE], r[TF_ROW_HALF_ROWS],
+                      r[TF_ROW_COMM_FACTOR], r[TF_ROW_COMM_BW], r[TF_ROW_COMM_LATENCY], r[TF_ROW_JOULES_PER_FLOP],
+                      r[TF_ROW_COMM_LATENCY_LARGE], r[TF_ROW_COMM_BW_LARGE], in->overhead_s, in->idle_w, in->max_w,
+                      in->joules_per_comm_byte, bw0 * scale, bw1 * scale, in->joules_per_byte[lo],
+                      in->joules_per_byte[hi],
+                      r[TF_ROW_RATE] > 0.0 ? 0.0 : 1.0, bw0 > 0.0 ? 0.0 : 1.0, bw1 > 0.0 ? 0.0 : 1.0,
+                      r[TF_ROW_COMM_BW] > 0.0 ? 0.0 : 1.0, r[TF_ROW_COMM_BW_LARGE] > 0.0 ? 0.0 : 1.0, r[TF_ROW_EXPERTS_TOTAL] > 0.0,
+                      in->weights_level < in->kv_level};
+        faulty |= !(scale > 0.0) || scale > 1.0;
+        faulty |= bad(op->half) | bad(op->clat) | bad(op->cbw) | bad(op->clat2) | bad(op->cbw2);
+        faulty |= bad(op->jflop) | bad(op->count) | bad(op->rate);
+    }
+    return faulty;
+}
+
+/* Scenarios [start, start + n): the timed group of every lane, then the mean group of the lanes
+ * whose batch leaves some expert-parallel groups idle (batch < ep). Nonzero on any fault. */
+static int block_totals(const tf_plan_inputs *in, const tf_op *ops, const tf_totals *out, size_t start, size_t n)
+{
+    tf_lanes timed, mean;
+    tf_acc acc, avg;
+    double micro[TF_BLOCK];
+    size_t where[TF_BLOCK];
+    double ep = in->ep, pp = in->pp, active = in->tp * in->ep;
+    int err = 0;
+    timed.n = n;
+    mean.n = 0;
+    for (size_t i = 0; i < n; i++) {
+        double B = in->replica_batch[start + i], T = in->tokens[start + i], C = in->context[start + i];
+        err |= badv(B) + badv(T) + badv(C) != 0.0;
+        double m = B / ep;
+        double busy = m > 1.0 ? m : 1.0;
+        micro[i] = busy < pp ? busy : pp;
+        timed.B[i] = busy / micro[i];
+        timed.T[i] = T;
+        timed.C[i] = C;
+        timed.routed[i] = B * T * (1.0 / micro[i]);
+        double b_mean = m / micro[i];
+        if (b_mean != timed.B[i]) {
+            where[mean.n] = i;
+            mean.B[mean.n] = b_mean;
+            mean.T[mean.n] = T;
+            mean.C[mean.n] = C;
+            mean.routed[mean.n] = timed.routed[i];
+            mean.n++;
+        }
+    }
+    if (err) return err;
+    err |= ops_block(in, ops, &timed, &acc);
+    if (mean.n) err |= ops_block(in, ops, &mean, &avg);
+    if (err) return err;
+    for (size_t i = 0; i < n; i++) {
+        double seconds = acc.seconds[i], c0 = acc.by_code[0][i], c1 = acc.by_code[1][i], c2 = acc.by_code[2][i];
+        double c3 = acc.by_code[3][i];
+        int code = c1 > c0 ? 1 : 0;
+        double best = c1 > c0 ? c1 : c0;
+        code = c2 > best ? 2 : code;
+        best = c2 > best ? c2 : best;
+        code = c3 > best ? 3 : code;
+        out->seconds[start + i] = seconds;
+        out->joules[start + i] = active * (micro[i] * acc.joules[i] + in->idle_w * (pp * seconds - micro[i] * seconds));
+        out->bound[start + i] = (signed char)code;
+        out->flops[start + i] = acc.flops[i];
+        out->bytes[start + i] = acc.bytes[i];
+    }
+    for (size_t j = 0; j < mean.n; j++) {
+        size_t i = where[j];
+        out->joules[start + i] = active * (micro[i] * avg.joules[j] + in->idle_w * (pp * acc.seconds[i] - micro[i] * avg.seconds[j]));
+    }
+    return 0;
+}
+
 int tf_step_totals(const tf_plan_inputs *in, const tf_totals *out, size_t *bad_index)
 {
     size_t S = in->n_scenarios, O = in->n_ops, L = in->n_levels;
@@ -196,32 +509,15 @@ int tf_step_totals(const tf_plan_inputs *in, const tf_totals *out, size_t *bad_i
     if (in->len_rows != O * TF_ROW_FIELDS || in->len_levels != L || in->len_s != S) return TF_ERR_SIZE;
     if (in->weights_level >= L || in->kv_level >= L) return TF_ERR_SIZE;
     if (!(in->tp >= 1.0) || !(in->pp >= 1.0) || !(in->ep >= 1.0)) return TF_ERR_SIZE;
-    double active = in->tp * in->ep;
-    for (size_t s = 0; s < S; s++) {
-        double B = in->replica_batch[s], T = in->tokens[s], C = in->context[s];
-        if (bad(B) || bad(T) || bad(C)) { *bad_index = s; return TF_ERR_NEGATIVE; }
-        double mean = B / in->ep;
-        double busy = mean > 1.0 ? mean : 1.0;
-        double micro = busy < in->pp ? busy : in->pp;
-        double routed = B * T * (1.0 / micro);
-        double timed[8] = {0.0}, avg[8] = {0.0};
-        double b_time = busy / micro, b_mean = mean / micro;
-        int status = group_cost(in, b_time, T, C, routed, 1, timed, s);
-        if (b_mean == b_time) { /* every group busy (batch >= ep): the mean group is the timed one */
-            avg[0] = timed[0];
-            avg[1] = timed[1];
-        } else if (status == TF_OK) {
-            status = group_cost(in, b_mean, T, C, routed, 0, avg, s);
+    tf_op ops[TF_MAX_OPS];
+    int faulty = O > TF_MAX_OPS || load_ops(in, ops);
+    for (size_t start = 0; start < S; start += TF_BLOCK) {
+        size_t n = S - start < TF_BLOCK ? S - start : TF_BLOCK;
+        if (!faulty && block_totals(in, ops, out, start, n) == 0) continue;
+        for (size_t s = start; s < start + n; s++) { /* the scalar path finds the fault, if any */
+            int status = scenario_totals(in, out, s);
+            if (status != TF_OK) { *bad_index = s; return status; }
         }
-        if (status != TF_OK) { *bad_index = s; return status; }
-        double seconds = timed[0];
-        out->seconds[s] = seconds;
-        out->joules[s] = active * (micro * avg[1] + in->idle_w * (in->pp * seconds - micro * avg[0]));
-        int code = 0;
-        for (int c = 1; c < 4; c++) if (timed[2 + c] > timed[2 + code]) code = c;
-        out->bound[s] = (double)code;
-        out->flops[s] = timed[6];
-        out->bytes[s] = timed[7];
     }
     return TF_OK;
 }

@@ -99,6 +99,7 @@ int tf_evaluate(const tf_inputs *in, const tf_outputs *out, size_t *bad_index);
 #define TF_ROW_COMM_BW_LARGE 28
 #define TF_ROW_FIELDS 29
 #define TF_MAX_LEVELS 8
+#define TF_MAX_OPS 64 /* plans with more op rows take the scalar path */
 
 typedef struct {
     size_t n_scenarios;
@@ -128,7 +129,7 @@ typedef struct {
 typedef struct {
     double *seconds;  /* [S] step wall time */
     double *joules;   /* [S] replica energy over the step */
-    double *bound;    /* [S] 0 compute, 1 memory, 2 communication, 3 overhead */
+    signed char *bound; /* [S] 0 compute, 1 memory, 2 communication, 3 overhead */
     double *flops;    /* [S] FLOPs of one device of the busiest group's micro-batch trip */
     double *bytes;    /* [S] bytes moved, same scope */
 } tf_totals;

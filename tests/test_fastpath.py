@@ -29,6 +29,14 @@ def _plan(index: int):
     return make_plan(model, backend, batch=512, kv_tokens=8192, step_tokens=8, **options)
 
 
+def assert_same_totals(fused, ref):
+    np.testing.assert_allclose(fused.seconds, ref.seconds, rtol=1e-12, atol=0)
+    np.testing.assert_allclose(fused.joules, ref.joules, rtol=1e-12, atol=0)
+    np.testing.assert_array_equal(fused.bound_code, ref.bound_code)
+    np.testing.assert_array_equal(fused.fits, ref.fits)
+    np.testing.assert_allclose(fused.memory_per_device_bytes, ref.memory_per_device_bytes, rtol=1e-12)
+
+
 scenarios = st.lists(st.tuples(st.integers(1, 512), st.integers(1, 8), st.integers(0, 8000)), min_size=1, max_size=40)
 
 
@@ -37,12 +45,7 @@ scenarios = st.lists(st.tuples(st.integers(1, 512), st.integers(1, 8), st.intege
 def test_fused_totals_equal_run_plan(index, phase, grid):
     plan = _plan(index)
     B, T, C = (np.array(col, dtype=np.float64) for col in zip(*grid, strict=True))
-    fused, ref = step_totals(plan, phase, B, T, C), reference_totals(plan, phase, B, T, C)
-    np.testing.assert_allclose(fused.seconds, ref.seconds, rtol=1e-12, atol=0)
-    np.testing.assert_allclose(fused.joules, ref.joules, rtol=1e-12, atol=0)
-    np.testing.assert_array_equal(fused.bound_code, ref.bound_code)
-    np.testing.assert_array_equal(fused.fits, ref.fits)
-    np.testing.assert_allclose(fused.memory_per_device_bytes, ref.memory_per_device_bytes, rtol=1e-12)
+    assert_same_totals(step_totals(plan, phase, B, T, C), reference_totals(plan, phase, B, T, C))
 
 
 def test_flops_and_bytes_totals_match_the_breakdown():
@@ -84,3 +87,38 @@ def test_plan_cache_returns_the_same_plan_and_respects_the_registry():
         "llama-2-70b", "nvidia:h100-sxm", batch=8, kv_tokens=2049, step_tokens=1, devices=8, registry=build_registry()
     )
     assert other is not a and other.mapping == a.mapping
+
+
+@pytest.mark.parametrize("index", range(len(PLANS)))
+@pytest.mark.parametrize("phase", ["decode", "prefill"])
+def test_blocked_pass_equals_run_plan_over_many_blocks(index, phase):
+    # 1,100 scenarios: four full blocks of 256 and a partial one; batches below and above ep, so some
+    # lanes also need the mean group (idle expert-parallel groups), contexts across sliding windows.
+    plan = _plan(index)
+    rng = np.random.default_rng(index)
+    n = 1100
+    B = rng.integers(1, 513, n).astype(float)
+    B[::7] = 1.0
+    T, C = rng.integers(1, 9, n).astype(float), rng.integers(0, 8001, n).astype(float)
+    assert_same_totals(step_totals(plan, phase, B, T, C), reference_totals(plan, phase, B, T, C))
+
+
+def test_a_fault_in_a_later_block_names_its_scenario():
+    plan = _plan(2)  # MoE with expert parallelism
+    B, T, C = np.full(700, 4.0), np.ones(700), np.full(700, 100.0)
+    B[517] = -1.0
+    with pytest.raises(tokenfab.kernel.KernelError, match=r"negative.*\(scenario 517\)"):
+        fused_totals(plan, "decode", B, T, C)
+    C[517], B[517], C[650] = 0.0, 4.0, np.inf
+    with pytest.raises(tokenfab.kernel.KernelError, match=r"\(scenario 650\)"):
+        fused_totals(plan, "decode", B, T, C)
+
+
+def test_grid_inputs_give_the_flattened_scenarios():
+    # a batch column x a context row: the same rows as the flattened grid, in C order
+    plan = _plan(0)
+    batch, context = np.array([[1.0], [8.0], [300.0]]), np.array([[0.0, 128.0, 2048.0, 4000.0]])
+    grid = step_totals(plan, "decode", batch, 1.0, context)
+    B, C = (np.ravel(x) for x in np.broadcast_arrays(batch, context))
+    assert grid.seconds.shape == (12,)
+    assert_same_totals(grid, reference_totals(plan, "decode", B, np.ones(12), C))
