@@ -245,7 +245,9 @@ class Workload:
 
 def backend_id(backend: Any) -> str:
     """The id of a backend given as an id, a :class:`Device` or a :class:`System`."""
-    return backend if isinstance(backend, str) else getattr(backend, "id", repr(backend))
+    if isinstance(backend, str):
+        return backend
+    return backend.id if hasattr(backend, "id") else repr(backend)  # repr only when needed: a Device's is long
 
 
 def as_deployment(backend: Any, deployment: Deployment | None, **overrides: Any) -> Deployment:

@@ -16,6 +16,7 @@ draws exactly TDP.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Sequence
 from typing import Any
 
@@ -721,6 +722,29 @@ def _broadcast_part(part: Part, shape: tuple[int, ...]) -> Part:
     return attrs.evolve(part, batch=arr(part.batch), tokens=arr(part.tokens), context=arr(part.context))
 
 
+_per_plan_store: dict[tuple[str, int], tuple[Any, Any]] = {}
+
+
+def _per_plan(kind: str, plan: Plan, make: Any) -> Any:
+    """``make(plan)``, computed once per plan (plans are frozen) and kept while the plan lives."""
+    key = (kind, id(plan))
+    hit = _per_plan_store.get(key)
+    if hit is not None and hit[0]() is plan:
+        return hit[1]
+    value = make(plan)
+    if len(_per_plan_store) > 1024:
+        _per_plan_store.clear()
+    _per_plan_store[key] = (weakref.ref(plan), value)
+    return value
+
+
+def _read_only(arrays: dict[str, Any]) -> dict[str, Any]:
+    for value in arrays.values():
+        if isinstance(value, np.ndarray):
+            value.flags.writeable = False  # shared between calls: nobody may change them
+    return arrays
+
+
 def _op_columns(ops: Sequence[Op]) -> dict[str, np.ndarray]:
     return {
         f.name: np.array([getattr(op, f.name) for op in ops], dtype=np.float64)
@@ -729,11 +753,16 @@ def _op_columns(ops: Sequence[Op]) -> dict[str, np.ndarray]:
     }
 
 
+def _plan_columns(plan: Plan) -> dict[str, np.ndarray]:
+    """:func:`_op_columns` of the plan's ops, once per plan."""
+    return _per_plan("columns", plan, lambda p: _read_only(_op_columns(p.ops)))
+
+
 def _coefficients(plan: Plan, parts: list[Part], routed: np.ndarray) -> dict[str, np.ndarray]:
     """FLOPs, GEMM rows, bytes per memory level and message bytes, [S, O], of one micro-batch of
     one attention group (see :mod:`tokenfab.lowering` for the coefficient rows). ``routed`` [S] is
     the tokens the micro-batch routes to the experts over all attention groups of the replica."""
-    col = _op_columns(plan.ops)
+    col = _plan_columns(plan)
     S, O = parts[0].batch.size, len(plan.ops)
     windows = col["window"]
     tokens = {False: np.zeros(S), True: np.zeros(S)}  # decode, prompt
@@ -743,7 +772,7 @@ def _coefficients(plan: Plan, parts: list[Part], routed: np.ndarray) -> dict[str
     for part in parts:
         tokens[part.prompt] += part.batch * part.tokens
         sampled += part.batch * part.lm_positions
-        for w in np.unique(windows):
+        for w in sorted(set(windows.tolist())):  # np.unique's values; it would import numpy.ma (~10 ms)
             P, K = attention_pairs(part.batch, part.tokens, part.context, w if w > 0 else np.inf)
             pairs[part.prompt][:, windows == w] += P[:, None]
             kv_read[part.prompt][:, windows == w] += K[:, None]
@@ -860,7 +889,7 @@ def _kernel_inputs(plan: Plan, coeff: dict[str, np.ndarray]) -> KernelInputs:
     """Rates, links and energy figures of ``plan``'s device beside the coefficients."""
     device, eff = plan.device, plan.device.efficiency
     S, O, L = coeff["level_bytes"].shape
-    row = device_rows(plan)
+    row = _per_plan("device_rows", plan, lambda p: _read_only(device_rows(p)))
     comm_bytes = coeff["message"] * row["factor"][None, :]
     latency, bandwidth = _allreduce_rates(plan, comm_bytes, row["link_latency"], row["link_bw"])
     power = device.power
@@ -967,25 +996,27 @@ def _step_cost(plan, phase, shape, layout, coeff, inputs, out, scenario, check_f
         arr = np.asarray(arr).reshape(shape)
         return arr.item() if arr.ndim == 0 else arr
 
-    bound_names = np.array(BOUND_NAMES)
-    breakdown = tuple(
-        OpCost(
-            name=op.name,
-            kind=op.kind,
-            count=op.count,
-            seconds=shaped(out["seconds"][:S, i]),
-            compute_s=shaped(out["compute_s"][:S, i]),
-            memory_s=shaped(out["memory_s"][:S, i]),
-            comm_s=shaped(out["comm_s"][:S, i]),
-            overhead_s=shaped(out["overhead_s"][:S, i]),
-            flops=shaped(coeff["flops"][:S, i] * op.count),
-            bytes=shaped(coeff["level_bytes"][:S, i, :].sum(axis=1) * op.count),
-            comm_bytes=shaped(inputs.comm_bytes[:S, i] * op.count),
-            joules=shaped(out["joules"][S:, i] * active * micro),
-            bound=shaped(bound_names[out["bound"][:S, i].astype(int)]),
+    def breakdown() -> tuple[OpCost, ...]:  # built on first access of StepCost.breakdown
+        bound_names = np.array(BOUND_NAMES)
+        return tuple(
+            OpCost(
+                name=op.name,
+                kind=op.kind,
+                count=op.count,
+                seconds=shaped(out["seconds"][:S, i]),
+                compute_s=shaped(out["compute_s"][:S, i]),
+                memory_s=shaped(out["memory_s"][:S, i]),
+                comm_s=shaped(out["comm_s"][:S, i]),
+                overhead_s=shaped(out["overhead_s"][:S, i]),
+                flops=shaped(coeff["flops"][:S, i] * op.count),
+                bytes=shaped(coeff["level_bytes"][:S, i, :].sum(axis=1) * op.count),
+                comm_bytes=shaped(inputs.comm_bytes[:S, i] * op.count),
+                joules=shaped(out["joules"][S:, i] * active * micro),
+                bound=shaped(bound_names[out["bound"][:S, i].astype(int)]),
+            )
+            for i, op in enumerate(plan.ops)
         )
-        for i, op in enumerate(plan.ops)
-    )
+
     total_memory = sum(memory.values()) if plan.weights_level != plan.kv_level else memory[plan.weights_level]
     return StepCost(
         phase=phase,
@@ -1040,6 +1071,11 @@ def step(
         batch = workload.batch if batch is None else batch
         tokens = (workload.input_tokens if phase == "prefill" else 1) if tokens is None else tokens
         context = (0 if phase == "prefill" else workload.input_tokens) if context is None else context
+    from .scalar import is_scalar, scalar_step
+
+    if is_scalar(batch) and is_scalar(tokens) and is_scalar(context):  # one scenario: no array machinery
+        options = dict(deployment=deployment, check_fit=check_fit, breakdown=breakdown, registry=registry, **keywords)
+        return scalar_step(phase, model, backend, workload, (batch, tokens, context), options)
     # b, t, c: the inputs as given (validated, broadcastable); a grid's axes stay small until the kernel.
     b, t, c = (
         _array_field("batch", 1 if batch is None else batch, 1),

@@ -53,6 +53,17 @@ def _number(field: str):
     return convert
 
 
+def _as_dict(value: Any) -> dict:
+    """``dict(value)``. A Python function, not the builtin, as an attrs converter: attrs reads a
+    builtin's signature from its text form, which imports and compiles the tokenizer (~5 ms)."""
+    return dict(value)
+
+
+def _as_tuple(value: Any) -> tuple:
+    """``tuple(value)`` (see :func:`_as_dict`)."""
+    return tuple(value)
+
+
 def _optional_number(field: str):
     def convert(value: Any) -> float | None:
         return None if value is None else parse_quantity(value, field=field)
@@ -214,7 +225,7 @@ class Efficiency:
     """
 
     gemm_max_default: float = 0.7
-    gemm_max: Mapping[str, float] = attrs.field(factory=dict, converter=dict)
+    gemm_max: Mapping[str, float] = attrs.field(factory=dict, converter=_as_dict)
     gemm_half_rows: float = 64.0
     vector_fraction: float = 0.5
     overhead_s: float = 4e-6
@@ -347,12 +358,12 @@ class Device:
     name: str
     year: int
     peak_flops_per_s: Mapping[str, float] = attrs.field(converter=_peaks)
-    memory: tuple[MemoryLevel, ...] = attrs.field(converter=tuple)
+    memory: tuple[MemoryLevel, ...] = attrs.field(converter=_as_tuple)
     interconnect: Interconnect
     power: Power
     price: Price | None = None
     efficiency: Efficiency = attrs.field(factory=Efficiency)
-    sources: Mapping[str, str] = attrs.field(factory=dict, converter=dict)
+    sources: Mapping[str, str] = attrs.field(factory=dict, converter=_as_dict)
     notes: str = ""
     #: Why ``tokenfab train`` refuses this device (inference-only chips); empty when it trains.
     training_note: str = ""
@@ -451,7 +462,7 @@ class System:
     device: Device
     device_count: int
     description: str = ""
-    sources: Mapping[str, str] = attrs.field(factory=dict, converter=dict)
+    sources: Mapping[str, str] = attrs.field(factory=dict, converter=_as_dict)
 
     def __attrs_post_init__(self) -> None:
         owner = f"System {self.id!r}"

@@ -267,7 +267,7 @@ def estimate(
     listed = list_price(plan.device, plan.model.id, input_tokens=inp, output_tokens=out)
     used = plan.memory_per_device(np.float64(B), np.float64(kv_tokens), np.float64(1))
     levels = sorted(used)
-    dec_bounds, counts = np.unique(np.asarray(dec.bound), return_counts=True)
+    dec_bounds = np.asarray(dec.bound).ravel().tolist()  # not np.unique: it imports numpy.ma (~10 ms)
     return Estimate(
         model=plan.model.id,
         backend=plan.backend.id,
@@ -301,7 +301,7 @@ def estimate(
         list_usd_per_mtok=None if listed is None else listed["usd_per_mtok"],
         list_price=listed,
         prefill_bound=str(pre.bound),
-        decode_bound=str(dec_bounds[np.argmax(counts)]),
+        decode_bound=str(max(sorted(set(dec_bounds)), key=dec_bounds.count)),  # most common, first by name
         chunked_prefill=bool(mixed),
         speculative_tokens_per_step=spec_tokens,
         placement=plan.placement_note + (f"; draft on {draft_devices} chips of its own" if draft_devices else ""),

@@ -221,117 +221,106 @@ static int scenario_totals(const tf_plan_inputs *in, const tf_totals *out, size_
 
 /* ---- The blocked path: the same maths, operators outside, TF_BLOCK scenarios inside. ----
  * Every expression keeps the scalar path's operations and their order (no FMA: -ffp-contract=off),
- * so both give the same bits; branches become selects, so the inner loop vectorises. A block whose
- * lanes raise any fault (or a plan with a faulty constant) is redone by the scalar path, which
- * names the first offending scenario exactly as before. */
-#define TF_BLOCK 256
+ * so both give the same bits; terms the scalar path adds as exact zeros (the other phase's terms,
+ * an absent expert term) are left out, and branches become selects, so the inner loops vectorise.
+ * A plan whose constants could fault (a zero rate, a negative or non-finite coefficient ...) takes
+ * the scalar path whole; a block whose lanes meet a fault (a NaN or an infinity in any sum) is
+ * redone by it, which names the first offending scenario exactly as before. */
+#define TF_BLOCK 128
 #if defined(__GNUC__)
 #define TF_INLINE static inline __attribute__((always_inline))
 #else
 #define TF_INLINE static inline
 #endif
 
-typedef struct { /* one group of a block of scenarios */
+typedef struct { /* one group of a block of scenarios, and what every op without a window shares */
     size_t n;
     double B[TF_BLOCK], T[TF_BLOCK], C[TF_BLOCK], routed[TF_BLOCK];
+    double N[TF_BLOCK], sampled[TF_BLOCK], P[TF_BLOCK], K[TF_BLOCK];
 } tf_lanes;
 
 typedef struct { /* per lane sums over ops: seconds, joules, seconds by bound code, FLOPs, bytes */
     double seconds[TF_BLOCK], joules[TF_BLOCK], by_code[4][TF_BLOCK], flops[TF_BLOCK], bytes[TF_BLOCK];
-    double faults[TF_BLOCK], lowest[TF_BLOCK]; /* a fault: faults != 0 or lowest < 0 */
+    double faults[TF_BLOCK]; /* rows + wire bytes: NaN or infinite where the scalar path would fault */
 } tf_acc;
 
 typedef struct { /* one op row, with the call's constants the lanes need */
-    double count, w, fpt, fptp, fps, fpp, fppp, fpcp, rpt, rps, rpst, apt, aps, kvr, kvw, k, wb, eb, cpt;
+    double count, w, fpt, fptp, fps, fpp, fppp, fpcp, rpt, rps, rpst, apt, aps, kvr, kvw, E, k, wb, eb, cpt;
     double rate, half, factor, cbw, clat, jflop, clat2, cbw2, over, idle, cap, jcomm;
     double bws0, bws1, jb0, jb1; /* the two level slots (lower level index first): bandwidth x scale, J/B */
-    double rate_zero, bw0_zero, bw1_zero, cbw_zero, cbw2_zero; /* 1 where that rate is not > 0, else 0 */
-    int moe, weights_first;
+    double weights_first;        /* 1: weights in slot 0 (split levels), else 0 */
+    int moe, comm, shape;        /* comm: 0 no wire bytes, 1 one regime, 2 two; shape: half_rows > 0 */
 } tf_op;
 
-/* 1 where v is negative, NaN or infinite (the scalar path's bad()), as a double: the lanes stay one width */
-TF_INLINE double badv(double v) { return v >= 0.0 ? (v <= 1.7976931348623157e308 ? 0.0 : 1.0) : 1.0; }
-
-/* The lanes of one op. prompt, comm (0 none, 1 one regime, 2 two regimes) and split (weights and
- * KV in different levels) are constants at each call site, so each combination compiles to its own
- * branch-free loop. Returns nonzero when any lane meets a fault. */
-TF_INLINE void op_lanes(const tf_op *op, const tf_lanes *ln, const double *distinct, tf_acc *restrict acc,
-                           const int moe, const int prompt, const int comm, const int split)
+/* Attention pairs P and keys K of each lane for a window w (INFINITY: none): attention_pairs. */
+static void lane_pairs(const tf_lanes *ln, double w, double *restrict P, double *restrict K)
 {
-    const double w = op->w, fpt = op->fpt, fptp = op->fptp, fps = op->fps, fpp = op->fpp, fppp = op->fppp;
-    const double fpcp = op->fpcp, rpt = op->rpt, rps = op->rps, rpst = op->rpst, apt = op->apt, aps = op->aps;
-    const double kvr = op->kvr, kvw = op->kvw, k = op->k, wb = op->wb, eb = op->eb, cpt = op->cpt;
-    const double rate = op->rate, half = op->half, factor = op->factor, cbw = op->cbw, clat = op->clat;
-    const double jflop = op->jflop, clat2 = op->clat2, cbw2 = op->cbw2, over = op->over, idle = op->idle;
-    const double cap = op->cap, jcomm = op->jcomm, bws0 = op->bws0, bws1 = op->bws1, jb0 = op->jb0;
-    const double jb1 = op->jb1, count = op->count;
-    const int wfirst = op->weights_first;
-    const double rate_zero = op->rate_zero, bw0_zero = op->bw0_zero, bw1_zero = op->bw1_zero;
-    const double cbw_zero = op->cbw_zero, cbw2_zero = op->cbw2_zero;
-    const double *restrict Bs = ln->B, *restrict Ts = ln->T, *restrict Cs = ln->C, *restrict Rs = ln->routed;
-    const size_t n = ln->n;
-    for (size_t i = 0; i < n; i++) {
-        double Bg = Bs[i], T = Ts[i], C = Cs[i];
-        double Ng = Bg * T, sampled = Bg * (prompt ? 1.0 : T);
-        double td = prompt ? 0.0 : Ng, tq = prompt ? Ng : 0.0;
-        double N = td + tq;
+    for (size_t i = 0; i < ln->n; i++) {
+        double Bg = ln->B[i], T = ln->T[i], C = ln->C[i];
         double seen = w - C;
         seen = seen < 0.0 ? 0.0 : seen;
         seen = seen > T ? T : seen;
         double whole = C + T;
         double lim = w < whole ? w : whole;
         double per_seq = seen * C + seen * (seen + 1.0) / 2.0 + (T - seen) * lim;
-        double P = Bg * per_seq, K = Bg * lim;
-        double Pd = prompt ? 0.0 : P, Pq = prompt ? P : 0.0, Kd = prompt ? 0.0 : K, Kq = prompt ? K : 0.0;
-        double flops = td * fpt + tq * fptp + sampled * fps + Pd * fpp + Pq * fppp + Kq * fpcp;
+        P[i] = Bg * per_seq;
+        K[i] = Bg * lim;
+    }
+}
+
+/* The lanes of one op. moe, prompt, comm, split (weights and KV in different levels) and shape are
+ * constants at each call site, so each combination compiles to its own branch-free loop. */
+TF_INLINE void op_lanes(const tf_op *op, const tf_lanes *ln, const double *Ps, const double *Ks,
+                        const double *distinct, tf_acc *restrict acc, const int moe, const int prompt,
+                        const int comm, const int split, const int shape)
+{
+    const double fpt = op->fpt, fptp = op->fptp, fps = op->fps, fpp = op->fpp, fppp = op->fppp;
+    const double fpcp = op->fpcp, rpt = op->rpt, rps = op->rps, rpst = op->rpst, apt = op->apt, aps = op->aps;
+    const double kvr = op->kvr, kvw = op->kvw, k = op->k, wb = op->wb, eb = op->eb, cpt = op->cpt;
+    const double rate = op->rate, half = op->half, factor = op->factor, cbw = op->cbw, clat = op->clat;
+    const double jflop = op->jflop, clat2 = op->clat2, cbw2 = op->cbw2, over = op->over, idle = op->idle;
+    const double cap = op->cap, jcomm = op->jcomm, bws0 = op->bws0, bws1 = op->bws1, jb0 = op->jb0;
+    const double jb1 = op->jb1, count = op->count, wfirst = op->weights_first;
+    const double link = clat > 0.0 ? clat : 0.0; /* no wire bytes: the latency alone */
+    const double *restrict Ns = ln->N, *restrict Ss = ln->sampled, *restrict Ts = ln->T, *restrict Rs = ln->routed;
+    const size_t n = ln->n;
+    for (size_t i = 0; i < n; i++) {
+        double N = Ns[i], sampled = Ss[i], T = Ts[i], P = Ps[i], K = Ks[i];
+        double flops = prompt ? N * fptp + sampled * fps + P * fppp + K * fpcp : N * fpt + sampled * fps + P * fpp;
         double rows = N * rpt + sampled * rps;
         rows = rows + T * rpst;
         double act = N * apt + sampled * aps;
-        double kv = (Kd + Kq) * kvr + N * kvw;
-        double ex = distinct[i];
-        ex = moe ? ex : 0.0;
-        double moe_rows = Rs[i] * k / ex; /* computed in every lane, kept where moe: a select, no branch */
-        flops = moe ? Rs[i] * fpt : flops;
-        rows = moe ? moe_rows : rows;
-        rows = rows < 0.0 ? 0.0 : rows;
-        double wbytes = wb + eb * ex + act;
-        double s0 = split ? (wfirst ? wbytes : kv) : wbytes + kv;
-        double s1 = split ? (wfirst ? kv : wbytes) : 0.0;
-        double wire = N * cpt * factor;
-        double shape_eff = rows / (rows + half);
-        double eff = half > 0.0 ? shape_eff : 1.0;
-        double q = flops / (rate * eff), m0 = s0 / bws0, m1 = s1 / bws1;
+        double kv = K * kvr + N * kvw;
+        double wbytes = wb + act;
+        if (moe) {
+            double ex = distinct[i];
+            flops = Rs[i] * fpt;
+            rows = Rs[i] * k / ex;
+            wbytes = wb + eb * ex + act;
+        }
+        double s0 = split ? (wfirst > 0.0 ? wbytes : kv) : wbytes + kv;
+        double s1 = split ? (wfirst > 0.0 ? kv : wbytes) : 0.0;
+        double wire = comm ? N * cpt * factor : 0.0;
+        double eff = shape ? rows / (rows + half) : 1.0;
+        double q = flops / (rate * eff);
         double compute = flops > 0.0 ? q : 0.0;
-        double memory = s0 > 0.0 ? m0 : 0.0;
+        double memory = s0 / bws0;
         double dyn = flops * jflop;
-        dyn = dyn + (s0 > 0.0 ? s0 * jb0 : 0.0);
+        dyn = dyn + s0 * jb0;
         if (split) {
-            memory = memory + (s1 > 0.0 ? m1 : 0.0);
-            dyn = dyn + (s1 > 0.0 ? s1 * jb1 : 0.0);
+            memory = memory + s1 / bws1;
+            dyn = dyn + s1 * jb1;
         }
-        double cl = clat, cb_zero = cbw_zero, first = 0.0;
-        if (comm) first = clat + wire / cbw;
-        if (comm == 2) {
-            double second = clat2 + wire / cbw2;
-            cl = first <= second ? clat : clat2; /* the cheaper regime; NaN picks the second, as the scalar path */
-            cb_zero = first <= second ? cbw_zero : cbw2_zero;
-            first = first <= second ? first : second;
+        double cm = link;
+        if (comm) {
+            double first = clat + wire / cbw;
+            if (comm == 2) { /* the cheaper regime at this message size, as the scalar path picks it */
+                double second = clat2 + wire / cbw2;
+                first = first <= second ? first : second;
+            }
+            cm = first;
+            dyn = dyn + wire * jcomm;
         }
-        double idle_link = cl > 0.0 ? cl : 0.0;
-        double cm = comm ? (wire > 0.0 ? first : idle_link) : idle_link;
-        dyn = dyn + (comm ? (wire > 0.0 ? wire * jcomm : 0.0) : 0.0);
-        /* Faults in pure arithmetic (compare-and-combine would mix lane widths): v - v is NaN for an
-         * infinite or NaN v; each "x where a rate is zero" term is > 0 exactly when the scalar path
-         * returns -3, -4 or -5; negatives show in the lane's minimum. */
-        double finite = (flops - flops) + (rows - rows) + (wire - wire) + (s0 - s0) + (s1 - s1);
-        double zero_rate = (eff > 0.0 ? 0.0 : flops) + rate_zero * flops;
-        double zero_bw = bw0_zero * s0 + bw1_zero * s1 + cb_zero * wire;
-        acc->faults[i] += finite + zero_rate + zero_bw;
-        double low = flops < rows ? flops : rows;
-        low = wire < low ? wire : low;
-        low = s0 < low ? s0 : low;
-        low = s1 < low ? s1 : low;
-        acc->lowest[i] = low < acc->lowest[i] ? low : acc->lowest[i];
         double top = compute, code = 0.0; /* a double, as wide as the lanes */
         code = memory > top ? 1.0 : code;
         top = memory > top ? memory : top;
@@ -352,6 +341,7 @@ TF_INLINE void op_lanes(const tf_op *op, const tf_lanes *ln, const double *disti
         acc->by_code[3][i] += code == 3.0 ? seconds : 0.0;
         acc->flops[i] += flops * count;
         acc->bytes[i] += (s0 + s1) * count;
+        acc->faults[i] += rows + wire;
     }
 }
 
@@ -367,79 +357,87 @@ TF_INLINE void op_lanes(const tf_op *op, const tf_lanes *ln, const double *disti
 #endif
 
 /* The ops of a plan over one group of lanes: acc gets the sums over ops. Nonzero on any fault. */
-TF_CLONES static int ops_block(const tf_plan_inputs *in, const tf_op *ops, const tf_lanes *ln, tf_acc *acc)
+TF_CLONES static int ops_block(const tf_plan_inputs *in, const tf_op *ops, tf_lanes *ln, tf_acc *acc)
 {
-    size_t O = in->n_ops;
-    int err = 0, prompt = in->prompt != 0.0;
-    int split = in->weights_level != in->kv_level;
-    double distinct[TF_BLOCK] = {0.0};
+    int prompt = in->prompt != 0.0, split = in->weights_level != in->kv_level;
+    int err = 0;
+    double distinct[TF_BLOCK] = {0.0}, P[TF_BLOCK], K[TF_BLOCK];
     double last_E = -1.0, last_k = -1.0;
     for (size_t i = 0; i < ln->n; i++) {
-        acc->seconds[i] = acc->joules[i] = acc->flops[i] = acc->bytes[i] = acc->faults[i] = acc->lowest[i] = 0.0;
+        double Bg = ln->B[i], T = ln->T[i];
+        ln->N[i] = Bg * T;
+        ln->sampled[i] = Bg * (prompt ? 1.0 : T);
+        acc->seconds[i] = acc->joules[i] = acc->flops[i] = acc->bytes[i] = acc->faults[i] = 0.0;
         acc->by_code[0][i] = acc->by_code[1][i] = acc->by_code[2][i] = acc->by_code[3][i] = 0.0;
     }
-    for (size_t o = 0; o < O; o++) {
+    lane_pairs(ln, INFINITY, ln->P, ln->K);
+    for (size_t o = 0; o < in->n_ops; o++) {
         const tf_op *op = ops + o;
-        const double *row = in->rows + o * TF_ROW_FIELDS;
-        double E = row[TF_ROW_EXPERTS_TOTAL], k = row[TF_ROW_EXPERTS_TOP_K];
-        if (op->moe && (E != last_E || k != last_k)) { /* E (1 - (1 - k/E)^R), once per (E, k) */
-            double miss = 1.0 - k / (E > 1.0 ? E : 1.0);
-            for (size_t i = 0; i < ln->n; i++) distinct[i] = E * (1.0 - pow(miss, ln->routed[i]));
-            last_E = E;
-            last_k = k;
+        const double *Ps = ln->P, *Ks = ln->K;
+        if (op->w < INFINITY) {
+            lane_pairs(ln, op->w, P, K);
+            Ps = P;
+            Ks = K;
         }
-        int two = row[TF_ROW_COMM_LATENCY_LARGE] != row[TF_ROW_COMM_LATENCY]
-                  || row[TF_ROW_COMM_BW_LARGE] != row[TF_ROW_COMM_BW];
-        int comm = two ? 2 : (op->cpt != 0.0 && op->factor != 0.0 ? 1 : 0);
-        /* one branch-free loop per combination of the loop's constant switches */
-#define TF_LANES(moe, prompt, split, comm) \
-    case (moe) * 12 + (prompt) * 6 + (split) * 3 + (comm): \
-        op_lanes(op, ln, distinct, acc, moe, prompt, comm, split); \
+        if (op->moe && (op->E != last_E || op->k != last_k)) { /* E (1 - (1 - k/E)^R), once per (E, k) */
+            double miss = 1.0 - op->k / (op->E > 1.0 ? op->E : 1.0);
+            for (size_t i = 0; i < ln->n; i++) distinct[i] = op->E * (1.0 - pow(miss, ln->routed[i]));
+            last_E = op->E;
+            last_k = op->k;
+        }
+#define TF_LANES(moe, prompt, split, shape, comm) \
+    case (((moe) * 2 + (prompt)) * 2 + (split)) * 6 + (shape) * 3 + (comm): \
+        op_lanes(op, ln, Ps, Ks, distinct, acc, moe, prompt, comm, split, shape); \
         break;
-#define TF_LANES_COMM(moe, prompt, split) TF_LANES(moe, prompt, split, 0) TF_LANES(moe, prompt, split, 1) \
-    TF_LANES(moe, prompt, split, 2)
-        switch (op->moe * 12 + prompt * 6 + split * 3 + comm) {
-            TF_LANES_COMM(0, 0, 0) TF_LANES_COMM(0, 0, 1) TF_LANES_COMM(0, 1, 0) TF_LANES_COMM(0, 1, 1)
-            TF_LANES_COMM(1, 0, 0) TF_LANES_COMM(1, 0, 1) TF_LANES_COMM(1, 1, 0) TF_LANES_COMM(1, 1, 1)
+#define TF_LANES_SHAPE(moe, prompt, split) TF_LANES(moe, prompt, split, 0, 0) TF_LANES(moe, prompt, split, 0, 1) \
+    TF_LANES(moe, prompt, split, 0, 2) TF_LANES(moe, prompt, split, 1, 0) TF_LANES(moe, prompt, split, 1, 1) \
+    TF_LANES(moe, prompt, split, 1, 2)
+        switch (((op->moe * 2 + prompt) * 2 + split) * 6 + op->shape * 3 + op->comm) {
+            TF_LANES_SHAPE(0, 0, 0) TF_LANES_SHAPE(0, 0, 1) TF_LANES_SHAPE(0, 1, 0) TF_LANES_SHAPE(0, 1, 1)
+            TF_LANES_SHAPE(1, 0, 0) TF_LANES_SHAPE(1, 0, 1) TF_LANES_SHAPE(1, 1, 0) TF_LANES_SHAPE(1, 1, 1)
         default: break;
         }
-#undef TF_LANES_COMM
+#undef TF_LANES_SHAPE
 #undef TF_LANES
     }
-    for (size_t i = 0; i < ln->n; i++) err |= acc->faults[i] != 0.0 || acc->lowest[i] < 0.0;
+    for (size_t i = 0; i < ln->n; i++) { /* finite sums: x - x is 0 for finite x, NaN otherwise */
+        double x = acc->seconds[i] + acc->joules[i] + acc->flops[i] + acc->bytes[i] + acc->faults[i];
+        err |= !(x - x == 0.0);
+    }
     return err;
 }
 
-/* The op rows with the call's constants; 0 when every constant passes the scalar path's checks
- * (so only per-lane faults remain), nonzero otherwise. */
+static int finite_nonnegative(double v) { return v >= 0.0 && v <= 1.7976931348623157e308; }
+
+/* The op rows with the call's constants; nonzero when a constant could make a lane fault, or takes
+ * a case the lanes leave out (then the scalar path runs the whole call). */
 static int load_ops(const tf_plan_inputs *in, tf_op *ops)
 {
     size_t lo = in->weights_level < in->kv_level ? in->weights_level : in->kv_level;
     size_t hi = in->weights_level < in->kv_level ? in->kv_level : in->weights_level;
     double bw0 = in->level_bytes_per_s[lo], bw1 = in->level_bytes_per_s[hi];
-    int faulty = bad(in->overhead_s);
+    int faulty = !finite_nonnegative(in->overhead_s) || !(bw0 > 0.0) || !(bw1 > 0.0);
     for (size_t l = 0; l < in->n_levels; l++) faulty |= bad(in->level_bytes_per_s[l]) | bad(in->joules_per_byte[l]);
     for (size_t o = 0; o < in->n_ops; o++) {
         const double *r = in->rows + o * TF_ROW_FIELDS;
-        tf_op *op = ops + o;
-        double scale = r[TF_ROW_SCALE];
-        *op = (tf_op){r[TF_ROW_COUNT], r[TF_ROW_WINDOW] > 0.0 ? r[TF_ROW_WINDOW] : INFINITY,
-                      r[TF_ROW_FLOPS_PER_TOKEN], r[TF_ROW_FLOPS_PER_TOKEN_PROMPT], r[TF_ROW_FLOPS_PER_SEQ],
-                      r[TF_ROW_FLOPS_PER_PAIR], r[TF_ROW_FLOPS_PER_PAIR_PROMPT], r[TF_ROW_FLOPS_PER_CTX_PROMPT],
-                      r[TF_ROW_ROWS_PER_TOKEN], r[TF_ROW_ROWS_PER_SEQ], r[TF_ROW_ROWS_PER_SEQ_TOKEN],
-                      r[TF_ROW_ACT_PER_TOKEN], r[TF_ROW_ACT_PER_SEQ], r[TF_ROW_KV_READ_PER_CTX],
-                      r[TF_ROW_KV_WRITE_PER_TOKEN], r[TF_ROW_EXPERTS_TOP_K], r[TF_ROW_WEIGHT_BYTES],
-                      r[TF_ROW_EXPERT_BYTES], r[TF_ROW_COMM_PER_TOKEN], r[TF_ROW_RATE], r[TF_ROW_HALF_ROWS],
-                      r[TF_ROW_COMM_FACTOR], r[TF_ROW_COMM_BW], r[TF_ROW_COMM_LATENCY], r[TF_ROW_JOULES_PER_FLOP],
-                      r[TF_ROW_COMM_LATENCY_LARGE], r[TF_ROW_COMM_BW_LARGE], in->overhead_s, in->idle_w, in->max_w,
-                      in->joules_per_comm_byte, bw0 * scale, bw1 * scale, in->joules_per_byte[lo],
-                      in->joules_per_byte[hi],
-                      r[TF_ROW_RATE] > 0.0 ? 0.0 : 1.0, bw0 > 0.0 ? 0.0 : 1.0, bw1 > 0.0 ? 0.0 : 1.0,
-                      r[TF_ROW_COMM_BW] > 0.0 ? 0.0 : 1.0, r[TF_ROW_COMM_BW_LARGE] > 0.0 ? 0.0 : 1.0, r[TF_ROW_EXPERTS_TOTAL] > 0.0,
-                      in->weights_level < in->kv_level};
-        faulty |= !(scale > 0.0) || scale > 1.0;
-        faulty |= bad(op->half) | bad(op->clat) | bad(op->cbw) | bad(op->clat2) | bad(op->cbw2);
-        faulty |= bad(op->jflop) | bad(op->count) | bad(op->rate);
+        for (size_t f = 0; f < TF_ROW_FIELDS; f++) faulty |= !finite_nonnegative(r[f]);
+        double scale = r[TF_ROW_SCALE], E = r[TF_ROW_EXPERTS_TOTAL], k = r[TF_ROW_EXPERTS_TOP_K];
+        int two = r[TF_ROW_COMM_LATENCY_LARGE] != r[TF_ROW_COMM_LATENCY] || r[TF_ROW_COMM_BW_LARGE] != r[TF_ROW_COMM_BW];
+        int wired = r[TF_ROW_COMM_PER_TOKEN] != 0.0 && r[TF_ROW_COMM_FACTOR] != 0.0;
+        ops[o] = (tf_op){r[TF_ROW_COUNT], r[TF_ROW_WINDOW] > 0.0 ? r[TF_ROW_WINDOW] : INFINITY,
+                         r[TF_ROW_FLOPS_PER_TOKEN], r[TF_ROW_FLOPS_PER_TOKEN_PROMPT], r[TF_ROW_FLOPS_PER_SEQ],
+                         r[TF_ROW_FLOPS_PER_PAIR], r[TF_ROW_FLOPS_PER_PAIR_PROMPT], r[TF_ROW_FLOPS_PER_CTX_PROMPT],
+                         r[TF_ROW_ROWS_PER_TOKEN], r[TF_ROW_ROWS_PER_SEQ], r[TF_ROW_ROWS_PER_SEQ_TOKEN],
+                         r[TF_ROW_ACT_PER_TOKEN], r[TF_ROW_ACT_PER_SEQ], r[TF_ROW_KV_READ_PER_CTX],
+                         r[TF_ROW_KV_WRITE_PER_TOKEN], E, k, r[TF_ROW_WEIGHT_BYTES], r[TF_ROW_EXPERT_BYTES],
+                         r[TF_ROW_COMM_PER_TOKEN], r[TF_ROW_RATE], r[TF_ROW_HALF_ROWS], r[TF_ROW_COMM_FACTOR],
+                         r[TF_ROW_COMM_BW], r[TF_ROW_COMM_LATENCY], r[TF_ROW_JOULES_PER_FLOP],
+                         r[TF_ROW_COMM_LATENCY_LARGE], r[TF_ROW_COMM_BW_LARGE], in->overhead_s, in->idle_w,
+                         in->max_w, in->joules_per_comm_byte, bw0 * scale, bw1 * scale, in->joules_per_byte[lo],
+                         in->joules_per_byte[hi], in->weights_level < in->kv_level ? 1.0 : 0.0, E > 0.0,
+                         two ? 2 : wired, r[TF_ROW_HALF_ROWS] > 0.0};
+        faulty |= !(scale > 0.0) || scale > 1.0 || !(r[TF_ROW_RATE] > 0.0) || (E > 0.0 && k > E);
+        faulty |= ops[o].comm && !(r[TF_ROW_COMM_BW] > 0.0 && r[TF_ROW_COMM_BW_LARGE] > 0.0);
     }
     return faulty;
 }
@@ -450,15 +448,14 @@ static int block_totals(const tf_plan_inputs *in, const tf_op *ops, const tf_tot
 {
     tf_lanes timed, mean;
     tf_acc acc, avg;
-    double micro[TF_BLOCK];
+    double micro[TF_BLOCK], b_mean[TF_BLOCK];
     size_t where[TF_BLOCK];
-    double ep = in->ep, pp = in->pp, active = in->tp * in->ep;
-    int err = 0;
+    double ep = in->ep, pp = in->pp, active = in->tp * in->ep, check = 0.0;
+    const double *Bs = in->replica_batch + start, *Ts = in->tokens + start, *Cs = in->context + start;
     timed.n = n;
-    mean.n = 0;
     for (size_t i = 0; i < n; i++) {
-        double B = in->replica_batch[start + i], T = in->tokens[start + i], C = in->context[start + i];
-        err |= badv(B) + badv(T) + badv(C) != 0.0;
+        double B = Bs[i], T = Ts[i], C = Cs[i];
+        check += (B < 0.0 ? -1.0 : B) + (T < 0.0 ? -1.0 : T) + (C < 0.0 ? -1.0 : C) + (B < 0.0 || T < 0.0 || C < 0.0 ? -INFINITY : B * T);
         double m = B / ep;
         double busy = m > 1.0 ? m : 1.0;
         micro[i] = busy < pp ? busy : pp;
@@ -466,20 +463,20 @@ static int block_totals(const tf_plan_inputs *in, const tf_op *ops, const tf_tot
         timed.T[i] = T;
         timed.C[i] = C;
         timed.routed[i] = B * T * (1.0 / micro[i]);
-        double b_mean = m / micro[i];
-        if (b_mean != timed.B[i]) {
-            where[mean.n] = i;
-            mean.B[mean.n] = b_mean;
-            mean.T[mean.n] = T;
-            mean.C[mean.n] = C;
-            mean.routed[mean.n] = timed.routed[i];
-            mean.n++;
-        }
+        b_mean[i] = m / micro[i];
     }
-    if (err) return err;
-    err |= ops_block(in, ops, &timed, &acc);
-    if (mean.n) err |= ops_block(in, ops, &mean, &avg);
-    if (err) return err;
+    if (!(check - check == 0.0)) return 1; /* a negative, NaN or infinite input, or B T past the range */
+    mean.n = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (b_mean[i] == timed.B[i]) continue;
+        where[mean.n] = i;
+        mean.B[mean.n] = b_mean[i];
+        mean.T[mean.n] = timed.T[i];
+        mean.C[mean.n] = timed.C[i];
+        mean.routed[mean.n] = timed.routed[i];
+        mean.n++;
+    }
+    if (ops_block(in, ops, &timed, &acc) || (mean.n && ops_block(in, ops, &mean, &avg))) return 1;
     for (size_t i = 0; i < n; i++) {
         double seconds = acc.seconds[i], c0 = acc.by_code[0][i], c1 = acc.by_code[1][i], c2 = acc.by_code[2][i];
         double c3 = acc.by_code[3][i];
@@ -496,7 +493,8 @@ static int block_totals(const tf_plan_inputs *in, const tf_op *ops, const tf_tot
     }
     for (size_t j = 0; j < mean.n; j++) {
         size_t i = where[j];
-        out->joules[start + i] = active * (micro[i] * avg.joules[j] + in->idle_w * (pp * acc.seconds[i] - micro[i] * avg.seconds[j]));
+        double seconds = acc.seconds[i];
+        out->joules[start + i] = active * (micro[i] * avg.joules[j] + in->idle_w * (pp * seconds - micro[i] * avg.seconds[j]));
     }
     return 0;
 }

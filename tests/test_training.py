@@ -235,7 +235,7 @@ def test_stage_layers_by_hand():
     assert TrainingMapping(pp=3, first_stage_layers=2).stage_layers(8) == (2.0, 3.0, 3.0)
     with pytest.raises(ValidationError, match="first_stage_layers"):
         TrainingMapping(first_stage_layers=1)  # needs pp >= 2
-    with pytest.raises(ValidationError, match="leave the 4 layers"):
+    with pytest.raises(ValidationError, match="at most the 4 layers"):
         TrainingMapping(pp=2, first_stage_layers=1, last_stage_layers=1).stage_layers(4)
 
 

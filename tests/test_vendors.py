@@ -69,8 +69,8 @@ def test_cerebras_sram_then_weight_streaming():
 
 def test_cerebras_single_user_speed_is_latency_bound():
     est = tokenfab.estimate("llama-3.1-8b", "cerebras:wse-3", input_tokens=1000, output_tokens=200)
-    roofline = 16e9 / (21e15 * 0.5)  # reading the weights from SRAM alone: under a microsecond
-    assert est.tpot_s > 300 * roofline
+    roofline = 16e9 / (21e15 * 0.5)  # reading the weights from SRAM alone: 1.5 us
+    assert est.tpot_s > 100 * roofline  # 291 operator passes x 0.6 us (Oct 2024 release) = 175 us
     assert est.decode_bound == "overhead"
 
 

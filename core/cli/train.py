@@ -28,6 +28,8 @@ def register(sub: Any) -> dict:
     p.add_argument("--kernels", default="fused", choices=("fused", "eager"), help="element-wise kernels")
     for flag in ("--tp", "--pp", "--cp", "--ep", "--dp", "--zero", "--chunks"):
         p.add_argument(flag, type=int)
+    p.add_argument("--first-stage-layers", type=int, help="layers on the first pipeline stage (default even)")
+    p.add_argument("--last-stage-layers", type=int, help="layers on the last pipeline stage (default even)")
     p.add_argument("--schedule", choices=("1f1b", "interleaved", "zero-bubble", "dualpipe"))
     p.add_argument("--usd-per-device-hour", type=float, help="override the device-hour price")
     p.add_argument("--capex", type=float, dest="capex_usd", help="price per device, amortised instead of cloud")
@@ -42,7 +44,8 @@ def _mapping(args: argparse.Namespace) -> Any:
     from ..errors import ValidationError
     from ..training.config import TrainingMapping
 
-    given = {k: getattr(args, k) for k in ("tp", "pp", "cp", "ep", "dp", "zero", "chunks", "schedule")}
+    keys = ("tp", "pp", "cp", "ep", "dp", "zero", "chunks", "schedule", "first_stage_layers", "last_stage_layers")
+    given = {k: getattr(args, k) for k in keys}
     if all(v is None for v in given.values()):
         return None
     if args.devices is None and given["dp"] is None:

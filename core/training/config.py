@@ -113,8 +113,8 @@ class TrainingMapping:
         rest, stages = layers - sum(given), self.pp - len(given)
         if rest < 0 or (stages == 0 and rest != 0):
             raise ValidationError(
-                f"TrainingMapping: first_stage_layers + last_stage_layers must leave the {layers} layers "
-                f"to the other {stages} stages, got {sum(given)}"
+                f"TrainingMapping: first_stage_layers + last_stage_layers must be at most the {layers} layers "
+                f"(all of them when pp = 2), got {sum(given)}"
             )
         middle = rest / stages if stages else 0.0
         first = float(self.first_stage_layers) if self.first_stage_layers is not None else middle

@@ -1,11 +1,13 @@
 """One training step: per-operator times from the cost kernel, exposed communication, bubbles.
 
-The operators of one micro-batch on one pipeline stage (:mod:`tokenfab.training.flops`, each op's
-count times the busiest stage's share of the layers, ``1/pp`` for even stages) go to
+The operators of one micro-batch (:mod:`tokenfab.training.flops`) go to
 :func:`tokenfab.kernel.evaluate` as two scenarios, forward and backward (the backward carries the
-input- and weight-gradient FLOPs, twice the bytes, and the recomputed forward work). Each op takes the kernel's
-``max(compute, memory) + overhead``; GEMMs run at the precision's peak times the device's
-GEMM efficiency curve, fp8 for the linear layers under fp8 mixed precision, bf16 otherwise.
+input- and weight-gradient FLOPs, twice the bytes, and the recomputed forward work), and are summed
+over the slowest pipeline stage (:func:`stage_counts`: the first stage holds the embedding, the
+last the LM head and loss). Each op takes the kernel's ``max(compute, memory) + overhead``; GEMMs
+run at the precision's peak times the device's sustained GEMM fraction times
+``rows / (rows + gemm_half_rows)`` (:func:`gemm_rows`), fp8 for the linear layers under fp8 mixed
+precision, bf16 otherwise; element-wise ops by their bytes (:func:`elementwise_scale`).
 Under DualPipe the computation runs on the SMs left after communication: ``1 - 20/132`` of an
 H800 (DeepSeek-V3 report, section 3.2.2: "only 20 SMs are sufficient"), applied to every device.
 

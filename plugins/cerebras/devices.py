@@ -9,6 +9,7 @@ figure is used as the 16-bit rate and flagged.
 
 from __future__ import annotations
 
+import attrs
 from tokenfab import Device, Efficiency, Interconnect, Link, MemoryLevel, Power, Price, TokenPrice
 from tokenfab.sources import cite
 
@@ -24,20 +25,39 @@ URL = {
     "vengineer_cs3_io": "https://vengineer.hatenablog.com/entry/2025/07/02/080000 (12 x 100 GbE = 1.2 Tb/s system I/O)",
     "hn_cerebras_fit": "https://news.ycombinator.com/item?id=47001147",
     "cerebras_inference_blog": "https://cerebras.ai/blog/introducing-cerebras-inference-ai-at-instant-speed",
+    "cerebras_oct2024_release": "https://hn.masterscheme.cn/item?id=41942822 (quoting Cerebras' Oct 2024 'Cerebras "
+    "Inference now 3x faster' release notes); https://danielkim.sh/blog/how-is-cerebras-so-fast (Cerebras: "
+    "'inference speeds of 2148 tokens per second' for Llama 3.1 70B)",
+    "toms_405b": "https://www.tomshardware.com/tech-industry/artificial-intelligence/cerebras-video-shows-ai-writing-"
+    "code-75x-faster-than-worlds-fastest-ai-gpu-cloud-worlds-largest-chip-beats-awss-fastest-in-head-to-head-comparison "
+    "(2024-11-20: Llama 3.1 405B at 969 tokens/s)",
     "awesome_wse3": "https://awesomeagents.ai/hardware/cerebras-wse-3 (~23 kW system, secondary)",
     "anandtech_cs1": "https://www.anandtech.com/tag/llnl (CS-1: 'a couple million dollars')",
     "assumption": "tokenfab modelling assumption, documented in docs/vendors.md",
 }
 
 # Per-operator latency of a layer's pass through its region of the wafer (fabric traversal,
-# wavelet routing, pipeline fill); 21 PB/s would read 16 GB of weights in under a microsecond, so
-# single-stream decode is set by this latency. Not published, so calibrated: the least-squares fit
-# (in log space) of the predicted per-user speed to the four launch calibration points (Cerebras
-# Inference, Aug 2024: Llama-3.1-8B at 1,800 and 1,837 tokens/s on one CS-3, 70B at 450 and 445 on
-# four), weights on-wafer. One latency cannot match both models (their time ratio, 4.0, exceeds
-# their layer ratio, 2.5): 8B comes out ~20% slow and 70B ~20% fast. The 405B point (969 tokens/s,
-# Nov 2024 software) is a check, not used here. tests/test_sram_calibration.py recomputes the fit.
-_FABRIC_OP_S = 2.4e-6
+# wavelet routing, reduce/broadcast, pipeline fill); 21 PB/s would read 16 GB of weights in under a
+# microsecond, so single-stream decode is set by this latency:
+#
+#     t_token = sum over operators (max(compute, SRAM read) + latency) + (wafers - 1) * hop
+#
+# It belongs to Cerebras' inference software, which changed it: the Oct 2024 release "re-written or
+# optimized the most critical kernels such as MatMul, reduce/broadcast, element wise ops, and activations.
+# Wafer IO has been streamlined to run asynchronously from compute. This release also implements
+# speculative decoding" [cerebras_oct2024_release]. Not published, so calibrated per release: the
+# least-squares fit (in log space) of the predicted per-user speed to that release's public speeds, each
+# at its default deployment (fewest wafers, weights on-wafer); tests/test_sram_calibration.py recomputes
+# both fits.
+#
+# Launch software (Aug 2024; cerebras:wse-3-launch): Llama-3.1-8B at 1,800 and 1,837 tokens/s on one
+# CS-3, 70B at 450 and 445 on four. One latency cannot match both models (their time ratio, 4.0,
+# exceeds their layer ratio, 2.5): 8B comes out ~20% slow and 70B ~20% fast.
+_FABRIC_OP_S_LAUNCH = 2.4e-6
+# Oct 2024 release onward (cerebras:wse-3, the service as it runs now): Llama-3.1-70B at 2,148 tokens/s
+# on four wafers (Oct 2024) and Llama-3.1-405B at 969 on 22 (Nov 2024). One latency matches both within
+# 5%; its speculative decoding (draft not published) is inside this effective per-token figure.
+_FABRIC_OP_S = 0.6e-6
 _IO = Link(
     technology="SwarmX / 12 x 100 GbE system I/O",
     bytes_per_s=150e9,
@@ -80,7 +100,9 @@ _PRICES = {
 }
 
 
-def _wafer(id_: str, name: str, year: int, flops: float, sram: float, sram_bw: float, sources: dict) -> Device:
+def _wafer(
+    id_: str, name: str, year: int, flops: float, sram: float, sram_bw: float, sources: dict, op_s: float
+) -> Device:
     return Device(
         id=id_,
         vendor="Cerebras",
@@ -112,7 +134,7 @@ def _wafer(id_: str, name: str, year: int, flops: float, sram: float, sram_bw: f
             gemm_max_default=0.5,
             gemm_half_rows=0.0,
             vector_fraction=1.0,
-            overhead_s=_FABRIC_OP_S,
+            overhead_s=op_s,
             attention_memory_fraction=1.0,
         ),
         sources=sources,
@@ -132,7 +154,6 @@ _COMMON = dict(
     price="awesome_wse3,anandtech_cs1: estimate $2.5M per CS system, midpoint of '$2-3M' (CS-3, low reliability); "
     "CS-1 'a couple million dollars'; per-token list prices: cerebras_inference_blog",
     power__idle_w="assumption: ~52% of system power static (leakage of 44 GB of SRAM across the wafer, cooling, I/O)",
-    efficiency__overhead_s="calibration_op_latency: 2.4 us per operator, least squares over the launch 8B and 70B per-user speeds (docs/modelling.md 5.4)",
     efficiency__gemm_max="assumption: half the quoted peak (basis of the 125 PF figure unstated)",
 )
 
@@ -148,8 +169,11 @@ WSE3 = _wafer(
         peak__fp16="toms_wse3: '125 petaflops of peak AI performance' (FP16; sparsity basis unstated)",
         peak__bf16="toms_wse3,assumption: 16-bit formats share the rate",
         memory__sram="toms_wse3,alcf_cs3,alcf_sc24_cerebras: 44 GB on-wafer SRAM, 21 PB/s",
+        efficiency__overhead_s="calibration_op_latency,cerebras_oct2024_release,toms_405b: 0.6 us per operator, "
+        "least squares over the Oct-Nov 2024 release's 70B and 405B per-user speeds (docs/modelling.md 5.4)",
         **_COMMON,
     ),
+    _FABRIC_OP_S,
 )
 
 WSE2 = _wafer(
@@ -164,18 +188,38 @@ WSE2 = _wafer(
         peak__fp16="tnp_wse3: WSE-3's 125 PF is described as 2x WSE-2 -> 62.5 PF (derived)",
         peak__bf16="tnp_wse3,assumption: 16-bit formats share the rate",
         memory__sram="cerebras_wse2_extremetech: 40 GB on-wafer SRAM, 20 PB/s",
+        efficiency__overhead_s="calibration_op_latency,assumption: the CS-3 launch software's 2.4 us per operator "
+        "(no public CS-2 inference speed)",
         **_COMMON,
     ),
+    _FABRIC_OP_S_LAUNCH,
 )
 
-DEVICES = [WSE2, WSE3]
+# The same CS-3 under Cerebras Inference's launch software (Aug 2024), before the Oct 2024 kernel rewrite and
+# speculative decoding: the Aug 2024 public speeds are replayed on it.
+WSE3_LAUNCH = attrs.evolve(
+    WSE3,
+    id="cerebras:wse-3-launch",
+    name="WSE-3 (CS-3 system), Cerebras Inference launch software (Aug 2024)",
+    efficiency=attrs.evolve(WSE3.efficiency, overhead_s=_FABRIC_OP_S_LAUNCH),
+    sources={
+        **WSE3.sources,
+        **cite(
+            URL,
+            efficiency__overhead_s="calibration_op_latency,cerebras_inference_blog: 2.4 us per operator, least "
+            "squares over the launch 8B and 70B per-user speeds (docs/modelling.md 5.4)",
+        ),
+    },
+    notes=WSE3.notes + " Launch-era software (Aug 2024): use cerebras:wse-3 for the service as it runs now.",
+)
+
+DEVICES = [WSE2, WSE3, WSE3_LAUNCH]
 
 # -- training (issue 13) --------------------------------------------------------------------------
-import attrs  # noqa: E402
 
 _TRAINING_NOTE = (
     "Cerebras systems train by streaming weights from MemoryX through the wafer (weight-streaming "
     "execution), a mode tokenfab's training model does not describe yet; only inference is modelled"
 )
-WSE2, WSE3 = (attrs.evolve(device, training_note=_TRAINING_NOTE) for device in (WSE2, WSE3))
-DEVICES = [WSE2, WSE3]
+WSE2, WSE3, WSE3_LAUNCH = (attrs.evolve(device, training_note=_TRAINING_NOTE) for device in (WSE2, WSE3, WSE3_LAUNCH))
+DEVICES = [WSE2, WSE3, WSE3_LAUNCH]
