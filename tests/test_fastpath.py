@@ -13,7 +13,7 @@ from tokenfab.kernel import native_available
 
 pytestmark = pytest.mark.skipif(not native_available(), reason="native kernel not built")
 
-# dense GQA, pipeline stages, MoE with expert parallelism, MLA + MoE, sliding-window attention
+# dense GQA, pipeline stages, MoE with expert parallelism, MLA + MoE, sliding-window attention, SRAM
 PLANS = [
     ("llama-2-70b", "nvidia:h100-sxm", dict(devices=8)),
     ("llama-3.1-8b", "nvidia:h100-sxm", dict(tp=2, pp=2)),
@@ -21,6 +21,9 @@ PLANS = [
     ("deepseek-v3", "nvidia:h200", dict(devices=8)),
     ("gpt-oss-20b", "nvidia:h100-sxm", dict(devices=1)),
     ("llama-3.1-8b", "groq:lpu", dict()),
+    # weights and KV cache in different memory levels, each order of the levels
+    ("llama-3.1-70b", "cerebras:wse-3", dict(devices=1, weights_memory="memoryx")),
+    ("llama-3.1-8b", "cerebras:wse-3", dict(weights_memory="sram", kv_memory="memoryx")),
 ]
 
 
