@@ -3,14 +3,16 @@
     pip install -e ".[bench]"
     python benchmarks/bench_speed.py                       # this checkout vs the peers
     python benchmarks/bench_speed.py --baseline OTHER/bin/python   # also an older tokenfab, side by side
+    python benchmarks/bench_speed.py --quick               # scalar calls and start-up only (a few minutes)
 
 The case: Llama-2-70B, bf16, tensor-parallel over 8 H100 SXM, one decode step (batch 8, 2048
 tokens of context) for the scalar call and the predicted step time; grids of batch x context for
 the scenarios/s rows. Every measurement runs in its own process under ``taskset -c CPU`` with
 BLAS/OpenMP threads at 1, and prints JSON back; times are the best of a few repeats. Peers that
 are far too slow to run 1e6 scenarios are timed on a sample of the grid and their rate is that
-sample's (stated in the table). The machine may be shared and noisy: read the ratios, which are
-measured side by side, not the absolute figures.
+sample's (stated in the table). Start-up figures are medians of 20 interleaved runs of each
+process (``--runs``). The machine may be shared and noisy: read the ratios, which are measured
+side by side, not the absolute figures.
 
 Targets (issue 11): array path >= 10 M scenarios/s per core at 1e6 (totals and bound); scalar
 calls faster than llm-analysis's ``inference()``; ``import tokenfab`` <= 30 ms over ``import
@@ -25,6 +27,7 @@ import json
 import os
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -68,7 +71,14 @@ TOKENFAB = textwrap.dedent(
     out["prefill_us"] = best(lambda: tokenfab.prefill(MODEL, BACKEND, batch=1, tokens=2048, **OPTS), 200) * 1e6
     out["estimate_us"] = best(
         lambda: tokenfab.estimate(MODEL, BACKEND, batch=8, input_tokens=2048, output_tokens=256, **OPTS), 50) * 1e6
-    for n in (10**3, 10**5, 10**6):
+    fresh = iter(range(1, 10**6))  # a new question every call: nothing is answered from a cache
+    out["estimate_new_us"] = best(lambda: tokenfab.estimate(
+        MODEL, BACKEND, batch=8, input_tokens=1024 + next(fresh), output_tokens=256, **OPTS), 20) * 1e6
+    out["estimate_tp_us"] = best(lambda: tokenfab.estimate(
+        MODEL, BACKEND, batch=8, input_tokens=1024 + next(fresh), output_tokens=256, tp=8, **OPTS), 50) * 1e6
+    out["decode_new_us"] = best(lambda: tokenfab.decode_step(
+        MODEL, BACKEND, batch=8, context=next(fresh) % 4000, **OPTS), 200) * 1e6
+    for n in (10**3,) if "quick" in sys.argv else (10**3, 10**5, 10**6):
         b, c = grid(n)
         def run():
             s = tokenfab.decode_step(MODEL, BACKEND, batch=b, context=c, check_fit=False, **FAST, **OPTS)
@@ -179,6 +189,42 @@ def wall(cmd: list[str], cpu: int, repeat: int = 7) -> float:
     return min(times)
 
 
+def startup(python: str, cpu: int, runs: int = 20) -> dict[str, float]:
+    """Median CPU ms of ``runs`` interleaved runs of: a bare ``import numpy`` process, ``import
+    numpy, tokenfab``, the first decode_step, and a ``tokenfab estimate`` process (interleaved, so
+    that a noisy neighbour slows all of them alike). The package's bytecode is compiled first, as a
+    pip install does: where PYTHONDONTWRITEBYTECODE is set, an uncompiled checkout would otherwise
+    recompile every module in every process and the figures would measure the compiler."""
+    env = {**os.environ, **THREADS}
+    where = subprocess.run(
+        [
+            python,
+            "-c",
+            "import os, tokenfab, tokenfab.plugins as p; print(os.path.dirname(tokenfab.__file__));"
+            "print(os.path.dirname(p.__file__))",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    ).stdout.split()
+    subprocess.run([python, "-m", "compileall", "-q", *dict.fromkeys(where)], capture_output=True, env=env)
+    commands = {
+        "numpy_proc_ms": [python, "-c", "import numpy"],
+        "import_proc_ms": [python, "-c", "import numpy, tokenfab"],
+        "first_call_proc_ms": [python, "-c", FIRST_CALL],
+        "cli_ms": cli(python),
+    }
+    times: dict[str, list[float]] = {key: [] for key in commands}
+    for _ in range(runs):
+        for key, cmd in commands.items():
+            times[key].append(wall(cmd, cpu, repeat=1) * 1e3)
+    out = {key: statistics.median(values) for key, values in times.items()}
+    out["import_ms"] = out["import_proc_ms"] - out["numpy_proc_ms"]
+    out["first_call_ms"] = out["first_call_proc_ms"] - out["numpy_proc_ms"]
+    return out
+
+
 def cli(python: str) -> list[str]:
     exe = os.path.join(os.path.dirname(python), "tokenfab")
     args = "estimate --model llama-2-70b --backend nvidia:h100-sxm --devices 8 --batch 8 --input 2048 --output 256"
@@ -200,25 +246,28 @@ def main() -> None:
     parser.add_argument("--sweep", default="1e7", help="scenarios of the peak-RSS sweep (default 1e7)")
     parser.add_argument("--baseline-sweep", default="1e6", help="same for the baseline (default 1e6)")
     parser.add_argument("--no-peers", action="store_true", help="skip GenZ and llm-analysis")
+    parser.add_argument("--runs", type=int, default=20, help="start-up processes: median of this many (default 20)")
+    parser.add_argument(
+        "--quick", action="store_true", help="scalar calls, start-up and the 1e3 grid only; llm-analysis the only peer"
+    )
     args = parser.parse_args()
     tools = {"tokenfab": sys.executable}
     if args.baseline:
         tools["baseline"] = args.baseline
     res: dict[str, dict] = {}
     for name, python in tools.items():
-        got = run_json(python, TOKENFAB, args.cpu)
+        got = run_json(python, TOKENFAB, args.cpu, *(["quick"] if args.quick else []))
         res[name] = got if isinstance(got, dict) else {"error": got}
-        numpy_s = wall([python, "-c", "import numpy"], args.cpu)
-        res[name]["numpy_proc_ms"] = numpy_s * 1e3
-        res[name]["import_ms"] = (wall([python, "-c", "import numpy, tokenfab"], args.cpu) - numpy_s) * 1e3
-        res[name]["first_call_ms"] = (wall([python, "-c", FIRST_CALL], args.cpu) - numpy_s) * 1e3
-        res[name]["cli_ms"] = wall(cli(python), args.cpu, repeat=5) * 1e3
+        res[name].update(startup(python, args.cpu, args.runs))
+        if args.quick:
+            continue
         with tempfile.TemporaryDirectory() as tmp:
             n = args.sweep if name == "tokenfab" else args.baseline_sweep
             got = run_json(python, SWEEP_RSS, args.cpu, n, os.path.join(tmp, "sweep.parquet"))
             res[name]["sweep"] = got if isinstance(got, dict) else {"mode": got}
     if not args.no_peers:
-        for name, code, mod in (("llm-analysis", LLM_ANALYSIS, "llm_analysis.analysis"), ("GenZ", GENZ, "GenZ")):
+        peers = (("llm-analysis", LLM_ANALYSIS, "llm_analysis.analysis"), ("GenZ", GENZ, "GenZ"))
+        for name, code, mod in peers[:1] if args.quick else peers:
             got = run_json(sys.executable, code, args.cpu)
             res[name] = got if isinstance(got, dict) else {"error": got}
             if isinstance(got, dict):
@@ -239,11 +288,14 @@ def report(res: dict[str, dict]) -> None:
         ("scalar decode_step, us", "decode_us"),
         ("scalar decode_step breakdown=False, us", "decode_fast_us"),
         ("scalar prefill (2048 tokens), us", "prefill_us"),
-        ("scalar estimate (2048 in / 256 out), us", "estimate_us"),
-        ("import over numpy, CPU ms", "import_ms"),
+        ("scalar decode_step, new context each call, us", "decode_new_us"),
+        ("scalar estimate, repeated question, us", "estimate_us"),
+        ("scalar estimate, new question (search), us", "estimate_new_us"),
+        ("scalar estimate, new question, tp=8 given, us", "estimate_tp_us"),
+        ("import over numpy, CPU ms (median)", "import_ms"),
         ("import + first decode_step over numpy, CPU ms", "first_call_ms"),
-        ("CLI estimate process, CPU ms", "cli_ms"),
-        ("bare `import numpy` process, CPU ms", "numpy_proc_ms"),
+        ("CLI estimate process, CPU ms (median)", "cli_ms"),
+        ("bare `import numpy` process, CPU ms (median)", "numpy_proc_ms"),
     ]
     width = 46
     print(f"{'':{width}}" + "".join(f"{n:>16}" for n in names))
@@ -280,11 +332,18 @@ def report(res: dict[str, dict]) -> None:
         print(
             f"  llm-analysis inference() / tokenfab scalar decode_step time: {la['decode_us'] / tf['decode_us']:.1f}x"
         )
-        for key in ("decode_fast_us", "prefill_us", "estimate_us"):
+        scalar = ("decode_fast_us", "decode_new_us", "prefill_us", "estimate_us", "estimate_new_us", "estimate_tp_us")
+        for key in scalar:
             if key in tf:
                 print(f"  llm-analysis inference() / tokenfab scalar {key[:-3]} time: {la['decode_us'] / tf[key]:.1f}x")
-    if tf.get("cli_ms") and tf.get("numpy_proc_ms"):
-        print(f"  tokenfab estimate process / bare numpy import process: {tf['cli_ms'] / tf['numpy_proc_ms']:.2f}x")
+    for n in names:
+        r = res[n]
+        if r.get("cli_ms") and r.get("numpy_proc_ms"):
+            print(
+                f"  {n}: `import tokenfab` adds {r['import_ms']:.1f} ms to `import numpy` (target <= 30); a "
+                f"`tokenfab estimate` process is {r['cli_ms'] / r['numpy_proc_ms']:.2f}x a bare numpy import process "
+                "(target <= 1.5x)"
+            )
     if "baseline" in res and "rate_1000000" in res["baseline"] and "rate_1000000" in tf:
         b = res["baseline"]
         print(

@@ -519,11 +519,13 @@ def _searched_plan(builder: PlanBuilder, batch: float, kv_tokens: float, step_to
     if not fitting:
         raise no_fit_error(builder, count, rejected)
 
-    def seconds(item: tuple[Any, Plan]) -> float:
+    def seconds(item: tuple[Any, Plan]) -> float:  # the step's totals only: one fused pass, no breakdown
+        from .fastpath import step_totals
+
         shape, plan = item
         b, kv, t = size(shape.dp)
-        cost = run_plan(plan, "decode", b, t, max(float(np.floor(kv - t)), 0.0), check_fit=False)
-        return float(cost.seconds)
+        scenario = (np.array([b]), np.array([t]), np.array([max(float(np.floor(kv - t)), 0.0)]))
+        return float(step_totals(plan, "decode", *scenario).seconds[0])
 
     return min(fitting, key=seconds)[1]
 
@@ -758,10 +760,28 @@ def _plan_columns(plan: Plan) -> dict[str, np.ndarray]:
     return _per_plan("columns", plan, lambda p: _read_only(_op_columns(p.ops)))
 
 
-def _coefficients(plan: Plan, parts: list[Part], routed: np.ndarray) -> dict[str, np.ndarray]:
+def expert_imbalance(plan: Plan, routed: np.ndarray) -> np.ndarray:
+    """[S, O] busiest device's expert load over the mean: ``min(1 + c / sqrt(R), min(n, E / k))``
+    for ops with ``expert_imbalance`` ``c > 0`` (:func:`tokenfab.lowering.expert_load_spread`), 1
+    elsewhere. ``R`` is the micro-batch's routed tokens; the cap is all the load one device's
+    ``E / n`` experts can take (``min(k, E/n)`` copies of every token) over the mean ``k / n``.
+    The expert GEMM of the busiest device sets the step time (its FLOPs and rows per expert scale by
+    it); the step's energy counts the mean device's work (see :func:`run_plan`)."""
+    col = _plan_columns(plan)
+    c, E, k = col["expert_imbalance"], col["experts_total"], col["experts_top_k"]
+    n = float(plan.mapping.tp * plan.mapping.ep)
+    cap = np.minimum(n, np.where(c > 0, E / np.maximum(k, 1.0), 1.0))
+    with np.errstate(divide="ignore"):
+        spread = 1.0 + c[None, :] / np.sqrt(routed[:, None])
+    return np.where(c > 0, np.minimum(spread, cap), 1.0)
+
+
+def _coefficients(plan: Plan, parts: list[Part], routed: np.ndarray, busiest: np.ndarray) -> dict[str, np.ndarray]:
     """FLOPs, GEMM rows, bytes per memory level and message bytes, [S, O], of one micro-batch of
     one attention group (see :mod:`tokenfab.lowering` for the coefficient rows). ``routed`` [S] is
-    the tokens the micro-batch routes to the experts over all attention groups of the replica."""
+    the tokens the micro-batch routes to the experts over all attention groups of the replica;
+    ``busiest`` [S] marks the scenarios that time the busiest device (its expert load is
+    :func:`expert_imbalance` times the mean; the others cost the mean device, for energy)."""
     col = _plan_columns(plan)
     S, O = parts[0].batch.size, len(plan.ops)
     windows = col["window"]
@@ -795,9 +815,10 @@ def _coefficients(plan: Plan, parts: list[Part], routed: np.ndarray) -> dict[str
     moe = col["experts_total"] > 0
     miss = np.where(moe, 1.0 - col["experts_top_k"] / np.maximum(col["experts_total"], 1.0), 1.0)
     distinct = col["experts_total"] * (1.0 - np.power(miss, routed[:, None]))
-    flops = np.where(moe, routed[:, None] * col["flops_per_token"], flops)
+    imbalance = np.where(busiest[:, None], expert_imbalance(plan, routed), 1.0)
+    flops = np.where(moe, routed[:, None] * col["flops_per_token"] * imbalance, flops)
     with np.errstate(divide="ignore", invalid="ignore"):
-        rows = np.where(moe, routed[:, None] * col["experts_top_k"] / np.where(moe, distinct, 1.0), rows)
+        rows = np.where(moe, routed[:, None] * col["experts_top_k"] / np.where(moe, distinct, 1.0) * imbalance, rows)
     levels = [level.name for level in plan.device.memory]
     level_bytes = np.zeros((S, O, len(levels)))
     level_bytes[:, :, levels.index(plan.weights_level)] += col["weight_bytes"] + col["expert_bytes"] * distinct + act
@@ -938,7 +959,8 @@ def run_plan(
     ``batch`` is one replica's. Attention runs data-parallel over ``ep`` groups, each holding
     ``g = max(batch / ep, 1)`` sequences for the step time (continuous batching balances the groups
     on average; a busy group holds at least one); the MoE experts see the tokens of every group
-    once (``R = batch * tokens``, not ``ep`` times a group's). With ``pp > 1`` stages the group's
+    once (``R = batch * tokens``, not ``ep`` times a group's), and with ``ep > 1`` the busiest
+    device's expert GEMM sets the time (:func:`expert_imbalance`). With ``pp > 1`` stages the group's
     sequences run as ``m = min(g, pp)`` micro-batches in flight, each of ``g / m`` sequences: a step
     (every sequence advancing once) lasts one micro-batch's trip through all stages, and each stage
     works ``m`` micro-batches of it. Fractional ``g`` and ``m`` are time averages, which keeps
@@ -970,7 +992,8 @@ def run_plan(
         )
         for a, m in zip(time_parts, mean_parts, strict=True)
     ]
-    coeff = _coefficients(plan, stacked, np.concatenate([routed, routed]))
+    busiest = np.concatenate([np.ones(routed.size, dtype=bool), np.zeros(routed.size, dtype=bool)])
+    coeff = _coefficients(plan, stacked, np.concatenate([routed, routed]), busiest)
     inputs = _kernel_inputs(plan, coeff)
     out = evaluate(inputs)
     return _step_cost(plan, phase, shape, layout, coeff, inputs, out, (B_rep, T, C), check_fit)

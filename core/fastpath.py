@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import os
+import warnings
 import weakref
 from collections import OrderedDict
 from collections.abc import Callable
@@ -116,6 +117,8 @@ OP_ROW_FIELDS = (
     "comm_bytes_per_token",
 )
 DEVICE_ROW_FIELDS = ("rate", "half", "factor", "bw", "latency", "jflop", "scale", "latency_large", "bw_large")
+#: Op fields after the device rows (TF_ROW_EXPERT_IMBALANCE).
+OP_TAIL_FIELDS = ("expert_imbalance",)
 _rows: dict[int, tuple[Any, np.ndarray, dict]] = {}
 
 
@@ -129,11 +132,13 @@ def plan_rows(plan: Any) -> tuple[np.ndarray, dict]:
     dev = device_rows(plan)
     table = np.array(
         [
-            [float(getattr(op, name)) for name in OP_ROW_FIELDS] + [float(dev[k][i]) for k in DEVICE_ROW_FIELDS]
+            [float(getattr(op, name)) for name in OP_ROW_FIELDS]
+            + [float(dev[k][i]) for k in DEVICE_ROW_FIELDS]
+            + [float(getattr(op, name)) for name in OP_TAIL_FIELDS]
             for i, op in enumerate(plan.ops)
         ],
         dtype=np.float64,
-    ).reshape(len(plan.ops), len(OP_ROW_FIELDS) + len(DEVICE_ROW_FIELDS))
+    ).reshape(len(plan.ops), len(OP_ROW_FIELDS) + len(DEVICE_ROW_FIELDS) + len(OP_TAIL_FIELDS))
     levels = [level.name for level in plan.device.memory]
     consts = {
         "level_bytes_per_s": np.array([lv.effective_bytes_per_s for lv in plan.device.memory], dtype=np.float64),
@@ -151,6 +156,18 @@ def plan_rows(plan: Any) -> tuple[np.ndarray, dict]:
     return table, consts
 
 
+def _warn_stale(width: int, built: int) -> None:
+    """Warn once that the built C extension predates the row layout (rebuild: ``pip install -e .``)."""
+    if not getattr(_warn_stale, "done", False):
+        _warn_stale.done = True  # type: ignore[attr-defined]
+        warnings.warn(
+            f"tokenfab: the C extension expects {built} row fields, the code sends {width}: using the numpy "
+            "path (rebuild with `pip install -e .`)",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+
+
 def fused_totals(plan: Any, phase: str, batch: np.ndarray, tokens: np.ndarray, context: np.ndarray) -> dict:
     """The C kernel's fused pass (``tf_step_totals``): 1-D float64 arrays of seconds, joules,
     bound code, FLOPs and bytes for the scenarios, or ``None`` when the C kernel is unavailable."""
@@ -162,8 +179,11 @@ def fused_totals(plan: Any, phase: str, batch: np.ndarray, tokens: np.ndarray, c
     table, consts = plan_rows(plan)
     B, T, C = (np.ascontiguousarray(x, dtype=np.float64) for x in (batch, tokens, context))
     S, (O, width), L = B.size, table.shape, consts["level_bytes_per_s"].size
-    if width != lib.TF_ROW_FIELDS or not (B.size == T.size == C.size):
-        raise kernel.KernelError(f"fused kernel: {width} row fields for {lib.TF_ROW_FIELDS}, or mismatched scenarios")
+    if width != lib.TF_ROW_FIELDS:  # an extension built from an older header: use the numpy path
+        _warn_stale(width, lib.TF_ROW_FIELDS)
+        return None
+    if not (B.size == T.size == C.size):
+        raise kernel.KernelError("fused kernel: mismatched scenarios")
     out = {name: np.empty(S) for name in ("seconds", "joules", "flops", "bytes")}
     out["bound"] = np.empty(S, dtype=np.int8)
     keep = [B, T, C, table, consts["level_bytes_per_s"], consts["joules_per_byte"]]

@@ -41,6 +41,9 @@ combine around every MoE layer (DeepSeek-V3's serving layout).
 
 from __future__ import annotations
 
+import math
+import statistics
+
 import attrs
 
 from .models import Model
@@ -80,6 +83,7 @@ class Op:
     rows_per_seq: float = 0.0
     rows_per_seq_token: float = 0.0
     window: float = 0.0  # sliding window of an attention op (0: full context)
+    expert_imbalance: float = 0.0  # c of the busiest expert-parallel device's load, 1 + c/sqrt(R) times the mean
     layer: bool = True
 
 
@@ -266,6 +270,7 @@ def _moe_ops(model: Model, mapping: ParallelMapping, wb: float, ab: float) -> li
             stored_bytes=E * expert,
             flops_per_token=2.0 * k * model.expert_params / spread,  # per token routed in the replica
             act_bytes_per_token=copies * d * (ab + hb) + k * f * (2.0 * hb + ab),
+            expert_imbalance=expert_load_spread(spread, k) if mapping.ep > 1 else 0.0,
         ),
         Op(
             name="moe_act",
@@ -296,6 +301,24 @@ def _moe_ops(model: Model, mapping: ParallelMapping, wb: float, ab: float) -> li
             )
         )
     return ops
+
+
+def expert_load_spread(devices: int, top_k: float) -> float:
+    """``c`` of the busiest device's expert load under expert parallelism, ``1 + c / sqrt(R)``
+    times the mean for ``R`` routed tokens (:func:`tokenfab.engine.expert_imbalance`).
+
+    Routing each token's ``k`` choices uniformly over ``n`` devices makes a device's load about
+    Binomial(``R k``, ``1/n``): mean ``mu = R k / n``, deviation ``sigma = sqrt(R k (1/n)(1 - 1/n))``
+    (the normal approximation; a token's ``k`` distinct experts make the true spread slightly
+    smaller). The busiest of ``n`` devices carries ``mu + z_n sigma``, with ``z_n`` the expected
+    largest of ``n`` standard normals, Blom's (1958) ``Phi^-1((n - 0.375) / (n + 0.25))`` (within
+    4% of the exact value for n = 2 and 0.1% for n >= 8). So ``max / mean = 1 + z_n sqrt((n - 1) /
+    (R k))`` and ``c = z_n sqrt((n - 1) / k)``. Uniform routing is the floor: trained routers are
+    less even, which is what DeepSeek's EPLB redundant experts correct."""
+    if devices <= 1:
+        return 0.0
+    z = statistics.NormalDist().inv_cdf((devices - 0.375) / (devices + 0.25))
+    return z * math.sqrt((devices - 1) / top_k)
 
 
 #: Bytes per element below which matrix-product inputs are block-scaled 4-bit formats (nvfp4 4.5

@@ -129,6 +129,13 @@ static void attention_pairs(double B, double T, double C, double w, double *P, d
     *K = B * lim;
 }
 
+/* The largest expert load one device can carry over the mean: min(n, E / k), n = tp ep devices. */
+static double imbalance_cap(const tf_plan_inputs *in, double E, double k)
+{
+    double cap = E / (k > 1.0 ? k : 1.0), n = in->tp * in->ep;
+    return cap > n ? n : cap;
+}
+
 static int group_cost(const tf_plan_inputs *in, double Bg, double T, double C, double routed, int timed,
                       double acc[8], size_t s)
 {
@@ -154,8 +161,15 @@ static int group_cost(const tf_plan_inputs *in, double Bg, double T, double C, d
         double miss = E > 0.0 ? 1.0 - k / (E > 1.0 ? E : 1.0) : 1.0;
         double distinct = E > 0.0 ? E * (1.0 - pow(miss, routed)) : 0.0; /* E = 0: E (1 - 1^R) = 0 */
         if (E > 0.0) {
-            flops = routed * row[TF_ROW_FLOPS_PER_TOKEN];
-            rows = routed * k / distinct;
+            /* busiest device under expert parallelism: min(1 + c / sqrt(R), min(n, E / k)) times the mean */
+            double c = row[TF_ROW_EXPERT_IMBALANCE], imbalance = 1.0;
+            if (timed && c > 0.0) {
+                imbalance = 1.0 + c / sqrt(routed);
+                double cap = imbalance_cap(in, E, k);
+                imbalance = imbalance > cap ? cap : imbalance;
+            }
+            flops = routed * row[TF_ROW_FLOPS_PER_TOKEN] * imbalance;
+            rows = routed * k / distinct * imbalance;
         }
         if (rows < 0.0) rows = 0.0;
         double lb[TF_MAX_LEVELS] = {0.0};
@@ -202,7 +216,7 @@ static int scenario_totals(const tf_plan_inputs *in, const tf_totals *out, size_
     double timed[8] = {0.0}, avg[8] = {0.0};
     double b_time = busy / micro, b_mean = mean / micro;
     int status = group_cost(in, b_time, T, C, routed, 1, timed, s);
-    if (b_mean == b_time) { /* every group busy (batch >= ep): the mean group is the timed one */
+    if (b_mean == b_time && in->ep == 1.0) { /* one group, no expert imbalance: the mean is the timed one */
         avg[0] = timed[0];
         avg[1] = timed[1];
     } else if (status == TF_OK) {
@@ -236,6 +250,7 @@ static int scenario_totals(const tf_plan_inputs *in, const tf_totals *out, size_
 
 typedef struct { /* one group of a block of scenarios, and what every op without a window shares */
     size_t n;
+    int timed; /* 1: the busiest group (expert imbalance applies), 0: the mean group */
     double B[TF_BLOCK], T[TF_BLOCK], C[TF_BLOCK], routed[TF_BLOCK];
     double N[TF_BLOCK], sampled[TF_BLOCK], P[TF_BLOCK], K[TF_BLOCK];
 } tf_lanes;
@@ -250,6 +265,7 @@ typedef struct { /* one op row, with the call's constants the lanes need */
     double rate, half, factor, cbw, clat, jflop, clat2, cbw2, over, idle, cap, jcomm;
     double bws0, bws1, jb0, jb1; /* the two level slots (lower level index first): bandwidth x scale, J/B */
     double weights_first;        /* 1: weights in slot 0 (split levels), else 0 */
+    double imb_c, imb_cap;       /* expert imbalance min(1 + c / sqrt(R), cap) of the busiest device (ep > 1) */
     int moe, comm, shape;        /* comm: 0 no wire bytes, 1 one regime, 2 two; shape: half_rows > 0 */
 } tf_op;
 
@@ -283,6 +299,7 @@ TF_INLINE void op_lanes(const tf_op *op, const tf_lanes *ln, const double *Ps, c
     const double cap = op->cap, jcomm = op->jcomm, bws0 = op->bws0, bws1 = op->bws1, jb0 = op->jb0;
     const double jb1 = op->jb1, count = op->count, wfirst = op->weights_first;
     const double link = clat > 0.0 ? clat : 0.0; /* no wire bytes: the latency alone */
+    const double imb_c = ln->timed ? op->imb_c : 0.0, imb_cap = op->imb_cap;
     const double *restrict Ns = ln->N, *restrict Ss = ln->sampled, *restrict Ts = ln->T, *restrict Rs = ln->routed;
     const size_t n = ln->n;
     for (size_t i = 0; i < n; i++) {
@@ -295,8 +312,11 @@ TF_INLINE void op_lanes(const tf_op *op, const tf_lanes *ln, const double *Ps, c
         double wbytes = wb + act;
         if (moe) {
             double ex = distinct[i];
-            flops = Rs[i] * fpt;
-            rows = Rs[i] * k / ex;
+            double imb = 1.0 + imb_c / sqrt(Rs[i]);
+            imb = imb > imb_cap ? imb_cap : imb;
+            imb = imb_c > 0.0 ? imb : 1.0;
+            flops = Rs[i] * fpt * imb;
+            rows = Rs[i] * k / ex * imb;
             wbytes = wb + eb * ex + act;
         }
         double s0 = split ? (wfirst > 0.0 ? wbytes : kv) : wbytes + kv;
@@ -435,7 +455,8 @@ static int load_ops(const tf_plan_inputs *in, tf_op *ops)
                          r[TF_ROW_COMM_BW], r[TF_ROW_COMM_LATENCY], r[TF_ROW_JOULES_PER_FLOP],
                          r[TF_ROW_COMM_LATENCY_LARGE], r[TF_ROW_COMM_BW_LARGE], in->overhead_s, in->idle_w,
                          in->max_w, in->joules_per_comm_byte, bw0 * scale, bw1 * scale, in->joules_per_byte[lo],
-                         in->joules_per_byte[hi], in->weights_level < in->kv_level ? 1.0 : 0.0, E > 0.0,
+                         in->joules_per_byte[hi], in->weights_level < in->kv_level ? 1.0 : 0.0,
+                         r[TF_ROW_EXPERT_IMBALANCE], imbalance_cap(in, E, k), E > 0.0,
                          two ? 2 : wired, r[TF_ROW_HALF_ROWS] > 0.0};
         faulty |= !(scale > 0.0) || scale > 1.0 || !(r[TF_ROW_RATE] > 0.0) || (E > 0.0 && k > E);
         faulty |= ops[o].comm && !(r[TF_ROW_COMM_BW] > 0.0 && r[TF_ROW_COMM_BW_LARGE] > 0.0);
@@ -444,7 +465,8 @@ static int load_ops(const tf_plan_inputs *in, tf_op *ops)
 }
 
 /* Scenarios [start, start + n): the timed group of every lane, then the mean group of the lanes
- * whose batch leaves some expert-parallel groups idle (batch < ep). Nonzero on any fault. */
+ * whose batch leaves some expert-parallel groups idle (batch < ep), or of every lane when ep > 1 (the
+ * mean device carries no expert imbalance). Nonzero on any fault. */
 static int block_totals(const tf_plan_inputs *in, const tf_op *ops, const tf_totals *out, size_t start, size_t n)
 {
     tf_lanes timed, mean;
@@ -454,6 +476,8 @@ static int block_totals(const tf_plan_inputs *in, const tf_op *ops, const tf_tot
     double ep = in->ep, pp = in->pp, active = in->tp * in->ep, check = 0.0;
     const double *Bs = in->replica_batch + start, *Ts = in->tokens + start, *Cs = in->context + start;
     timed.n = n;
+    timed.timed = 1;
+    mean.timed = 0;
     for (size_t i = 0; i < n; i++) {
         double B = Bs[i], T = Ts[i], C = Cs[i];
         check += (B < 0.0 ? -1.0 : B) + (T < 0.0 ? -1.0 : T) + (C < 0.0 ? -1.0 : C) + (B < 0.0 || T < 0.0 || C < 0.0 ? -INFINITY : B * T);
@@ -469,7 +493,7 @@ static int block_totals(const tf_plan_inputs *in, const tf_op *ops, const tf_tot
     if (!(check - check == 0.0)) return 1; /* a negative, NaN or infinite input, or B T past the range */
     mean.n = 0;
     for (size_t i = 0; i < n; i++) {
-        if (b_mean[i] == timed.B[i]) continue;
+        if (b_mean[i] == timed.B[i] && ep == 1.0) continue; /* ep > 1: the mean leaves out the imbalance */
         where[mean.n] = i;
         mean.B[mean.n] = b_mean[i];
         mean.T[mean.n] = timed.T[i];

@@ -97,7 +97,8 @@ int tf_evaluate(const tf_inputs *in, const tf_outputs *out, size_t *bad_index);
 #define TF_ROW_SCALE 26
 #define TF_ROW_COMM_LATENCY_LARGE 27 /* an all-reduce's regime for large messages (tokenfab.collectives) */
 #define TF_ROW_COMM_BW_LARGE 28
-#define TF_ROW_FIELDS 29
+#define TF_ROW_EXPERT_IMBALANCE 29 /* c: busiest expert-parallel device's load 1 + c/sqrt(R) (tokenfab.engine) */
+#define TF_ROW_FIELDS 30
 #define TF_MAX_LEVELS 8
 #define TF_MAX_OPS 64 /* plans with more op rows take the scalar path */
 

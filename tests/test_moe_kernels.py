@@ -1,10 +1,11 @@
 """The MoE layer as the kernels serving stacks run: permute, grouped expert GEMMs padded to their
 row tile, gated activation and finalize, each paying its own memory traffic. Hand-computed."""
 
+import numpy as np
 import pytest
 import tokenfab
-from tokenfab.engine import EXPERT_TILE_ROWS, WEIGHT_ONLY_TILE_ROWS, expert_padding_rows
-from tokenfab.lowering import ParallelMapping, lower
+from tokenfab.engine import EXPERT_TILE_ROWS, WEIGHT_ONLY_TILE_ROWS, expert_imbalance, expert_padding_rows
+from tokenfab.lowering import ParallelMapping, expert_load_spread, lower
 
 FP8 = dict(weights="fp8", activations="fp8", kv="fp8")
 EXPERT_8X7B = 3 * 4096 * 14336  # parameters of one Mixtral-8x7B expert
@@ -72,3 +73,46 @@ def test_expert_parallel_devices_handle_their_share_of_the_copies():
     tp8 = {op.name: op for op in lower(m, ParallelMapping(tp=8), weight_bytes=1, act_bytes=1, kv_bytes=1)}
     assert tp8["moe_permute"].act_bytes_per_token == 2 * 8 * 7168 * 1
     assert tp8["moe_finalize"].act_bytes_per_token == (8 + 1) * 7168 * 2
+
+
+def test_busiest_expert_parallel_device_sets_the_time():
+    # Mixtral-8x7B on 8 H100 as tp = 1 x ep = 8: one expert per device, k = 2. A decode step of 64
+    # sequences routes R = 64 tokens: a device's load is ~Binomial(128, 1/8), mean 16, deviation
+    # sqrt(128 * 1/8 * 7/8) = 3.742; the busiest of 8 carries 16 + z_8 * 3.742 with Blom's
+    # z_8 = Phi^-1(7.625 / 8.25) = 1.4342: 1.3354 times the mean (= 1 + 1.4342 * sqrt(7 / 128)).
+    assert expert_load_spread(8, 2.0) == pytest.approx(1.4342 * (7 / 2) ** 0.5, rel=1e-4)
+    step = tokenfab.decode_step("mixtral-8x7b", "nvidia:h100-sxm", batch=64, context=100, tp=1, ep=8)
+    mean = 32 * 64 * 2 * 2 * EXPERT_8X7B / 8  # FLOPs of the mean device's experts, 32 layers
+    assert step.op("moe_experts").flops == pytest.approx(mean * 1.3354, rel=1e-4)
+    # one routed token: 1 + 1.4342 * sqrt(7 / 2) = 3.683, under the cap min(n, E/k) = 4 (all of a
+    # token's copies that one device's E/n = 1 expert can take, over the mean k/n = 1/4)
+    one = tokenfab.decode_step("mixtral-8x7b", "nvidia:h100-sxm", batch=1, context=100, tp=1, ep=8)
+    assert one.op("moe_experts").flops == pytest.approx(32 * 1 * 2 * 2 * EXPERT_8X7B / 8 * 3.6831, rel=1e-4)
+    assert expert_load_spread(1, 2.0) == 0.0  # one device: nothing to balance
+
+
+def test_imbalance_applies_to_the_expert_gemm_only():
+    plan = tokenfab.engine.make_plan(
+        "mixtral-8x7b", "nvidia:h100-sxm", batch=64, kv_tokens=164, step_tokens=1, tp=1, ep=8
+    )
+    imb = expert_imbalance(plan, np.array([64.0]))
+    names = [op.name for op in plan.ops]
+    assert imb[0, names.index("moe_experts")] == pytest.approx(1.3354, rel=1e-4)
+    assert all(imb[0, i] == 1.0 for i, name in enumerate(names) if name != "moe_experts")
+
+
+@pytest.mark.skipif(not tokenfab.kernel.native_available(), reason="native kernel not built")
+def test_fused_kernel_costs_the_same_imbalance():
+    # The C pass (blocked and scalar) against the numpy path for tp = 1 x ep = 8: batches below ep
+    # (idle groups) and above it, decode and prefill; energy counts the mean device in both.
+    from tokenfab.fastpath import fused_totals, reference_totals
+
+    plan = tokenfab.engine.make_plan(
+        "mixtral-8x7b", "nvidia:h100-sxm", batch=512, kv_tokens=2048, step_tokens=8, tp=1, ep=8
+    )
+    B = np.array([1.0, 3.0, 8.0, 64.0, 500.0] * 60)
+    T, C = np.ones_like(B) * 2.0, np.floor(np.linspace(0.0, 2000.0, B.size))
+    for phase in ("decode", "prefill"):
+        fused, ref = fused_totals(plan, phase, B, T, C), reference_totals(plan, phase, B, T, C)
+        np.testing.assert_allclose(fused["seconds"], ref.seconds, rtol=1e-12)
+        np.testing.assert_allclose(fused["joules"], ref.joules, rtol=1e-12)

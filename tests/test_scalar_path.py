@@ -84,3 +84,31 @@ def test_scalar_errors_are_the_array_paths(kwargs, message):
     with pytest.raises(tokenfab.TokenfabError) as scalar:
         tokenfab.decode_step("llama-2-70b", "nvidia:h100-sxm", devices=8, **scenario)
     assert str(scalar.value) == message
+
+
+@pytest.mark.parametrize(("model", "backend", "options"), CASES)
+def test_step_search_ranks_candidates_by_run_plans_seconds(model, backend, options):
+    """make_plan's search ranks candidate mappings by the fused totals pass; those seconds are
+    run_plan's to the bit, so the mapping it picks is the one run_plan's ranking picks."""
+    from tokenfab.deployment import as_deployment
+    from tokenfab.engine import plan_builder, run_plan
+    from tokenfab.fastpath import step_totals
+    from tokenfab.planning.mappings import Sizing, candidate_shapes, feasible
+
+    options = {k: v for k, v in options.items() if k == "devices"}  # leave the mapping to the search
+    dep = as_deployment(backend, None, **options)
+    batch, kv, step = 8.0, 1025.0, 1.0
+    builder = plan_builder(model, backend, dep, batch=batch, kv_tokens=kv, registry=None)
+    sizing = Sizing(size=lambda dp: (float(np.ceil(batch / dp)), kv, step))
+    _, shapes, _ = candidate_shapes(builder, sizing, 8, dep.devices)
+    fitting, _, _ = feasible(builder, sizing, shapes)
+    assert fitting
+    for shape, plan in fitting:
+        b = float(np.ceil(batch / shape.dp))
+        fused = step_totals(plan, "decode", np.array([b]), np.array([step]), np.array([kv - step])).seconds[0]
+        assert fused == run_plan(plan, "decode", b, step, kv - step, check_fit=False).seconds
+    chosen = tokenfab.decode_step(model, backend, batch=8, context=1024, **options).plan
+    best = min(
+        fitting, key=lambda item: run_plan(item[1], "decode", np.ceil(batch / item[0].dp), step, kv - step).seconds
+    )
+    assert (chosen.mapping, chosen.replicas) == (best[1].mapping, best[1].replicas)
