@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import attrs
 
+from ..engine import EXPERT_TILE_ROWS
 from ..models import Model
 from .config import TrainingMapping, TrainingRecipe
 
@@ -44,7 +45,9 @@ class TrainOp:
     ``flops``, ``weight_bytes`` and ``act_bytes`` are per instance, forward pass. ``fp8`` marks a
     linear layer whose GEMMs run in fp8 under fp8 mixed precision. ``frozen`` weights (LoRA
     base) need no weight gradient. ``rows`` is the GEMM's M dimension for the efficiency curve.
-    ``recompute`` says which policy reruns the op's forward (``selective`` or ``full``).
+    ``recompute`` says which policy reruns the op's forward (``selective`` or ``full``). ``pad_rows``:
+    a grouped expert GEMM pads each expert's rows to a 128-row tile, ``(t - 1)/2`` wasted rows per
+    expert on average, added to the device's ``gemm_half_rows`` (:func:`tokenfab.engine.expert_padding_rows`).
     """
 
     name: str
@@ -58,6 +61,7 @@ class TrainOp:
     frozen: bool = False
     recompute: str = "full"
     input_elems: float = 0.0  # activation elements the GEMM reads (its fp8 cast under fp8 training)
+    pad_rows: float = 0.0  # rows a grouped expert GEMM computes for nothing per expert (added to gemm_half_rows)
 
     @property
     def bwd_factor(self) -> float:
@@ -217,8 +221,8 @@ def _dense_mlp(model: Model, mapping: TrainingMapping, recipe: TrainingRecipe, l
 
 
 def _moe(model: Model, mapping: TrainingMapping, recipe: TrainingRecipe, layers: float) -> list[TrainOp]:
-    """Router, token permutation (dispatch and combine copies), routed experts on the busiest rank,
-    their SwiGLU, and the shared experts."""
+    """Router, the token permutations, routed experts on the busiest rank (grouped GEMMs), their SwiGLU,
+    the weighted un-permute (finalize) and the shared experts (:func:`_moe_permutations`)."""
     tp, d, k, E = mapping.tp, model.hidden_size, model.experts_per_token, model.num_experts
     n = recipe.micro_batch * recipe.seq_len / mapping.cp
     f = model.moe_intermediate_size / tp
@@ -237,15 +241,7 @@ def _moe(model: Model, mapping: TrainingMapping, recipe: TrainingRecipe, layers:
             act_bytes=(d * ACT_BYTES + E * 4.0) * n,
             rows=n,
         ),
-        # permute before the experts and unpermute + weighted combine after: read and write each copy
-        TrainOp(
-            name="moe_permute",
-            kind="vector",
-            count=layers,
-            flops=2.0 * d * routed,
-            act_bytes=4.0 * d * routed * ACT_BYTES,
-            recompute="selective",
-        ),
+        *_moe_permutations(model, mapping, recipe, layers),
         TrainOp(
             name="moe_experts",
             kind="gemm",
@@ -255,6 +251,7 @@ def _moe(model: Model, mapping: TrainingMapping, recipe: TrainingRecipe, layers:
             act_bytes=(2.0 * d + 3.0 * f) * routed * ACT_BYTES,
             input_elems=(d + f) * routed,
             rows=routed / local_experts,
+            pad_rows=(EXPERT_TILE_ROWS - 1.0) / 2.0,
             fp8=True,
             frozen=recipe.finetune != "full",
         ),
@@ -283,6 +280,46 @@ def _moe(model: Model, mapping: TrainingMapping, recipe: TrainingRecipe, layers:
                 frozen=recipe.finetune != "full",
             )
         )
+    return ops
+
+
+def _moe_permutations(model: Model, mapping: TrainingMapping, recipe: TrainingRecipe, layers: float) -> list[TrainOp]:
+    """The copies an MoE layer makes of its tokens, each pass its own kernel (bytes in units of ``d``
+    activations, ``c = N k`` copies of this device's ``N`` tokens, ``r = c * imbalance`` copies its
+    experts receive)::
+
+        moe_permute        2 c        gather each token once per chosen expert, grouped by destination
+        moe_sort_chunks    2 r x 2    ep > 1 with several local experts: the received chunks come
+                                      rank-major and are re-sorted expert-major, and back before the
+                                      combine (Megatron-Core ``MoEAlltoAllTokenDispatcher``, "Permutation
+                                      2: Sort tokens by local expert", ``sort_chunks_by_idxs``)
+        moe_finalize       c + N      un-permute: read the ``k`` outputs of a token, weight them by their
+                                      router scores and sum (2 c d FLOPs), write one row
+
+    as the inference MoE kernels (:func:`tokenfab.lowering._moe_ops`). Under DualPipe the dispatch and
+    combine are DeepSeek's own kernels: the dispatch gathers each token straight from its layout and
+    the combine accumulates the ``k`` outputs while receiving (DeepSeek-V3 report, section 3.2.2: "IB
+    receiving and accumulation ... handled by dynamically adjusted warps"), so only the expert-major
+    permutation of the received copies and its inverse remain, ``2 r`` each (``moe_permute``,
+    ``moe_unpermute``). The backward pass runs each one's transpose over the gradients (twice the
+    forward bytes, like every element-wise op here)."""
+    d, k = model.hidden_size, model.experts_per_token
+    n = recipe.micro_batch * recipe.seq_len / mapping.cp
+    copies = n * k
+    routed = copies * recipe.moe_imbalance
+    if mapping.schedule == "dualpipe":
+        return [
+            TrainOp(name=name, kind="vector", count=layers, flops=0.0, act_bytes=2.0 * d * routed * ACT_BYTES)
+            for name in ("moe_permute", "moe_unpermute")
+        ]
+    finalize_bytes = (copies + n) * d * ACT_BYTES  # read the k outputs of each token, write one row
+    ops = [
+        TrainOp(name="moe_permute", kind="vector", count=layers, flops=0.0, act_bytes=2.0 * d * copies * ACT_BYTES),
+        TrainOp(name="moe_finalize", kind="vector", count=layers, flops=2.0 * d * copies, act_bytes=finalize_bytes),
+    ]
+    if mapping.ep > 1 and model.num_experts / mapping.ep > 1:
+        sort_bytes = 4.0 * d * routed * ACT_BYTES
+        ops.append(TrainOp(name="moe_sort_chunks", kind="vector", count=layers, flops=0.0, act_bytes=sort_bytes))
     return ops
 
 

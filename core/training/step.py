@@ -138,7 +138,8 @@ def _kernel_inputs(
     rate = _rates(device, recipe, ops, share)
     attention = np.array([op.kind == "attention" for op in ops])
     vector = np.array([op.kind == "vector" for op in ops])
-    half = np.where(matrix, device.efficiency.gemm_half_rows, 0.0)
+    pad = np.array([op.pad_rows for op in ops])
+    half = np.where(matrix, device.efficiency.gemm_half_rows + pad, 0.0)
     rates = np.stack(
         [np.where(attention, rate * ATTENTION_FWD[0], rate), np.where(attention, rate * ATTENTION_BWD[0], rate)]
     )
