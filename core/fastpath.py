@@ -168,9 +168,12 @@ def _warn_stale(width: int, built: int) -> None:
         )
 
 
-def fused_totals(plan: Any, phase: str, batch: np.ndarray, tokens: np.ndarray, context: np.ndarray) -> dict:
-    """The C kernel's fused pass (``tf_step_totals``): 1-D float64 arrays of seconds, joules,
-    bound code, FLOPs and bytes for the scenarios, or ``None`` when the C kernel is unavailable."""
+def fused_totals(
+    plan: Any, phase: str, batch: np.ndarray, tokens: np.ndarray, context: np.ndarray, *, work: bool = True
+) -> dict:
+    """The C kernel's fused pass (``tf_step_totals``): 1-D float64 arrays of seconds, joules, an
+    int8 bound code and (with ``work``) FLOPs and bytes for the scenarios, or ``None`` when the C
+    kernel is unavailable."""
     from . import kernel
 
     if kernel._lib is None:
@@ -184,7 +187,8 @@ def fused_totals(plan: Any, phase: str, batch: np.ndarray, tokens: np.ndarray, c
         return None
     if not (B.size == T.size == C.size):
         raise kernel.KernelError("fused kernel: mismatched scenarios")
-    out = {name: np.empty(S) for name in ("seconds", "joules", "flops", "bytes")}
+    names = ("seconds", "joules", "flops", "bytes") if work else ("seconds", "joules")  # NULL: not computed
+    out = {name: np.empty(S) for name in names}
     out["bound"] = np.empty(S, dtype=np.int8)
     keep = [B, T, C, table, consts["level_bytes_per_s"], consts["joules_per_byte"]]
     c_in = ffi.new("tf_plan_inputs *")
@@ -239,7 +243,7 @@ def step_totals(plan: Any, phase: str, batch: np.ndarray, tokens: np.ndarray, co
 
 
 def _totals(plan: Any, phase: str, given: tuple, shape: tuple[int, ...], flat: tuple) -> Totals:
-    fused = fused_totals(plan, phase, *flat)
+    fused = fused_totals(plan, phase, *flat, work=False)
     if fused is None:
         return reference_totals(plan, phase, *flat)
     memory, fits = memory_and_fits(plan, *given, shape)

@@ -229,8 +229,8 @@ static int scenario_totals(const tf_plan_inputs *in, const tf_totals *out, size_
     int code = 0;
     for (int c = 1; c < 4; c++) if (timed[2 + c] > timed[2 + code]) code = c;
     out->bound[s] = (signed char)code;
-    out->flops[s] = timed[6];
-    out->bytes[s] = timed[7];
+    if (out->flops) out->flops[s] = timed[6];
+    if (out->bytes) out->bytes[s] = timed[7];
     return TF_OK;
 }
 
@@ -368,8 +368,10 @@ TF_INLINE void op_lanes(const tf_op *op, const tf_lanes *ln, const double *Ps, c
 
 /* GCC: no jump threading here (it turns the bound code's selects back into branches, which stops
  * the vectoriser); on x86-64 Linux, an AVX2 clone chosen at load time (an ifunc) where the CPU has
- * it, and plain x86-64 (SSE2) otherwise. Other compilers vectorise what they can. */
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+ * it, and plain x86-64 (SSE2) otherwise. -DTF_PORTABLE_ONLY builds the portable code alone, to test
+ * it on an AVX2 machine (CFLAGS=-DTF_PORTABLE_ONLY python setup.py build_ext --inplace --force;
+ * tools/sanitize_kernel.sh builds it so too). Other compilers vectorise what they can. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__) && !defined(TF_PORTABLE_ONLY)
 #define TF_CLONES __attribute__((target_clones("avx2", "default"), optimize("no-thread-jumps")))
 #elif defined(__GNUC__) && !defined(__clang__)
 #define TF_CLONES __attribute__((optimize("no-thread-jumps")))
@@ -473,14 +475,15 @@ static int block_totals(const tf_plan_inputs *in, const tf_op *ops, const tf_tot
     tf_acc acc, avg;
     double micro[TF_BLOCK], b_mean[TF_BLOCK];
     size_t where[TF_BLOCK];
-    double ep = in->ep, pp = in->pp, active = in->tp * in->ep, check = 0.0;
+    double ep = in->ep, pp = in->pp, active = in->tp * in->ep, check = 0.0, negative = 0.0;
     const double *Bs = in->replica_batch + start, *Ts = in->tokens + start, *Cs = in->context + start;
     timed.n = n;
     timed.timed = 1;
     mean.timed = 0;
     for (size_t i = 0; i < n; i++) {
         double B = Bs[i], T = Ts[i], C = Cs[i];
-        check += (B < 0.0 ? -1.0 : B) + (T < 0.0 ? -1.0 : T) + (C < 0.0 ? -1.0 : C) + (B < 0.0 || T < 0.0 || C < 0.0 ? -INFINITY : B * T);
+        check += B + T + C + B * T; /* finite unless an input is NaN or infinite, or B T overflows */
+        negative += (B < 0.0 ? 1.0 : 0.0) + (T < 0.0 ? 1.0 : 0.0) + (C < 0.0 ? 1.0 : 0.0);
         double m = B / ep;
         double busy = m > 1.0 ? m : 1.0;
         micro[i] = busy < pp ? busy : pp;
@@ -490,7 +493,7 @@ static int block_totals(const tf_plan_inputs *in, const tf_op *ops, const tf_tot
         timed.routed[i] = B * T * (1.0 / micro[i]);
         b_mean[i] = m / micro[i];
     }
-    if (!(check - check == 0.0)) return 1; /* a negative, NaN or infinite input, or B T past the range */
+    if (!(check - check == 0.0) || negative != 0.0) return 1; /* the scalar path names the fault */
     mean.n = 0;
     for (size_t i = 0; i < n; i++) {
         if (b_mean[i] == timed.B[i] && ep == 1.0) continue; /* ep > 1: the mean leaves out the imbalance */
@@ -513,9 +516,9 @@ static int block_totals(const tf_plan_inputs *in, const tf_op *ops, const tf_tot
         out->seconds[start + i] = seconds;
         out->joules[start + i] = active * (micro[i] * acc.joules[i] + in->idle_w * (pp * seconds - micro[i] * seconds));
         out->bound[start + i] = (signed char)code;
-        out->flops[start + i] = acc.flops[i];
-        out->bytes[start + i] = acc.bytes[i];
     }
+    for (size_t i = 0; out->flops && i < n; i++) out->flops[start + i] = acc.flops[i];
+    for (size_t i = 0; out->bytes && i < n; i++) out->bytes[start + i] = acc.bytes[i];
     for (size_t j = 0; j < mean.n; j++) {
         size_t i = where[j];
         double seconds = acc.seconds[i];

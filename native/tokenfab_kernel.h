@@ -131,8 +131,8 @@ typedef struct {
     double *seconds;  /* [S] step wall time */
     double *joules;   /* [S] replica energy over the step */
     signed char *bound; /* [S] 0 compute, 1 memory, 2 communication, 3 overhead */
-    double *flops;    /* [S] FLOPs of one device of the busiest group's micro-batch trip */
-    double *bytes;    /* [S] bytes moved, same scope */
+    double *flops;    /* [S] FLOPs of one device of the busiest group's micro-batch trip; NULL: not wanted */
+    double *bytes;    /* [S] bytes moved, same scope; NULL: not wanted */
 } tf_totals;
 
 int tf_step_totals(const tf_plan_inputs *in, const tf_totals *out, size_t *bad_index);

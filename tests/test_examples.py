@@ -35,4 +35,6 @@ def test_speculative_decoding_two_to_three_x():
 def test_sram_machines_win_per_user_not_per_dollar():
     r = why.dedicated_hardware()
     assert r["groq_speedup"] > 1.0 and r["cerebras_speedup"] > 3.0
-    assert r["groq_usd_per_mtok_b1"] > r["h100_usd_per_mtok_b64"] * 10
+    # "far more per token" (docs/examples.md): 18.05 vs 1.82 $/Mtok, 9.9x, since the busy 8-GPU node's
+    # all-reduce runs at SERVING_ALLREDUCE_FRACTION of the nccl-tests rate (was 1.71, 10.6x)
+    assert r["groq_usd_per_mtok_b1"] > r["h100_usd_per_mtok_b64"] * 8

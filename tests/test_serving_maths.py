@@ -260,10 +260,13 @@ def test_large_allreduce_runs_at_the_nccl_rate_and_time_is_continuous():
 
     link = tokenfab.get_backend("nvidia:h200").interconnect.scale_up
     # 70B on 8 H200, 4096 tokens: 4096 * 8192 * 2 B = 67.1 MB per all-reduce, wire 1.75x = 117.4 MB,
-    # above the 8 MiB custom-kernel limit: NCCL, 45 us + 117.4 MB / (0.89 * 450 GB/s) = 338 us.
+    # above the 8 MiB custom-kernel limit: NCCL at nccl-tests' rate, 45 us + 117.4 MB / (0.89 * 450 GB/s)
+    # = 338 us (fraction 1); in a serving step 0.73 of that bandwidth (SERVING_ALLREDUCE_FRACTION): 447 us.
     wire = 1.75 * 4096 * 8192 * 2
-    latency, bandwidth = collectives.allreduce_regime(link, 8, np.array([wire]))
+    latency, bandwidth = collectives.allreduce_regime(link, 8, np.array([wire]), fraction=1.0)
     assert latency[0] + wire / bandwidth[0] == pytest.approx(45e-6 + wire / (0.89 * 450e9))
+    latency, bandwidth = collectives.allreduce_regime(link, 8, np.array([wire]))
+    assert latency[0] + wire / bandwidth[0] == pytest.approx(45e-6 + wire / (0.89 * 0.73 * 450e9))
     # the two regimes meet at the switch: no jump in time as the message grows
     switch = 1.75 * 8 * 2**20
     around = np.array([switch * (1 - 1e-9), switch * (1 + 1e-9)])

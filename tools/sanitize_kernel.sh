@@ -31,8 +31,11 @@ header = (here / "native" / "tokenfab_kernel.h").read_text()
 cdef = re.sub(r"/\*.*?\*/", "", header, flags=re.S)
 ffi = cffi.FFI()
 ffi.cdef(cdef)
+# -DTF_PORTABLE_ONLY: the portable blocked code alone (the normal build picks the AVX2 clone on a
+# CPU that has it), with the kernel's floating-point flags (native/build_kernel.py).
 flags = ["-O1", "-g", "-std=c99", "-fno-omit-frame-pointer", "-fsanitize=address,undefined",
-         "-fno-sanitize-recover=undefined"]
+         "-fno-sanitize-recover=undefined", "-ffp-contract=off", "-fno-trapping-math", "-fno-math-errno",
+         "-DTF_PORTABLE_ONLY"]
 ffi.set_source("tokenfab._native", '#include "tokenfab_kernel.h"',
                sources=[str(here / "native" / "tokenfab_kernel.c")], include_dirs=[str(here / "native")],
                extra_compile_args=flags, extra_link_args=["-fsanitize=address,undefined"])
