@@ -332,8 +332,10 @@ QUANTIZE_KERNELS_PER_LAYER = 4.0
 
 def quantize_elements_per_token(model: Model, mapping: ParallelMapping) -> float:
     """Matrix-product input elements one device quantizes per token, summed over the layers:
-    ``L (d + q) + L_dense (d + i / tp) + L_moe (d + k i_moe / (tp ep))``, with ``q`` the
-    attention output width per device (query heads x value head dim) and ``i`` the MLP width."""
+    ``L (d + q) + L_dense (d + i / tp) + L_moe d``, with ``q`` the attention output width per
+    device (query heads x value head dim) and ``i`` the MLP width. The routed experts' FC2 input is
+    quantized inside ``moe_act`` (TensorRT-LLM's ``doActivationKernel`` writes NVFP4 with its block
+    scales, ``fc2_act_sf_flat``), so it is not counted again here."""
     d, tp = model.hidden_size, mapping.tp
     heads = heads_per_device(model, tp)[0]
     attn_out = heads * (model.v_head_dim if model.is_mla and model.v_head_dim else model.head_dim)
@@ -341,8 +343,7 @@ def quantize_elements_per_token(model: Model, mapping: ParallelMapping) -> float
     if model.dense_layers:
         total += model.dense_layers * (d + model.intermediate_size / tp)
     if model.is_moe:
-        routed = model.experts_per_token * model.moe_intermediate_size / (tp * mapping.ep)
-        total += model.moe_layers * (d + routed)
+        total += model.moe_layers * d
     return float(total)
 
 

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import tokenfab
 from tokenfab.engine import EXPERT_TILE_ROWS, WEIGHT_ONLY_TILE_ROWS, expert_imbalance, expert_padding_rows
-from tokenfab.lowering import ParallelMapping, expert_load_spread, lower
+from tokenfab.lowering import ParallelMapping, expert_load_spread, lower, quantize_elements_per_token
 
 FP8 = dict(weights="fp8", activations="fp8", kv="fp8")
 EXPERT_8X7B = 3 * 4096 * 14336  # parameters of one Mixtral-8x7B expert
@@ -116,3 +116,11 @@ def test_fused_kernel_costs_the_same_imbalance():
         fused, ref = fused_totals(plan, phase, B, T, C), reference_totals(plan, phase, B, T, C)
         np.testing.assert_allclose(fused["seconds"], ref.seconds, rtol=1e-12)
         np.testing.assert_allclose(fused["joules"], ref.joules, rtol=1e-12)
+
+
+def test_nvfp4_moe_quantizes_the_layer_input_once_and_the_fc2_input_inside_moe_act():
+    # Qwen3-30B-A3B (48 layers, all MoE, d 2048, 32 heads x 128): per token 48 x (2048 + 4096) for
+    # attention and 48 x 2048 for the MoE input = 393,216 elements; the FC2 input (k x 768 = 6144
+    # per layer) is written in nvfp4 by moe_act and is not quantized a second time.
+    model = tokenfab.load_model("qwen3-30b-a3b")
+    assert quantize_elements_per_token(model, ParallelMapping(tp=1)) == 48 * (2048 + 4096) + 48 * 2048 == 393_216
