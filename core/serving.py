@@ -444,9 +444,10 @@ def max_batch(
     return low
 
 
-def _kv_tokens(batch: int, inp: int, out: int, reservation: str = "completion") -> float:
+def _kv_tokens(batch: Any, inp: int, out: int, reservation: str = "completion") -> Any:
     """KV tokens a sequence holds for the fit check: its whole ``inp + out`` when the scheduler
-    reserves to completion, else the staggered steady-state mean ``inp + out (B + 1) / (2 B)``."""
+    reserves to completion, else the staggered steady-state mean ``inp + out (B + 1) / (2 B)``
+    (elementwise when ``batch`` is an array)."""
     if reservation == "completion":
         return float(inp + out)
     return inp + out * (batch + 1) / (2.0 * batch)

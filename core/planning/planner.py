@@ -423,7 +423,8 @@ class _Batches:
         d = self.ctx.demand
         plan = self.at(1).decode.plan
         grid = BATCH_GRID.astype(np.float64)
-        fits = plan.fits(grid, _kv_tokens_array(grid, d.input_tokens, d.output_tokens), np.ones_like(grid))
+        kv = np.broadcast_to(_kv_tokens(grid, d.input_tokens, d.output_tokens), grid.shape)
+        fits = plan.fits(grid, kv, np.ones_like(grid))
         memory = int(np.max(np.nonzero(fits)[0])) if np.any(fits) else 0
         limit = self.ctx.slo.tpot_s
         if limit is None or self.spec is not None:
@@ -462,10 +463,6 @@ class _Batches:
             return "error"
         found = self.ctx.slo.violations(nxt.ttft_s, nxt.tpot_s)
         return "+".join(sorted(found)) if found else "memory"
-
-
-def _kv_tokens_array(batch: np.ndarray, inp: int, out: int) -> np.ndarray:
-    return np.array([_kv_tokens(int(b), inp, out) for b in batch])
 
 
 def _replicas_for_load(ctx: _Context, est: Estimate) -> int:
