@@ -15,6 +15,10 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from . import _attrs_cache
+
+_attrs_cache.install()  # attrs' generated methods of our classes, compiled once (see its docstring)
+
 #: Public name -> module that defines it. Imported on first use (module ``__getattr__``), so that
 #: ``import tokenfab`` costs almost nothing beyond Python itself; see docs/performance.md.
 _LAZY = {
