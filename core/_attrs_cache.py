@@ -10,8 +10,9 @@ gives the class and the length, CRC-32 and Adler-32 of the source with the salt 
 puts the process's salt back into the cached code (the one integer constant that differs). A
 source never seen before is compiled as usual and added to the file when the process exits.
 
-Only classes defined in tokenfab's own modules go through the cache (attrs names the source
-``<attrs generated methods tokenfab.…>``); every other compile is attrs' own. Like Python's
+Only classes defined in tokenfab's own modules and attrs' own validators go through the cache
+(attrs names the source ``<attrs generated methods tokenfab.…>`` or ``… attr.…>``); every
+other compile is attrs' own. Like Python's
 bytecode cache, nothing is written where ``sys.dont_write_bytecode`` is set or the folder is not
 writable, and ``TOKENFAB_ATTRS_CACHE=0`` turns the cache off. attrs looks ``compile`` up in its
 module ``attr._make``; :func:`install` gives that module this cached one, as soon as attrs is
@@ -32,7 +33,7 @@ from types import CodeType
 from typing import Any
 
 DISABLE_VARIABLE = "TOKENFAB_ATTRS_CACHE"
-_OURS = re.compile(r"<attrs generated [^>]* tokenfab\.")
+_OURS = re.compile(r"<attrs generated [^>]* (tokenfab|attr)\.")
 _SALT = re.compile(r"(hash\(\(\s*)(-?\d+)(\s*,)")
 _MAX_ENTRIES = 2000  # a cap on entries left by earlier versions of the classes: past it, start afresh
 
