@@ -45,7 +45,7 @@ import math
 
 import attrs
 
-from .models import Model
+from .description import Model
 
 OP_KINDS = ("gemm", "attention", "vector", "allreduce", "alltoall", "p2p")
 
