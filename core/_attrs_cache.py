@@ -11,13 +11,14 @@ puts the process's salt back into the cached code (the one integer constant that
 source never seen before is compiled as usual and added to the file when the process exits.
 
 Only classes defined in tokenfab's own modules and attrs' own validators go through the cache
-(attrs names the source ``<attrs generated methods tokenfab.…>`` or ``… attr.…>``); every
-other compile is attrs' own. Like Python's
-bytecode cache, nothing is written where ``sys.dont_write_bytecode`` is set or the folder is not
-writable, and ``TOKENFAB_ATTRS_CACHE=0`` turns the cache off. attrs looks ``compile`` up in its
-module ``attr._make``; :func:`install` gives that module this cached one, as soon as attrs is
-imported (a one-shot import hook) so that no class misses it. If a future attrs compiles some
-other way, the hook changes nothing and classes are compiled as before.
+(attrs names the source ``<attrs generated methods tokenfab.…>`` or ``… attr.…>``); every other
+compile is attrs' own. Like Python's bytecode cache, nothing is written where
+``sys.dont_write_bytecode`` is set (:func:`warm` writes anyway, as ``compileall`` does) or the
+folder is not writable, and ``TOKENFAB_ATTRS_CACHE=0`` turns the cache off. attrs looks
+``compile`` up in its module ``attr._make``; that module gets this cached one as soon as attrs is
+imported (a one-shot import hook that ``tokenfab/__init__.py`` sets, or :func:`install` when
+attrs came first), so that no class misses it. If a future attrs compiles some other way,
+nothing changes and classes are compiled as before.
 """
 
 from __future__ import annotations
@@ -141,53 +142,41 @@ def _patch(module: Any) -> None:
         module.compile = cached_compile
 
 
-class _PatchOnImport:
-    """A one-shot meta-path finder: lets the standard finder load ``attr._make``, then patches it."""
-
-    def find_spec(self, name: str, path: Any = None, target: Any = None) -> Any:
-        if name != "attr._make":
-            return None
-        _remove_hook()
-        spec = PathFinder.find_spec(name, path, target)
-        loader = getattr(spec, "loader", None)
-        if loader is None or not hasattr(loader, "exec_module"):
-            return spec
-        run = loader.exec_module
-
-        def exec_module(module: Any) -> None:
-            run(module)
-            _patch(module)
-
-        spec.loader = _Loader(loader, exec_module)
+def find_spec(name: str, path: Any = None, target: Any = None) -> Any:
+    """The spec of ``attr._make`` from the standard path finder, its loader patching the module
+    once it ran (``tokenfab/__init__.py`` asks, from a finder that then leaves ``sys.meta_path``)."""
+    sys.meta_path[:] = [finder for finder in sys.meta_path if not getattr(finder, "tokenfab_attrs", False)]
+    spec = PathFinder.find_spec(name, path, target)
+    loader = getattr(spec, "loader", None)
+    if loader is None or not hasattr(loader, "exec_module") or os.environ.get(DISABLE_VARIABLE, "").strip() == "0":
         return spec
+    spec.loader = _Loader(loader)
+    return spec
 
 
 class _Loader:
-    """The standard loader of ``attr._make`` with ``exec_module`` followed by :func:`_patch`."""
+    """The standard loader of ``attr._make``, with :func:`_patch` after the module ran."""
 
-    def __init__(self, loader: Any, exec_module: Any) -> None:
-        self._loader, self.exec_module = loader, exec_module
+    def __init__(self, loader: Any) -> None:
+        self._loader = loader
 
     def create_module(self, spec: Any) -> Any:
         return self._loader.create_module(spec)
+
+    def exec_module(self, module: Any) -> None:
+        self._loader.exec_module(module)
+        _patch(module)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._loader, name)
 
 
-def _remove_hook() -> None:
-    sys.meta_path[:] = [finder for finder in sys.meta_path if not isinstance(finder, _PatchOnImport)]
-
-
 def install() -> None:
-    """Route attrs' compiles of tokenfab's classes through the cache (see module docstring)."""
-    if os.environ.get(DISABLE_VARIABLE, "").strip() == "0":
-        return
+    """Route attrs' compiles of tokenfab's classes through the cache (see module docstring), for
+    an ``attr._make`` already imported (``tokenfab/__init__.py`` hooks the import otherwise)."""
     module = sys.modules.get("attr._make")
-    if module is not None:
+    if module is not None and os.environ.get(DISABLE_VARIABLE, "").strip() != "0":
         _patch(module)
-    elif not any(isinstance(finder, _PatchOnImport) for finder in sys.meta_path):
-        sys.meta_path.insert(0, _PatchOnImport())
 
 
 def warm() -> int:
