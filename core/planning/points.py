@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from ..deployment import check_deployment_fields
 from ..economics import Economics
 from ..engine import make_plan
 from ..errors import FitError, TokenfabError
@@ -47,6 +48,7 @@ def operating_points(
     registry = registry or default_registry()
     model = load_model(model)
     fixed = {k: v for k, v in (fixed or {}).items() if v is not None}
+    check_deployment_fields(fixed)  # tp=-1 is the user's error, not a row per backend
     rows = []
     for backend_id in _backend_ids(backends, registry):
         for point, slo in POINTS.items():
