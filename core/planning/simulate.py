@@ -362,7 +362,7 @@ def simulate(
 
     Arrivals: Poisson at ``workload.rate`` (``requests`` of them, default 1000, or those within
     ``duration`` s), or ``trace`` (a :class:`Trace` or a CSV/JSONL path)."""
-    from ..engine import make_plan
+    from ..cost.engine import make_plan
 
     slo = SLO.of(slo)
     seed = check_seed(seed)
