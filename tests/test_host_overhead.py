@@ -109,3 +109,32 @@ def test_small_moe_at_short_lengths_is_no_longer_4x_too_fast():
     point = _point("trtllm-v1.0-b200-tp1-fp4-qwen3-30b-a3b-128-128")
     value, _ = predict_inference(point, None)
     assert 0.5 < value / point["value"] < 1.5
+
+
+def test_simulator_tables_are_host_paced():
+    # Each grid entry is max(device step, n h / ep): n = b decoding, b + 1 beside a chunk, 1 alone.
+    from tokenfab.engine import make_plan
+    from tokenfab.planning.steptimes import StepTimes
+
+    plan = make_plan("llama-3.1-8b", "nvidia:h100-sxm", tp=1, batch=64, kv_tokens=256, step_tokens=1)
+    grid = dict(max_batch=64, max_context=250, chunk_tokens=512)
+    plain, paced = StepTimes.from_plan(plan, **grid), StepTimes.from_plan(plan, **grid, host_s_per_sequence=1e-3)
+    b = plain.batch
+    np.testing.assert_array_equal(paced.decode_s, np.maximum(plain.decode_s, b[:, None] * 1e-3))
+    np.testing.assert_array_equal(paced.mixed_s, np.maximum(plain.mixed_s, (b[:, None, None] + 1) * 1e-3))
+    np.testing.assert_array_equal(paced.prefill_s, np.maximum(plain.prefill_s, 1e-3))
+    assert paced.decode_s[-1, 0] == pytest.approx(0.064, rel=1e-12)  # 64 sequences x 1 ms
+
+
+def test_simulate_honours_host_time():
+    # 200 in / 50 out (and 128 / 64 below: a context grid of 0, 38.4, ... used to be refused)
+    wl = Workload(input_tokens=200, output_tokens=50, batch=32, rate=50.0)
+    slow = Workload(input_tokens=200, output_tokens=50, batch=32, rate=50.0, host_s_per_sequence=2e-3)
+    deployment = tokenfab.Deployment(backend="nvidia:h100-sxm", devices=1, tp=1)
+    fast_run = tokenfab.simulate("llama-3.1-8b", deployment, wl, requests=200)
+    slow_run = tokenfab.simulate("llama-3.1-8b", deployment, slow, requests=200)
+    assert slow_run.percentiles["tpot_s"]["50"] > fast_run.percentiles["tpot_s"]["50"]
+    odd = tokenfab.Workload(input_tokens=128, output_tokens=64, batch=8, rate=5.0)
+    assert tokenfab.simulate("llama-3.1-8b", deployment, odd, requests=20).percentiles["tpot_s"]["50"] > 0
+    with pytest.raises(ValidationError, match="host_s_per_sequence"):
+        tokenfab.simulate("llama-3.1-8b", deployment, dict(wl.to_dict(), host_s_per_sequence=-1.0), requests=10)
