@@ -7,7 +7,7 @@ import pytest
 import tokenfab
 from tokenfab import Workload
 from tokenfab.errors import ValidationError
-from tokenfab.serving import HOST_S_PER_SEQUENCE
+from tokenfab.serving.steady import HOST_S_PER_SEQUENCE
 from tokenfab.validation.validate import host_s_per_sequence, load_points, predict_inference, serving_stack
 
 SMALL = dict(model="llama-3.1-8b", backend="nvidia:h100-sxm", tp=1, weights="fp8", activations="fp8")
@@ -61,7 +61,7 @@ def test_host_paced_energy_adds_idle_power_for_the_wait():
 
 
 def test_host_time_is_shared_by_attention_groups():
-    from tokenfab.serving import host_step_s
+    from tokenfab.serving.steady import host_step_s
 
     wl = Workload(input_tokens=1, output_tokens=1, host_s_per_sequence=40e-6)
     assert host_step_s(wl, 1024, 4) == pytest.approx(40e-6 * 1024 / 4, rel=1e-12)  # 10.24 ms
@@ -113,7 +113,7 @@ def test_small_moe_at_short_lengths_is_no_longer_4x_too_fast():
 
 def test_simulator_tables_are_host_paced():
     # Each grid entry is max(device step, n h / ep): n = b decoding, b + 1 beside a chunk, 1 alone.
-    from tokenfab.engine import make_plan
+    from tokenfab.cost.engine import make_plan
     from tokenfab.planning.steptimes import StepTimes
 
     plan = make_plan("llama-3.1-8b", "nvidia:h100-sxm", tp=1, batch=64, kv_tokens=256, step_tokens=1)

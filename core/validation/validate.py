@@ -190,8 +190,8 @@ def predict_inference(point: Mapping[str, Any], registry: Any) -> tuple[float, d
     """Replay an inference point with :func:`tokenfab.estimate`; ``batch`` ``"max"`` or ``"max:N"`` is
     the largest batch that fits (capped at N), as for a benchmark fed at an unbounded rate."""
     from ..deployment import Workload
-    from ..registry import default_registry
-    from ..serving import estimate, max_batch
+    from ..hardware.registry import default_registry
+    from ..serving.steady import estimate, max_batch
 
     registry = registry or default_registry()
     cond = point["conditions"]
@@ -237,7 +237,7 @@ def host_s_per_sequence(point: Mapping[str, Any], tp: int) -> float:
     PyTorch backend: its published MoE recipe sets ``enable_attention_dp: true``, so each of the ``tp``
     ranks schedules its own share of the batch, a layout the replay's ``tp`` mapping does not express."""
     from ..models import load_model
-    from ..serving import HOST_S_PER_SEQUENCE
+    from ..serving.steady import HOST_S_PER_SEQUENCE
 
     stack = serving_stack(point)
     if stack is None:

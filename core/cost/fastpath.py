@@ -48,7 +48,7 @@ def memoised(store: OrderedDict, size: int) -> Callable[[Callable[..., Any]], Ca
     def wrap(fn: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(fn)
         def cached(model: Any, backend: Any = None, *args: Any, registry: Any = None, **kwargs: Any) -> Any:
-            from .registry import default_registry
+            from ..hardware.registry import default_registry
 
             registry = registry or default_registry()
             model_key = _model_key(model)

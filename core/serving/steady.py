@@ -58,13 +58,13 @@ from typing import Any
 import attrs
 import numpy as np
 
-from . import bounds
-from .deployment import Deployment, Speculative, Workload, as_deployment, as_workload
-from .economics import Economics, host_joules_per_token, list_price, usd_per_mtok
-from .engine import Part, StepCost, _int_field, explicit_mapping, make_plan, run_plan
-from .errors import FitError, NonFiniteError, TokenfabError, UnsupportedPrecisionError, ValidationError
-from .models import load_model
-from .registry import Registry, default_registry
+from .. import bounds
+from ..cost.engine import Part, StepCost, _int_field, explicit_mapping, make_plan, run_plan
+from ..deployment import Deployment, Speculative, Workload, as_deployment, as_workload
+from ..economics import Economics, host_joules_per_token, list_price, usd_per_mtok
+from ..errors import FitError, NonFiniteError, TokenfabError, UnsupportedPrecisionError, ValidationError
+from ..hardware.registry import Registry, default_registry
+from ..models.description import load_model
 
 DECODE_SAMPLES = 16
 METRICS = {  # name -> True when larger is better
@@ -153,13 +153,13 @@ class Estimate:
 
     def to_pandas(self):
         """This estimate as a one-row pandas DataFrame (needs ``tokenfab[pandas]``)."""
-        from .io.frames import records_to_pandas
+        from ..io.frames import records_to_pandas
 
         return records_to_pandas([self.to_dict()])
 
     def to_arrow(self):
         """This estimate as a one-row pyarrow Table (needs ``tokenfab[arrow]``)."""
-        from .io.frames import records_to_arrow
+        from ..io.frames import records_to_arrow
 
         return records_to_arrow([self.to_dict()])
 
@@ -221,7 +221,7 @@ def estimate(
     economics = economics or Economics()
     target = backend if backend is not None and not isinstance(backend, Deployment) else None
     if explicit_mapping(dep) is None:  # the mapping search picks it (tokenfab.planning.mappings)
-        from .planning.mappings import mappings
+        from ..planning.mappings import mappings
 
         scheduler = dict(chunked_prefill=chunked_prefill, prefill_chunk_tokens=prefill_chunk_tokens)
         options = dict(registry=registry, economics=economics, **scheduler)
@@ -553,13 +553,13 @@ class Comparison:
 
     def to_pandas(self):
         """One row per backend, best first, failed rows with their ``error`` (needs ``tokenfab[pandas]``)."""
-        from .io.frames import records_to_pandas
+        from ..io.frames import records_to_pandas
 
         return records_to_pandas(self.records())
 
     def to_arrow(self):
         """One row per backend, as :meth:`to_pandas` (needs ``tokenfab[arrow]``)."""
-        from .io.frames import records_to_arrow
+        from ..io.frames import records_to_arrow
 
         return records_to_arrow(self.records())
 
