@@ -200,6 +200,11 @@ class Workload:
     * ``"current"``: admitted against the tokens cached now (vLLM's policy); the staggered steady
       state holds ``I + O (B + 1) / (2 B)`` tokens per sequence. Only an optimistic bound when
       memory is full: the preemptions and recomputation that policy then needs are not costed.
+
+    ``host_s_per_sequence`` is the serving stack's host (CPU) time per running sequence per engine
+    step (scheduling, sampling, stop checks, response updates); 0, the default, leaves the host out.
+    An engine step then lasts ``max(device time, b * host_s_per_sequence)`` for the ``b`` sequences
+    its scheduler runs (:mod:`tokenfab.serving`; sourced figures in ``serving.HOST_S_PER_SEQUENCE``).
     """
 
     input_tokens: int
@@ -208,9 +213,14 @@ class Workload:
     rate: float | None = None
     speculative: Speculative | None = None
     kv_reservation: str = "completion"
+    host_s_per_sequence: float = 0.0
 
     def __attrs_post_init__(self) -> None:
         owner = "Workload"
+        host = self.host_s_per_sequence
+        if isinstance(host, bool) or not isinstance(host, (int, float)) or not 0 <= host < 1:
+            raise ValidationError(f"host_s_per_sequence: must be seconds in [0, 1), got {host!r}")
+        object.__setattr__(self, "host_s_per_sequence", float(host))
         for name in ("input_tokens", "output_tokens", "batch"):
             object.__setattr__(self, name, _positive_int(owner, name, getattr(self, name), optional=False))
         if self.rate is not None:
