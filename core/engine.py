@@ -16,7 +16,9 @@ draws exactly TDP.
 
 from __future__ import annotations
 
+import math
 import weakref
+from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any
 
@@ -26,7 +28,7 @@ import numpy as np
 from . import bounds, collectives, guard
 from .deployment import Deployment, Workload, as_deployment
 from .errors import FitError, ValidationError
-from .fastpath import plan_cache
+from .fastpath import memoised, plan_cache
 from .kernel import BOUND_NAMES, KernelInputs, evaluate
 from .lowering import Op, ParallelMapping, kv_bytes_per_token_split, lower
 from .models import Model, load_model
@@ -203,7 +205,10 @@ class Plan:
     @property
     def deployment(self) -> Deployment:
         """The resolved :class:`Deployment` of this plan: every field filled in, so that passing it
-        back reproduces this plan."""
+        back reproduces this plan (built once per plan: plans are frozen)."""
+        return _per_plan("deployment", self, Plan._resolved_deployment)
+
+    def _resolved_deployment(self) -> Deployment:
         m, prec = self.mapping, self.precisions
         return Deployment(
             backend=self.backend.id,
@@ -251,6 +256,29 @@ class Plan:
         used[self.kv_level] = used.get(self.kv_level, 0.0) + kv
         return used
 
+    def memory_one(self, batch: float, kv_tokens: float, step_tokens: float) -> dict[str, float]:
+        """:meth:`memory_per_device` of one scenario in plain floats (the same operations in the
+        same order, so the same values), for the scalar paths and the mapping search."""
+        group = float(math.ceil(batch / self.mapping.ep))
+        window = self.model.sliding_window or 0
+        per_seq = self.kv_bytes_per_token * kv_tokens + self.kv_window_bytes_per_token * min(kv_tokens, window)
+        kv = group * per_seq
+        used = {self.weights_level: self.weight_bytes_per_device + self.activation_bytes(group * step_tokens, group)}
+        used[self.kv_level] = used.get(self.kv_level, 0.0) + kv
+        return used
+
+    def fits_one(self, batch: float, kv_tokens: float, step_tokens: float) -> bool:
+        """:meth:`fits` of one scenario, in plain floats."""
+        used = self.memory_one(batch, kv_tokens, step_tokens)
+        return all(amount <= self.usable_bytes(level) for level, amount in used.items())
+
+    def memory_fit_one(self, batch: float, kv_tokens: float, step_tokens: float) -> tuple[float, bool]:
+        """(bytes per device over all levels, whether every level fits) of one scenario, in plain
+        floats: what :class:`StepCost` reports as ``memory_per_device_bytes`` and ``fits``."""
+        used = self.memory_one(batch, kv_tokens, step_tokens)
+        memory = sum(used.values()) if self.weights_level != self.kv_level else used[self.weights_level]
+        return memory, all(amount <= self.usable_bytes(level) for level, amount in used.items())
+
     def usable_bytes(self, level: str) -> float:
         return self.device.level(level).capacity_bytes * (1.0 - self.device.efficiency.memory_reserve_fraction)
 
@@ -296,7 +324,8 @@ def _placement(
     default = device.weight_memory.name
     weight_bytes, kv_bytes, act_bytes = bytes_
     choice = None
-    if deployment.weights_memory is None or deployment.kv_memory is None:
+    asked = deployment.weights_memory is None or deployment.kv_memory is None
+    if asked and registry.pm.hook.tokenfab_placement.get_hookimpls():  # no pack places: no call to make
         choice = guard.call_first(
             registry,
             "tokenfab_placement",
@@ -362,37 +391,51 @@ class PlanBuilder:
     _built: dict = attrs.field(factory=dict, eq=False, repr=False, alias="_built")
 
     def build(self, mapping: ParallelMapping, replicas: int) -> Plan:
-        """The plan of ``mapping`` with ``replicas`` data-parallel copies (lowered once per mapping)."""
-        if mapping not in self._built:
-            self._built[mapping] = self._build(mapping)
-        plan = self._built[mapping]
-        return plan if plan.replicas == replicas else attrs.evolve(plan, replicas=replicas)
+        """The plan of ``mapping`` with ``replicas`` data-parallel copies. Lowering is done once per
+        mapping and plans are kept by (mapping, placement, replicas) in a store that every builder
+        of the same model, backend and deployment shares (see :func:`plan_builder`): a new scenario
+        gets back the very same :class:`Plan` object, so per-plan caches (coefficient rows, the
+        kernel's prepared inputs) stay warm. Only the placement hook sees the scenario."""
+        lowered = self._built.get(mapping)
+        if lowered is None:
+            _check_mapping(self.model, self.device, mapping)
+            lowered = self._built[mapping] = self._lower(mapping)
+        ops, w, kv_full, kv_window, max_layers = lowered
+        levels = self._levels(mapping, w, kv_full, kv_window)
+        key = (mapping, levels, replicas)
+        plan = self._built.get(key)
+        if plan is None:
+            plan = self._built[key] = Plan(
+                model=self.model,
+                backend=self.backend,
+                device=self.device,
+                mapping=mapping,
+                replicas=replicas,
+                precisions=self.precisions,
+                weights_level=levels[0],
+                kv_level=levels[1],
+                ops=ops,
+                weight_bytes_per_device=w,
+                kv_bytes_per_token=kv_full,
+                kv_window_bytes_per_token=kv_window,
+            )
+        return plan
 
-    def _build(self, mapping: ParallelMapping, replicas: int = 1) -> Plan:
-        model, device, prec = self.model, self.device, self.precisions
-        _check_mapping(model, device, mapping)
+    def _lower(self, mapping: ParallelMapping) -> tuple:
+        """(ops, weight bytes per device, KV bytes per token of full and of windowed layers, layers
+        of the largest stage) of ``mapping``: everything of a plan that no scenario changes."""
+        model, prec = self.model, self.precisions
         wb, ab, kb = _bytes(prec.weights), _bytes(prec.activations), _bytes(prec.kv)
         ops = tuple(lower(model, mapping, weight_bytes=wb, act_bytes=ab, kv_bytes=kb))
         split = split_stages(ops, model.num_layers, mapping.pp)  # whole layers, balanced by bytes
-        w = split.weight_bytes
         kv_full, kv_window = kv_bytes_per_token_split(model, mapping, kb, split.max_layers)
-        cached = kv_full * self.kv_tokens + kv_window * min(self.kv_tokens, model.sliding_window or 0)
-        kv_total = cached * np.ceil(self.batch / mapping.ep)
-        wl, kl = _placement(self.registry, model, device, (w, kv_total, 0.0), self.deployment)
-        return Plan(
-            model=model,
-            backend=self.backend,
-            device=device,
-            mapping=mapping,
-            replicas=replicas,
-            precisions=prec,
-            weights_level=wl,
-            kv_level=kl,
-            ops=ops,
-            weight_bytes_per_device=w,
-            kv_bytes_per_token=kv_full,
-            kv_window_bytes_per_token=kv_window,
-        )
+        return ops, split.weight_bytes, kv_full, kv_window, split.max_layers
+
+    def _levels(self, mapping: ParallelMapping, w: float, kv_full: float, kv_window: float) -> tuple[str, str]:
+        """(weights level, KV level) at this builder's scenario (see :func:`_placement`)."""
+        cached = kv_full * self.kv_tokens + kv_window * min(self.kv_tokens, self.model.sliding_window or 0)
+        kv_total = cached * math.ceil(self.batch / mapping.ep)
+        return _placement(self.registry, self.model, self.device, (w, kv_total, 0.0), self.deployment)
 
 
 def explicit_mapping(deployment: Deployment) -> tuple[ParallelMapping, int] | None:
@@ -423,8 +466,22 @@ def plan_builder(
     model: Any, backend: Any, deployment: Deployment, *, batch: float, kv_tokens: float, registry: Registry | None
 ) -> PlanBuilder:
     """The :class:`PlanBuilder` of ``model`` on ``backend`` with the deployment's precisions and
-    placement, sized for ``batch`` sequences of ``kv_tokens`` context."""
-    registry = registry or default_registry()
+    placement, sized for ``batch`` sequences of ``kv_tokens`` context. Model, backend and precisions
+    are resolved once per (model, backend, deployment, registry) (:func:`_resolved_builder`); the
+    builders of every scenario share its store of lowered mappings and plans."""
+    base = _resolved_builder(model, backend, deployment, registry=registry)
+    return attrs.evolve(base, batch=float(batch), kv_tokens=float(kv_tokens))
+
+
+#: Resolved builders kept by :func:`_resolved_builder` (least recently used dropped first).
+BUILDER_CACHE_SIZE = 128
+_builders: OrderedDict = OrderedDict()
+
+
+@memoised(_builders, BUILDER_CACHE_SIZE)
+def _resolved_builder(model: Any, backend: Any, deployment: Deployment, *, registry: Registry) -> PlanBuilder:
+    """The scenario-free part of :func:`plan_builder`: model loaded, backend resolved, precisions
+    chosen; ``batch`` and ``kv_tokens`` are placeholders each scenario replaces."""
     model = load_model(model) if not isinstance(model, Model) else model
     target = backend if backend is not None and not isinstance(backend, Deployment) else deployment.backend
     backend, device = resolve_backend(target, registry)
@@ -435,20 +492,22 @@ def plan_builder(
         precisions=_resolve_precisions(device, deployment, model),
         deployment=deployment,
         registry=registry,
-        batch=batch,
-        kv_tokens=kv_tokens,
+        batch=1.0,
+        kv_tokens=1.0,
     )
 
 
 def streaming_fallback(builder: PlanBuilder) -> PlanBuilder | None:
     """The builder that streams weights from the device's external memory (MemoryX), for when
     on-device memory cannot hold the model at the device count given; ``None`` when the
-    deployment fixed the weights' level or the device has no external memory."""
+    deployment fixed the weights' level or the device has no external memory. Its store of plans
+    is kept in ``builder``'s, so it too is shared by every scenario."""
     external = builder.device.external_memory
     if builder.deployment.weights_memory is not None or external is None:
         return None
     deployment = attrs.evolve(builder.deployment, weights_memory=external.name)
-    return attrs.evolve(builder, deployment=deployment, _built={})  # plans of the new placement
+    store = builder._built.setdefault(("streaming", external.name), {})
+    return attrs.evolve(builder, deployment=deployment, _built=store)  # plans of the new placement
 
 
 def _fixed_plan(builder: PlanBuilder, mapping: ParallelMapping, replicas: int, step_tokens: float) -> Plan:
@@ -457,8 +516,8 @@ def _fixed_plan(builder: PlanBuilder, mapping: ParallelMapping, replicas: int, s
     plan = builder.build(mapping, replicas)
     fallback = streaming_fallback(builder)
     if fallback is not None:
-        b, kv, t = np.ceil(builder.batch / replicas), builder.kv_tokens, step_tokens
-        if not bool(np.all(plan.fits(np.float64(b), np.float64(kv), np.float64(t)))):
+        b, kv, t = float(math.ceil(builder.batch / replicas)), builder.kv_tokens, float(step_tokens)
+        if not plan.fits_one(b, kv, t):
             return fallback.build(mapping, replicas)
     return plan
 
@@ -502,7 +561,7 @@ def _searched_plan(builder: PlanBuilder, batch: float, kv_tokens: float, step_to
     from .planning.mappings import Sizing, candidate_shapes, feasible, no_fit_error
 
     def size(dp: int) -> tuple[float, float, float]:
-        return float(np.ceil(batch / dp)), kv_tokens, step_tokens
+        return float(math.ceil(batch / dp)), float(kv_tokens), float(step_tokens)
 
     def search(b: PlanBuilder):
         count, shapes, _ = candidate_shapes(b, Sizing(size=size), int(np.ceil(batch)), b.deployment.devices)
@@ -520,12 +579,15 @@ def _searched_plan(builder: PlanBuilder, batch: float, kv_tokens: float, step_to
         raise no_fit_error(builder, count, rejected)
 
     def seconds(item: tuple[Any, Plan]) -> float:  # the step's totals only: one fused pass, no breakdown
-        from .fastpath import step_totals
+        from .fastpath import fused_one, step_totals
 
         shape, plan = item
         b, kv, t = size(shape.dp)
-        scenario = (np.array([b]), np.array([t]), np.array([max(float(np.floor(kv - t)), 0.0)]))
-        return float(step_totals(plan, "decode", *scenario).seconds[0])
+        context = max(float(math.floor(kv - t)), 0.0)
+        one = fused_one(plan, "decode", b, t, context)
+        if one is not None:
+            return one[0]
+        return float(step_totals(plan, "decode", np.array([b]), np.array([t]), np.array([context])).seconds[0])
 
     return min(fitting, key=seconds)[1]
 
@@ -1057,9 +1119,11 @@ def _step_cost(plan, phase, shape, layout, coeff, inputs, out, scenario, check_f
     )
 
 
-def breakdown_of(plan: Plan, phase: str, batch: Any, tokens: Any, context: Any) -> tuple[OpCost, ...]:
+def breakdown_of(
+    plan: Plan, phase: str, batch: Any, tokens: Any, context: Any, extra: Part | None = None
+) -> tuple[OpCost, ...]:
     """The per-operator breakdown of :func:`run_plan` (a lazy :attr:`StepCost.breakdown`)."""
-    return run_plan(plan, phase, batch, tokens, context, check_fit=False).breakdown
+    return run_plan(plan, phase, batch, tokens, context, check_fit=False, extra=extra).breakdown
 
 
 def _max(value: Any) -> float:

@@ -43,6 +43,7 @@ tokens actually cached (the 16 contexts above).
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Iterable
 from typing import Any
@@ -125,7 +126,13 @@ class Estimate:
         return self.usd_per_mtok * self.output_tokens / (self.input_tokens + self.output_tokens)
 
     def __attrs_post_init__(self) -> None:
-        """No estimate holds inf or NaN: a non-finite figure is a :class:`NonFiniteError` naming it."""
+        """No estimate holds inf or NaN: a non-finite figure is a :class:`NonFiniteError` naming it.
+        The plain number fields are checked first; the whole :meth:`to_dict` is walked (and the
+        first bad field named) only when one of them, or anything nested, may not be finite."""
+        numbers = [getattr(self, name) for name in _float_fields()] + [self.usd_per_mtok_in_out]
+        plain = self.workload.speculative is None and not self.list_price  # nothing nested holds a float
+        if plain and all(v is None or math.isfinite(v) for v in numbers):
+            return
         bounds.check_finite(self.to_dict(), "estimate")
 
     def to_dict(self, *, breakdown: bool = False) -> dict[str, Any]:
@@ -154,6 +161,12 @@ class Estimate:
         from .io.frames import records_to_arrow
 
         return records_to_arrow([self.to_dict()])
+
+
+@functools.cache
+def _float_fields() -> tuple[str, ...]:
+    """The :class:`Estimate` fields that hold a number that could come out non-finite."""
+    return tuple(f.name for f in attrs.fields(Estimate) if f.type in ("float", "float | None"))
 
 
 def estimate(
@@ -234,9 +247,9 @@ def estimate(
             f"input_tokens + output_tokens: must be <= the {plan.model.max_context}-token context "
             f"of {plan.model.id}, got {inp + out}"
         )
-    if not bool(plan.fits(np.float64(B), np.float64(kv_tokens), np.float64(1))):
+    if not plan.fits_one(float(B), float(kv_tokens), 1.0):
         raise plan.fit_error(B, kv_tokens, 1)
-    pre = run_plan(plan, "prefill", 1, inp, 0, check_fit=False)
+    pre = _run(plan, "prefill", 1, inp, 0)
     contexts = np.floor(inp + (np.arange(DECODE_SAMPLES) + 0.5) / DECODE_SAMPLES * max(out - 1, 0))
     steps = out - 1
     spec_tokens, draft_devices = 1.0, 0
@@ -245,7 +258,7 @@ def estimate(
             plan, speculative, B, contexts, registry, wl
         )
     else:
-        dec = run_plan(plan, "decode", B, 1, contexts, check_fit=False)
+        dec = _run(plan, "decode", B, 1, contexts)
         step, step_joules = float(np.mean(dec.seconds)), float(np.mean(dec.joules))
     mixed = chunked_prefill and steps and speculative is None
     if mixed:
@@ -265,7 +278,7 @@ def estimate(
     joules += host_joules
     cost = usd_per_mtok(plan.device, economics, devices=n_devices, tokens_per_s=tokens_per_s, joules_per_token=joules)
     listed = list_price(plan.device, plan.model.id, input_tokens=inp, output_tokens=out)
-    used = plan.memory_per_device(np.float64(B), np.float64(kv_tokens), np.float64(1))
+    used = plan.memory_one(float(B), float(kv_tokens), 1.0)
     levels = sorted(used)
     dec_bounds = np.asarray(dec.bound).ravel().tolist()  # not np.unique: it imports numpy.ma (~10 ms)
     return Estimate(
@@ -312,6 +325,16 @@ def estimate(
     )
 
 
+def _run(plan, phase: str, batch: Any, tokens: Any, context: Any, extra: Part | None = None) -> StepCost:
+    """:func:`~tokenfab.engine.run_plan` (``check_fit=False``) through the fused C pass
+    (:func:`tokenfab.fastpath.fused_step`, breakdown built on first access), or through the numpy
+    reference when the C kernel is unavailable."""
+    from .fastpath import fused_step
+
+    cost = fused_step(plan, phase, batch, tokens, context, extra)
+    return cost if cost is not None else run_plan(plan, phase, batch, tokens, context, check_fit=False, extra=extra)
+
+
 def _prompt_part(ep: int, tokens: float, context: float, per_group: float = 1.0) -> Part:
     """A prompt chunk of ``tokens`` after ``context`` for each of ``per_group`` sequences in each of
     the ``ep`` attention groups (run_plan spreads it over the groups again)."""
@@ -343,13 +366,13 @@ def _chunked_prefill(plan, B: int, inp: int, steps: int, budget: int, contexts, 
     chunk = max(group * inp / steps, min(inp, budget))
     whole = chunk >= inp
     part = _prompt_part(ep, inp, 0.0, chunk / inp) if whole else _prompt_part(ep, chunk, (inp - chunk) / 2.0)
-    mix = run_plan(plan, "decode", B, 1, contexts, check_fit=False, extra=part)
+    mix = _run(plan, "decode", B, 1, contexts, extra=part)
     t_mix, e_mix = float(np.mean(mix.seconds)), float(np.mean(mix.joules))
     pieces = 1 if whole else math.ceil(inp / chunk)
     t_last = t_mix
     if not whole and inp - (pieces - 1) * chunk < chunk:
         last = _prompt_part(ep, inp - (pieces - 1) * chunk, (pieces - 1) * chunk)
-        t_last = float(np.mean(run_plan(plan, "decode", B, 1, contexts, check_fit=False, extra=last).seconds))
+        t_last = float(np.mean(_run(plan, "decode", B, 1, contexts, extra=last).seconds))
     slowest = max(t_mix, t_last) if pieces > 1 else t_last
     ttft = (pieces - 1) * t_mix / pp + (pp - 1) * slowest / pp + t_last / pp
     f = group * inp / chunk / steps
@@ -379,8 +402,8 @@ def _speculative_step(plan, spec: Speculative, B: int, contexts: np.ndarray, reg
     if problem:
         where = f"{plan.devices} x {plan.device.id}"
         raise FitError(f"{target.id} with draft {draft.id} does not fit on {where}: {problem}")
-    drafted = run_plan(draft_plan, "decode", B, 1, contexts, check_fit=False)
-    verify = run_plan(plan, "decode", B, spec.tokens + 1, contexts, check_fit=False)
+    drafted = _run(draft_plan, "decode", B, 1, contexts)
+    verify = _run(plan, "decode", B, spec.tokens + 1, contexts)
     per_cycle = spec.tokens * np.asarray(drafted.seconds) + np.asarray(verify.seconds)
     energy = spec.tokens * np.asarray(drafted.joules) + np.asarray(verify.joules)
     gain = spec.expected_tokens

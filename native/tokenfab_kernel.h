@@ -125,7 +125,14 @@ typedef struct {
     double idle_w;
     double max_w;
     double joules_per_comm_byte;
+    /* A prompt chunk mixed into every scenario's step (chunked prefill, tokenfab.engine.run_plan's
+     * extra part): extra_tokens prompt tokens after extra_context cached ones for each of
+     * extra_batch sequences of the replica, not sampled. extra_batch 0: no chunk. */
+    double extra_batch;
+    double extra_tokens;
+    double extra_context;
 } tf_plan_inputs;
+#define TF_PLAN_EXTRA 1 /* tf_plan_inputs has the extra_* fields (an older build lacks them) */
 
 typedef struct {
     double *seconds;  /* [S] step wall time */

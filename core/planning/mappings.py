@@ -42,7 +42,6 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 import attrs
-import numpy as np
 
 from ..deployment import Deployment, Workload, as_deployment
 from ..errors import FitError, ValidationError
@@ -137,7 +136,7 @@ class Sizing:
 
     def fits(self, plan: Any, dp: int) -> bool:
         b, kv, t = self.size(dp)
-        return bool(np.all(plan.fits(np.float64(b), np.float64(kv), np.float64(t))))
+        return plan.fits_one(float(b), float(kv), float(t))
 
     def fit_reason(self, plan: Any, dp: int) -> str:
         b, kv, t = self.size(dp)
