@@ -390,6 +390,16 @@ class PlanBuilder:
     kv_tokens: float
     _built: dict = attrs.field(factory=dict, eq=False, repr=False, alias="_built")
 
+    def at(self, batch: float, kv_tokens: float) -> PlanBuilder:
+        """This builder sized for ``batch`` sequences of ``kv_tokens`` context, sharing its store
+        (``attrs.evolve`` without re-running ``__init__``: nothing else changes)."""
+        new = object.__new__(PlanBuilder)
+        for name in _BUILDER_SLOTS:
+            object.__setattr__(new, name, getattr(self, name))
+        object.__setattr__(new, "batch", batch)
+        object.__setattr__(new, "kv_tokens", kv_tokens)
+        return new
+
     def build(self, mapping: ParallelMapping, replicas: int) -> Plan:
         """The plan of ``mapping`` with ``replicas`` data-parallel copies. Lowering is done once per
         mapping and plans are kept by (mapping, placement, replicas) in a store that every builder
@@ -438,6 +448,9 @@ class PlanBuilder:
         return _placement(self.registry, self.model, self.device, (w, kv_total, 0.0), self.deployment)
 
 
+_BUILDER_SLOTS = tuple(f.name for f in attrs.fields(PlanBuilder) if f.name not in ("batch", "kv_tokens"))
+
+
 def explicit_mapping(deployment: Deployment) -> tuple[ParallelMapping, int] | None:
     """The mapping a deployment fixes, or ``None`` when it leaves it to the search.
 
@@ -469,8 +482,7 @@ def plan_builder(
     placement, sized for ``batch`` sequences of ``kv_tokens`` context. Model, backend and precisions
     are resolved once per (model, backend, deployment, registry) (:func:`_resolved_builder`); the
     builders of every scenario share its store of lowered mappings and plans."""
-    base = _resolved_builder(model, backend, deployment, registry=registry)
-    return attrs.evolve(base, batch=float(batch), kv_tokens=float(kv_tokens))
+    return _resolved_builder(model, backend, deployment, registry=registry).at(float(batch), float(kv_tokens))
 
 
 #: Resolved builders kept by :func:`_resolved_builder` (least recently used dropped first).
@@ -543,7 +555,7 @@ def make_plan(
     system's by default) or the fewest devices that fit, and among the shapes of that count the
     one with the shortest step at this scenario.
     """
-    unknown = sorted(set(keywords) - set(attrs.fields_dict(Deployment)) - {"backend"})
+    unknown = sorted(set(keywords) - set(attrs.fields_dict(Deployment)) - {"backend"}) if keywords else ()
     if unknown:
         known = ", ".join(attrs.fields_dict(Deployment))
         raise ValidationError(f"{unknown[0]}: not a deployment field (known: {known})")

@@ -19,6 +19,8 @@ from typing import Any
 import attrs
 import numpy as np
 
+from . import kernel
+
 #: Plans kept by :func:`plan_cache` (least recently used dropped first).
 PLAN_CACHE_SIZE = 512
 _plans: OrderedDict[tuple, tuple[Any, Any]] = OrderedDict()
@@ -28,6 +30,10 @@ def _model_key(model: Any) -> Any:
     """A hashable stand-in for ``model``: an id, a config path with its modification time, or a
     hashable :class:`Model`; ``None`` (do not cache) for dicts and anything unhashable."""
     if isinstance(model, str):
+        from .catalog import CATALOG
+
+        if model.strip().lower() in CATALOG:  # a built-in id wins over any file of that name (load_model)
+            return model
         try:
             return (model, os.stat(model).st_mtime_ns)
         except OSError:
@@ -179,8 +185,6 @@ def plan_inputs(plan: Any) -> Any:
     hit = _prepared.get(id(plan))
     if hit is not None and hit[0]() is plan:
         return hit[1]
-    from . import kernel
-
     if kernel._lib is None:
         return None
     ffi, lib = kernel._ffi, kernel._lib
@@ -209,8 +213,6 @@ def _call_inputs(template: Any, phase: str, n: int, scenario: tuple, extra: tupl
     """A copy of ``template`` for ``n`` scenarios of ``phase`` at the buffers ``scenario`` =
     (batch, tokens, context), with ``extra`` = (sequences, tokens, context) of a prompt chunk
     mixed into every step (see :func:`tokenfab.engine.run_plan`), or none."""
-    from . import kernel
-
     c_in = kernel._ffi.new("tf_plan_inputs *", template[0])
     c_in.n_scenarios = c_in.len_s = n
     c_in.replica_batch, c_in.tokens, c_in.context = scenario
@@ -222,15 +224,11 @@ def _call_inputs(template: Any, phase: str, n: int, scenario: tuple, extra: tupl
 
 def mixes_chunks() -> bool:
     """Whether the built C kernel takes a mixed-in prompt chunk (``TF_PLAN_EXTRA``)."""
-    from . import kernel
-
     return kernel._lib is not None and hasattr(kernel._lib, "TF_PLAN_EXTRA")
 
 
 def _status(status: int, bad: Any) -> None:
     if status != 0:
-        from . import kernel
-
         raise kernel.KernelError(f"fused kernel: {kernel._STATUS.get(status, status)} (scenario {bad[0]})")
 
 
@@ -248,8 +246,6 @@ def fused_totals(
     int8 bound code and (with ``work``) FLOPs and bytes for the scenarios, or ``None`` when the C
     kernel is unavailable. ``extra``: a prompt chunk (sequences, tokens, context) mixed into every
     step, as :func:`tokenfab.engine.run_plan`'s ``extra`` part."""
-    from . import kernel
-
     template = plan_inputs(plan)
     if template is None or (extra is not None and not mixes_chunks()):
         return None
@@ -259,14 +255,16 @@ def fused_totals(
     if not (B.size == T.size == C.size):
         raise kernel.KernelError("fused kernel: mismatched scenarios")
     names = ("seconds", "joules", "flops", "bytes") if work else ("seconds", "joules")  # NULL: not computed
-    out = {name: np.empty(S) for name in names}
-    out["bound"] = np.empty(S, dtype=np.int8)
+    block, bound = np.empty((len(names), S)), np.empty(S, dtype=np.int8)  # one buffer for the float outputs
+    out = dict(zip(names, block, strict=True))
+    out["bound"] = bound
     buffers = tuple(ffi.from_buffer("double[]", x) for x in (B, T, C))  # alive until the call returns
     c_in = _call_inputs(template, phase, S, buffers, extra)
     c_out = ffi.new("tf_totals *")
-    for name, arr in out.items():
-        kind = "signed char[]" if arr.dtype == np.int8 else "double[]"
-        setattr(c_out, name, ffi.from_buffer(kind, arr, require_writable=True))
+    first = ffi.from_buffer("double[]", block, require_writable=True)
+    for i, name in enumerate(names):
+        setattr(c_out, name, first + i * S)
+    c_out.bound = ffi.from_buffer("signed char[]", bound, require_writable=True)
     bad = ffi.new("size_t *")
     _status(lib.tf_step_totals(c_in, c_out, bad), bad)
     return out
@@ -277,8 +275,6 @@ def fused_one(
 ) -> tuple[float, float, int] | None:
     """(seconds, joules, bound code) of one scenario through the fused C pass, without numpy;
     ``None`` when the C kernel is unavailable (``extra`` as in :func:`fused_totals`)."""
-    from . import kernel
-
     template = plan_inputs(plan)
     if template is None or (extra is not None and not mixes_chunks()):
         return None
@@ -403,6 +399,25 @@ def totals_step_cost(
     )
 
 
+def _engine() -> Any:
+    """:mod:`tokenfab.engine` (which imports this module, so it is looked up on first use)."""
+    global _ENGINE
+    if _ENGINE is None:
+        from . import engine
+
+        _ENGINE = engine
+    return _ENGINE
+
+
+_ENGINE = None
+
+
+@functools.cache
+def _bound_array() -> np.ndarray:
+    """:data:`tokenfab.kernel.BOUND_NAMES` as a string array, to index with bound codes."""
+    return np.array(kernel.BOUND_NAMES)
+
+
 def _chunk(extra: Any) -> tuple[float, float, float] | None:
     """The kernel's (sequences, tokens, context) of a scalar prompt :class:`~tokenfab.engine.Part`
     that is not sampled (what chunked prefill mixes in), or ``None`` when the kernel cannot take it."""
@@ -416,32 +431,34 @@ def fused_step(plan: Any, phase: str, batch: Any, tokens: Any, context: Any, ext
     :class:`~tokenfab.engine.StepCost` whose per-operator breakdown is built on first access, or
     ``None`` when the kernel cannot take the step (no C kernel, an ``extra`` part it does not mix).
     ``batch`` is one replica's; plain floats in, plain floats out, without numpy."""
-    from .engine import StepCost, breakdown_of
-    from .kernel import BOUND_NAMES
-
+    engine = _engine()
     chunk = None if extra is None else _chunk(extra)
     if extra is not None and chunk is None:
         return None
-    lazy = functools.partial(breakdown_of, plan, phase, batch, tokens, context, extra)
-    if all(isinstance(v, (int, float)) for v in (batch, tokens, context)):
+    lazy = functools.partial(engine.breakdown_of, plan, phase, batch, tokens, context, extra)
+    numbers = (int, float)
+    if isinstance(batch, numbers) and isinstance(tokens, numbers) and isinstance(context, numbers):
         b, t, c = float(batch), float(tokens), float(context)
         one = fused_one(plan, phase, b, t, c, chunk)
         if one is None:
             return None
         seconds, joules, code = one
         memory, fits = plan.memory_fit_one(b, c + t, t)
-        bound = BOUND_NAMES[code]
+        bound = kernel.BOUND_NAMES[code]
     else:
         shape, B, T, C = scenarios(batch, tokens, context)
         fused = fused_totals(plan, phase, B, T, C, work=False, extra=chunk)
         if fused is None:
             return None
-        used = plan.memory_per_device(B, C + T, T)
-        fits = plan.fits(B, C + T, T, used=used).reshape(shape)
+        # memory and fit on the inputs as given: a scalar batch or tokens stays a scalar
+        b_in, t_in = (x if isinstance(x, numbers) else y for x, y in ((batch, B), (tokens, T)))
+        kv_tokens = C + t_in
+        used = plan.memory_per_device(b_in, kv_tokens, t_in)
+        fits = plan.fits(b_in, kv_tokens, t_in, used=used).reshape(shape)  # kv_tokens is full-sized: so are these
         total = sum(used.values()) if plan.weights_level != plan.kv_level else used[plan.weights_level]
-        memory, b, t, c = (np.asarray(x).reshape(shape) for x in (total, B, T, C))
+        memory, b, t, c = (x.reshape(shape) for x in (total, B, T, C))
         seconds, joules = fused["seconds"].reshape(shape), fused["joules"].reshape(shape)
-        bound = np.asarray(BOUND_NAMES)[fused["bound"]].reshape(shape)
+        bound = _bound_array()[fused["bound"]].reshape(shape)
     totals = dict(seconds=seconds, joules=joules, bound=bound, memory_per_device_bytes=memory, fits=fits)
     where = dict(devices=plan.mapping.devices, batch=b, tokens=t, context=c, plan=plan)
-    return StepCost(phase=phase, breakdown=lazy, **totals, **where)
+    return engine.StepCost(phase=phase, breakdown=lazy, **totals, **where)

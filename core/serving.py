@@ -164,6 +164,12 @@ class Estimate:
 
 
 @functools.cache
+def _default_economics() -> Economics:
+    """``Economics()`` (frozen), built once."""
+    return Economics()
+
+
+@functools.cache
 def _float_fields() -> tuple[str, ...]:
     """The :class:`Estimate` fields that hold a number that could come out non-finite."""
     return tuple(f.name for f in attrs.fields(Estimate) if f.type in ("float", "float | None"))
@@ -223,7 +229,7 @@ def estimate(
         kv_reservation=kv_reservation,
     )
     batch, inp, out, speculative = wl.batch, wl.input_tokens, wl.output_tokens, wl.speculative
-    economics = economics or Economics()
+    economics = economics or _default_economics()
     target = backend if backend is not None and not isinstance(backend, Deployment) else None
     if explicit_mapping(dep) is None:  # the mapping search picks it (tokenfab.planning.mappings)
         from .planning.mappings import mappings
@@ -259,7 +265,7 @@ def estimate(
         )
     else:
         dec = _run(plan, "decode", B, 1, contexts)
-        step, step_joules = float(np.mean(dec.seconds)), float(np.mean(dec.joules))
+        step, step_joules = _mean(dec.seconds), _mean(dec.joules)
     mixed = chunked_prefill and steps and speculative is None
     if mixed:
         budget = _int_field("prefill_chunk_tokens", prefill_chunk_tokens, 1)
@@ -335,6 +341,28 @@ def _run(plan, phase: str, batch: Any, tokens: Any, context: Any, extra: Part | 
     return cost if cost is not None else run_plan(plan, phase, batch, tokens, context, check_fit=False, extra=extra)
 
 
+def _mixed(plan, B: int, contexts: np.ndarray, part: Part) -> tuple[float, float]:
+    """(mean seconds, mean joules) of the decode steps of ``B`` sequences at ``contexts`` with the
+    prompt chunk ``part`` mixed in: the fused C pass's totals (nothing else of the step is used),
+    or :func:`~tokenfab.engine.run_plan` without the C kernel."""
+    from .fastpath import _chunk, fused_totals
+
+    chunk, n = _chunk(part), contexts.size
+    fused = None
+    if chunk is not None:
+        fused = fused_totals(plan, "decode", np.full(n, float(B)), np.ones(n), contexts, work=False, extra=chunk)
+    if fused is None:
+        cost = run_plan(plan, "decode", B, 1, contexts, check_fit=False, extra=part)
+        return _mean(np.asarray(cost.seconds)), _mean(np.asarray(cost.joules))
+    return _mean(fused["seconds"]), _mean(fused["joules"])
+
+
+def _mean(values: np.ndarray) -> float:
+    """``float(np.mean(values))`` of a 1-D float64 array, bit for bit (numpy's mean is this
+    pairwise sum over the count), without the dispatch of ``np.mean``."""
+    return float(np.add.reduce(values) / values.size)
+
+
 def _prompt_part(ep: int, tokens: float, context: float, per_group: float = 1.0) -> Part:
     """A prompt chunk of ``tokens`` after ``context`` for each of ``per_group`` sequences in each of
     the ``ep`` attention groups (run_plan spreads it over the groups again)."""
@@ -366,13 +394,12 @@ def _chunked_prefill(plan, B: int, inp: int, steps: int, budget: int, contexts, 
     chunk = max(group * inp / steps, min(inp, budget))
     whole = chunk >= inp
     part = _prompt_part(ep, inp, 0.0, chunk / inp) if whole else _prompt_part(ep, chunk, (inp - chunk) / 2.0)
-    mix = _run(plan, "decode", B, 1, contexts, extra=part)
-    t_mix, e_mix = float(np.mean(mix.seconds)), float(np.mean(mix.joules))
+    t_mix, e_mix = _mixed(plan, B, contexts, part)
     pieces = 1 if whole else math.ceil(inp / chunk)
     t_last = t_mix
     if not whole and inp - (pieces - 1) * chunk < chunk:
         last = _prompt_part(ep, inp - (pieces - 1) * chunk, (pieces - 1) * chunk)
-        t_last = float(np.mean(_run(plan, "decode", B, 1, contexts, extra=last).seconds))
+        t_last = _mixed(plan, B, contexts, last)[0]
     slowest = max(t_mix, t_last) if pieces > 1 else t_last
     ttft = (pieces - 1) * t_mix / pp + (pp - 1) * slowest / pp + t_last / pp
     f = group * inp / chunk / steps

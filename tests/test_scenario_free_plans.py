@@ -1,0 +1,142 @@
+"""Plans do not depend on the scenario: a new context, batch or question reuses the lowered plan, and
+every fast path (the shared plan store, the fused kernel's mixed-in prompt chunk, the fused serving
+estimate) gives what the numpy reference gives."""
+
+import itertools
+
+import numpy as np
+import pytest
+import tokenfab
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from tokenfab import fastpath, kernel
+from tokenfab.engine import Part, make_plan, run_plan
+
+RTOL = 1e-12
+CASES = [
+    ("llama-2-70b", "nvidia:h100-sxm", dict(devices=8)),  # the search picks the shape
+    ("llama-3.1-70b", "nvidia:h100-sxm", dict(tp=2, pp=4)),
+    ("mixtral-8x7b", "nvidia:h200", dict(devices=4, tp=2, ep=2)),
+    ("gpt-oss-20b", "nvidia:h100-sxm", dict(tp=1)),  # sliding-window layers
+]
+_fresh = itertools.count(1)
+
+
+def _close(a, b):
+    np.testing.assert_allclose(np.asarray(a, dtype=float), np.asarray(b, dtype=float), rtol=RTOL, atol=0)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    case=st.sampled_from(CASES),
+    phase=st.sampled_from(["decode", "prefill"]),
+    batch=st.integers(1, 64),
+    tokens=st.integers(1, 256),
+    context=st.integers(0, 6000),
+)
+def test_a_new_scenario_on_the_scalar_path_equals_the_array_path(case, phase, batch, tokens, context):
+    """Each example is a scenario never asked before (a fresh context offset), so the scalar call
+    resolves its plan from the shared store rather than the per-question cache."""
+    model, backend, options = case
+    context = context + next(_fresh) % 97
+    call = tokenfab.decode_step if phase == "decode" else tokenfab.prefill
+    kw = dict(check_fit=False, **options)
+    scalar = call(model, backend, batch=batch, tokens=tokens, context=context, **kw)
+    array = call(model, backend, batch=np.array([batch]), tokens=np.array([tokens]), context=np.array([context]), **kw)
+    for field in ("seconds", "joules", "memory_per_device_bytes"):
+        _close(getattr(scalar, field), getattr(array, field))
+    assert scalar.bound == array.bound[0] and scalar.fits == bool(array.fits[0])
+    assert scalar.plan.mapping == array.plan.mapping
+
+
+def test_new_contexts_share_one_plan_object():
+    """A plan holds no scenario: the same mapping at another context or batch is the same object,
+    so its coefficient rows and prepared kernel inputs are built once."""
+    first = tokenfab.decode_step("llama-3.1-70b", "nvidia:h100-sxm", batch=4, context=1000, tp=2, pp=4)
+    again = tokenfab.decode_step("llama-3.1-70b", "nvidia:h100-sxm", batch=9, context=3001, tp=2, pp=4)
+    assert first.plan is again.plan
+    assert first.seconds != again.seconds  # a different scenario, costed anew
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    index=st.integers(0, len(CASES) - 1),
+    phase=st.sampled_from(["decode", "prefill"]),
+    grid=st.lists(
+        st.tuples(st.integers(1, 300), st.integers(1, 8), st.integers(0, 9000)),
+        min_size=1,
+        max_size=20,
+    ),
+    chunk=st.tuples(st.floats(0.01, 64.0, allow_nan=False), st.integers(1, 16384), st.integers(0, 20000)),
+)
+def test_kernel_mixed_prompt_chunk_equals_run_plan(index, phase, grid, chunk):
+    """The fused kernel's mixed-in prompt chunk (chunked prefill) against the numpy reference:
+    seconds, joules and bound of every scenario, to 1e-12 relative."""
+    if kernel._lib is None:
+        pytest.skip("C kernel not built")
+    model, backend, options = CASES[index]
+    plan = make_plan(model, backend, batch=64, kv_tokens=8192, step_tokens=8, **options)
+    B, T, C = (np.array(column, dtype=float) for column in zip(*grid, strict=True))
+    part = Part(batch=np.float64(chunk[0]), tokens=np.float64(chunk[1]), context=np.float64(chunk[2]))
+    part = Part(batch=part.batch, tokens=part.tokens, context=part.context, sampled=False, prompt=True)
+    ref = run_plan(plan, phase, B, T, C, check_fit=False, extra=part)
+    fused = fastpath.fused_totals(plan, phase, B, T, C, extra=tuple(float(x) for x in chunk))
+    _close(fused["seconds"], ref.seconds)
+    _close(fused["joules"], ref.joules)
+    assert list(np.asarray(kernel.BOUND_NAMES)[fused["bound"]]) == list(np.atleast_1d(ref.bound))
+
+
+def test_a_sampled_or_array_chunk_is_left_to_the_numpy_path():
+    plan = make_plan("llama-2-70b", "nvidia:h100-sxm", batch=8, kv_tokens=4096, step_tokens=1, tp=8)
+    sampled = Part(batch=np.float64(1), tokens=np.float64(512), context=np.float64(0), sampled=True, prompt=True)
+    wide = Part(batch=np.ones(2), tokens=np.float64(512), context=np.float64(0), sampled=False, prompt=True)
+    assert fastpath.fused_step(plan, "decode", 8, 1, np.array([100.0, 200.0]), sampled) is None
+    assert fastpath.fused_step(plan, "decode", 8, 1, np.array([100.0, 200.0]), wide) is None
+
+
+ESTIMATES = [
+    ("llama-2-70b", "nvidia:h100-sxm", dict(tp=8, devices=8), dict(batch=8, input_tokens=2048, output_tokens=256)),
+    # chunks smaller than the prompt, a partial last chunk, four pipeline stages
+    (
+        "llama-3.1-70b",
+        "nvidia:h100-sxm",
+        dict(tp=2, pp=4, prefill_chunk_tokens=1000),
+        dict(batch=16, input_tokens=4500, output_tokens=300),
+    ),
+    ("mixtral-8x7b", "nvidia:h200", dict(tp=2, ep=2, devices=4), dict(batch=32, input_tokens=1000, output_tokens=200)),
+    ("gpt-oss-20b", "nvidia:h100-sxm", dict(tp=1), dict(batch=4, input_tokens=9000, output_tokens=64)),
+    (
+        "llama-3.1-70b",
+        "nvidia:h100-sxm",
+        dict(tp=8, speculative=tokenfab.Speculative(draft="llama-3.2-1b", tokens=3, acceptance=0.7)),
+        dict(batch=4, input_tokens=1000, output_tokens=100),
+    ),
+    (
+        "llama-3.1-8b",
+        "nvidia:h100-sxm",
+        dict(tp=1, chunked_prefill=False),
+        dict(batch=8, input_tokens=500, output_tokens=9),
+    ),
+]
+
+
+@pytest.mark.parametrize("model, backend, options, workload", ESTIMATES)
+def test_fused_estimate_equals_the_numpy_reference(monkeypatch, model, backend, options, workload):
+    """estimate() runs prefill, decode and the mixed prefill+decode steps through the fused kernel;
+    with the kernel switched off it takes run_plan (numpy): the same figures to 1e-12."""
+    if kernel._lib is None:
+        pytest.skip("C kernel not built")
+    fused = tokenfab.estimate(model, backend, **options, **workload)
+    monkeypatch.setattr(kernel, "_lib", None)
+    monkeypatch.setattr(fastpath, "_prepared", {})
+    reference = tokenfab.estimate(model, backend, **options, **workload)
+    mine, theirs = fused.to_dict(), reference.to_dict()
+    assert mine.keys() == theirs.keys()
+    for key, value in theirs.items():
+        if isinstance(value, float):
+            _close(mine[key], value)
+        else:
+            assert mine[key] == value, key
+    _close(fused.decode.seconds, reference.decode.seconds)
+    assert [op.name for op in fused.prefill.breakdown] == [op.name for op in reference.prefill.breakdown]
+    _close([op.seconds for op in fused.prefill.breakdown], [op.seconds for op in reference.prefill.breakdown])
