@@ -52,3 +52,35 @@ def test_mistyped_command_still_suggests_from_every_command(capsys):
     err = capsys.readouterr().err
     choice = "invalid choice: 'estmate'; did you mean 'estimate'?"
     assert err.strip() == f"tokenfab: error: argument command: {choice} (see 'tokenfab --help')"
+
+
+# Modules a `tokenfab estimate` process has no use for: rich (plain output is written by
+# tokenfab.io.plain), the optional extras, importlib.metadata and email (discovery reads the
+# dist-info files itself), and the TOML reader (only declarative packs need it).
+HEAVY = ("rich", "pandas", "pyarrow", "matplotlib", "dask", "distributed", "importlib.metadata", "email", "tomllib")
+ESTIMATE = ["estimate", "--model", "llama-2-70b", "--backend", "nvidia:h100-sxm", "--devices", "8", "--batch", "8"]
+
+
+def _modules_after(argv):
+    """The modules loaded by a fresh process that runs the CLI with ``argv`` (stdout a pipe, 80 columns)."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import json, sys\nfrom tokenfab.cli import main\nrc = main(sys.argv[1:])\n"
+        "print(json.dumps([rc, sorted(sys.modules)]), file=sys.stderr)"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("FORCE_COLOR", "TTY_COMPATIBLE")}
+    env["COLUMNS"] = "80"
+    proc = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True, env=env, check=True)
+    rc, modules = json.loads(proc.stderr.strip().splitlines()[-1])
+    return rc, proc.stdout, set(modules)
+
+
+@pytest.mark.parametrize("extra", [[], ["--json"], ["--csv"], ["--breakdown"]])
+def test_estimate_imports_nothing_heavy(extra):
+    rc, out, modules = _modules_after([*ESTIMATE, *extra])
+    assert rc == 0 and ("TTFT" in out or "ttft_s" in out)
+    assert not [name for name in HEAVY if name in modules]

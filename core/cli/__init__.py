@@ -149,6 +149,15 @@ class LazyConsole:
             object.__setattr__(self, "_console", Console())
         return self._console
 
+    def plain_width(self) -> int | None:
+        """The width rich would print plain text at (:func:`tokenfab.io.plain.plain_width`) while
+        no rich console exists yet; ``None`` once one does, or where it would print colour."""
+        if self._console is not None:
+            return None
+        from ..io.plain import plain_width
+
+        return plain_width()
+
     def __getattr__(self, name: str):
         return getattr(self._real(), name)
 

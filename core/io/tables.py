@@ -15,6 +15,7 @@ caption names what it hid; ``wide=True`` shows every column whatever the width::
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
@@ -84,6 +85,52 @@ def fit_columns(
     return shown, [headers[i] for i in shown], [columns[i].short or columns[i].header for i in sorted(hidden)]
 
 
+def _layout(
+    rows: Sequence[Mapping[str, Any]],
+    columns: Sequence[Column],
+    *,
+    title: str,
+    width: int,
+    wide: bool,
+    notes: Sequence[str],
+) -> dict[str, Any]:
+    """What both printers lay out: title, caption, headers, justification, no-wrap flags and cell texts."""
+    body = [[column.cell(row) for column in columns] for row in rows]
+    shown, headers, hidden = fit_columns(columns, body, width, wide=wide)
+    caption = list(notes)
+    if hidden:
+        caption.append(f"hidden to fit {width} columns: {', '.join(hidden)} (--wide shows all)")
+    picked = [columns[i] for i in shown]
+    return dict(
+        title=title,
+        caption="\n".join(caption),
+        headers=headers,
+        justify=[column.justify for column in picked],
+        # the first column and the never-hidden ones are cut, not wrapped, unless they hold prose
+        no_wrap=[not column.wrap and (position == 0 or not column.priority) for position, column in enumerate(picked)],
+        body=[[cells[i] for i in shown] for cells in body],
+    )
+
+
+def _rich_table(layout: Mapping[str, Any]):
+    """A :class:`rich.table.Table` of a :func:`_layout`; every text is literal (no markup, no emoji codes)."""
+    from rich import box
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(
+        title=Text(layout["title"], style="table.title") if layout["title"] else None,
+        box=box.SIMPLE_HEAD,
+        caption=Text(layout["caption"], style="table.caption") if layout["caption"] else None,
+        caption_justify="left",
+    )
+    for header, justify, no_wrap in zip(layout["headers"], layout["justify"], layout["no_wrap"], strict=True):
+        table.add_column(Text(header), justify=justify, no_wrap=no_wrap)
+    for cells in layout["body"]:
+        table.add_row(*map(Text, cells))
+    return table
+
+
 def build_table(
     rows: Sequence[Mapping[str, Any]],
     columns: Sequence[Column],
@@ -94,29 +141,13 @@ def build_table(
     notes: Sequence[str] = (),
 ):
     """A :class:`rich.table.Table` of ``rows`` fitted to ``width`` (see module docstring)."""
-    from rich import box
-    from rich.markup import escape
-    from rich.table import Table
+    return _rich_table(_layout(rows, columns, title=title, width=width, wide=wide, notes=notes))
 
-    body = [[escape(column.cell(row)) for column in columns] for row in rows]  # "[x]" is text, not markup
-    shown, headers, hidden = fit_columns(columns, body, width, wide=wide)
-    caption = list(notes)
-    if hidden:
-        caption.append(f"hidden to fit {width} columns: {', '.join(hidden)} (--wide shows all)")
-    table = Table(
-        title=escape(title) or None,
-        box=box.SIMPLE_HEAD,
-        caption=escape("\n".join(caption)) or None,
-        caption_justify="left",
-    )
-    for position, (i, header) in enumerate(zip(shown, headers, strict=True)):
-        column = columns[i]
-        table.add_column(
-            header, justify=column.justify, no_wrap=not column.wrap and (position == 0 or not column.priority)
-        )
-    for cells in body:
-        table.add_row(*(cells[i] for i in shown))
-    return table
+
+def _wide_width(rows: Sequence[Mapping[str, Any]], columns: Sequence[Column], width: int) -> int:
+    """The width a ``--wide`` table prints at: the terminal's, or all its columns' if wider."""
+    needed = table_width([max(len(c.header), _width("", [c.cell(r) for r in rows])) for c in columns])
+    return max(width, needed)
 
 
 def print_table(
@@ -128,12 +159,23 @@ def print_table(
     wide: bool = False,
     notes: Sequence[str] = (),
 ) -> None:
-    """Print ``rows`` on ``console`` (a :class:`rich.console.Console`) fitted to its width."""
-    table = build_table(rows, columns, title=title, width=console.width, wide=wide, notes=notes)
+    """Print ``rows`` on ``console`` (a :class:`rich.console.Console`, or the CLI's lazy one)
+    fitted to its width. Where the console would print no colour and has not been created yet,
+    :mod:`tokenfab.io.plain` writes the same bytes without importing rich."""
+    plain = getattr(console, "plain_width", None)
+    width = plain() if plain is not None else None
+    if width is not None:
+        layout = _layout(rows, columns, title=title, width=width, wide=wide, notes=notes)
+        from .plain import render
+
+        text = render(**layout, width=_wide_width(rows, columns, width) if wide else width)
+        if text is not None:
+            sys.stdout.write(text)
+            return
+    table = _rich_table(_layout(rows, columns, title=title, width=console.width, wide=wide, notes=notes))
     if wide:
-        needed = table_width([max(len(c.header), _width("", [c.cell(r) for r in rows])) for c in columns])
         narrow = console.width
-        console.width = max(narrow, needed)  # print(width=) cannot exceed the console's own width
+        console.width = _wide_width(rows, columns, narrow)  # print(width=) cannot exceed the console's own width
         try:
             console.print(table)
         finally:
