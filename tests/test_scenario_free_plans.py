@@ -30,19 +30,18 @@ def _close(a, b):
 @given(
     case=st.sampled_from(CASES),
     phase=st.sampled_from(["decode", "prefill"]),
-    batch=st.integers(1, 64),
-    tokens=st.integers(1, 256),
-    context=st.integers(0, 6000),
+    scenario=st.tuples(st.integers(1, 64), st.integers(1, 256), st.integers(0, 6000)),
 )
-def test_a_new_scenario_on_the_scalar_path_equals_the_array_path(case, phase, batch, tokens, context):
+def test_a_new_scenario_on_the_scalar_path_equals_the_array_path(case, phase, scenario):
     """Each example is a scenario never asked before (a fresh context offset), so the scalar call
     resolves its plan from the shared store rather than the per-question cache."""
-    model, backend, options = case
-    context = context + next(_fresh) % 97
+    (model, backend, options), (batch, tokens, context) = case, scenario
+    longest = tokenfab.load_model(model).max_context - tokens
+    context = min(context + next(_fresh) % 97, longest)
     call = tokenfab.decode_step if phase == "decode" else tokenfab.prefill
-    kw = dict(check_fit=False, **options)
-    scalar = call(model, backend, batch=batch, tokens=tokens, context=context, **kw)
-    array = call(model, backend, batch=np.array([batch]), tokens=np.array([tokens]), context=np.array([context]), **kw)
+    one = dict(batch=batch, tokens=tokens, context=context)
+    scalar = call(model, backend, check_fit=False, **one, **options)
+    array = call(model, backend, check_fit=False, **{k: np.array([v]) for k, v in one.items()}, **options)
     for field in ("seconds", "joules", "memory_per_device_bytes"):
         _close(getattr(scalar, field), getattr(array, field))
     assert scalar.bound == array.bound[0] and scalar.fits == bool(array.fits[0])
