@@ -34,7 +34,9 @@ def test_no_calibration_point_reappears_as_a_check():
         c = p["conditions"]
         # speculative decoding makes it another workload (a draft model's cycle, not plain decoding)
         spec = json.dumps(c.get("speculative"), sort_keys=True)
-        return (p.get("backend"), p.get("model"), p["metric"], c.get("input_tokens"), c.get("output_tokens"), spec)
+        # a training run is its device count and recipe (the same model on 64 or 512 GPUs is another run)
+        run = json.dumps([c.get("devices"), c.get("recipe")], sort_keys=True) if p["kind"] == "training" else None
+        return (p.get("backend"), p.get("model"), p["metric"], c.get("input_tokens"), c.get("output_tokens"), spec, run)
 
     calibration = {key(p) for p in POINTS if p["role"] == "calibration"}
     assert not [p["id"] for p in POINTS if p["role"] == "check" and key(p) in calibration]

@@ -32,6 +32,8 @@ URL = {
     "cal:neuron": "calibration.yaml neuron-inf2-llama3-8b-bs1-tpot, neuron-trn1-llama3-70b-bs1-tpot",
     "cal:neuron_prefill": "points.json neuron-trn1-*-ttft-cal-* (AWS Neuron trn1 latency_data_decoder.csv, "
     "Neuron 2.18), least squares in log space, docs/modelling.md 5.5",
+    "cal:neuron_training": "points.json neuron-trn1x*-llama2-* (AWS Neuron trn1 training_data_decoder.csv, "
+    "Neuron 2.21.0), least squares in log space, docs/modelling.md 9",
     "supercluster_dgx_price": "https://www.supercluster.blog/p/4-nvidia-dgx-h100-hardware (DGX H100 ~$199K; secondary)",
     "assumption": "tokenfab modelling assumption, documented in docs/vendors.md",
 }
@@ -45,6 +47,13 @@ _OVERHEAD_S = 7e-6  # per operator on NeuronCores: chosen from the two Neuron TP
 # rows stay checks. Before: an unsourced 0.6, which put every Neuron TTFT ~2x short.
 # tests/test_neuron_prefill_calibration.py recomputes the fit.
 _NEURONCORE_V2_GEMM_MAX = 0.22
+# Sustained bf16 matrix fraction of NeuronCore-v2 in training (NeuronX Distributed, TP/PP, selective
+# checkpointing): the context-encoding 0.22 above is an inference-compiler figure and predicts AWS's training
+# rows 0.55-0.8x. Not published, so calibrated: the least-squares optimum of sum(log(predicted / published)^2)
+# of tokens/s per chip over the three Llama 2 rows of AWS's Trn1 training table (Neuron 2.21.0; points.json
+# neuron-trn1x*-llama2-*, role calibration): 0.385; residuals -8%, -2%, +11%. The Llama 3.1 8B/70B rows
+# (Neuron 2.24.0) stay checks. tests/test_neuron_training_calibration.py recomputes the fit.
+_NEURONCORE_V2_TRAIN_GEMM = {"bf16": 0.385, "fp16": 0.385}
 _HOP_S = 4e-6  # per collective step on NeuronLink (assumption)
 
 _COMMON = dict(
@@ -75,7 +84,21 @@ def _parity_price(bf16_tflops: float) -> Price:
 
 
 def _neuron(
-    id_, name, year, peaks, hbm, hbm_bw, link_per_dir, topology, domain, efa, power_w, price, sources, gemm_max=0.6
+    id_,
+    name,
+    year,
+    peaks,
+    hbm,
+    hbm_bw,
+    link_per_dir,
+    topology,
+    domain,
+    efa,
+    power_w,
+    price,
+    sources,
+    gemm_max=0.6,
+    gemm_sustained=None,
 ):
     return Device(
         id=id_,
@@ -104,6 +127,7 @@ def _neuron(
         price=price,
         efficiency=Efficiency(
             gemm_max_default=gemm_max,
+            gemm_sustained=gemm_sustained or {},
             gemm_half_rows=64,
             vector_fraction=0.5,
             overhead_s=_OVERHEAD_S,
@@ -135,9 +159,12 @@ TRN1 = _neuron(
         interconnect__scale_out="neuron_trn1_arch: 800 Gbps EFA per 16-chip trn1.32xlarge (50 Gbps per chip)",
         power__tdp_w="nv_a100_datasheet,assumption: estimate 190 TF x 1.28 W/TF (A100: 400 W / 312 TF)",
         price="usage_trainium_prices: $21.50/h / 16",
+        efficiency__gemm_sustained="cal:neuron_training: 0.385 of the bf16 peak in training, least squares over "
+        "the Llama 2 7B/13B/70B rows of AWS's Trn1 training table (Neuron 2.21.0)",
         **_NEURONCORE_V2,
     ),
     gemm_max=_NEURONCORE_V2_GEMM_MAX,
+    gemm_sustained=_NEURONCORE_V2_TRAIN_GEMM,
 )
 
 INF2 = _neuron(
