@@ -441,8 +441,30 @@ class PlanBuilder:
         kv_full, kv_window = kv_bytes_per_token_split(model, mapping, kb, split.max_layers)
         return ops, split.weight_bytes, kv_full, kv_window, split.max_layers
 
+    def invalid(self, mapping: ParallelMapping) -> str:
+        """Why ``mapping`` cannot run this model on this device ("" when it can), once per mapping."""
+        key = ("invalid", mapping)
+        reason = self._built.get(key)
+        if reason is None:
+            try:
+                _check_mapping(self.model, self.device, mapping)
+                reason = ""
+            except ValidationError as exc:
+                reason = str(exc)
+            self._built[key] = reason
+        return reason
+
     def _levels(self, mapping: ParallelMapping, w: float, kv_full: float, kv_window: float) -> tuple[str, str]:
-        """(weights level, KV level) at this builder's scenario (see :func:`_placement`)."""
+        """(weights level, KV level) at this builder's scenario (see :func:`_placement`); once per
+        mapping when no pack's placement hook is asked (the deployment fixes both, or none has one)."""
+        d = self.deployment
+        asked = d.weights_memory is None or d.kv_memory is None
+        if not (asked and self.registry.pm.hook.tokenfab_placement.get_hookimpls()):
+            key = ("levels", mapping)
+            levels = self._built.get(key)
+            if levels is None:
+                levels = self._built[key] = _placement(self.registry, self.model, self.device, (w, 0.0, 0.0), d)
+            return levels
         cached = kv_full * self.kv_tokens + kv_window * min(self.kv_tokens, self.model.sliding_window or 0)
         kv_total = cached * math.ceil(self.batch / mapping.ep)
         return _placement(self.registry, self.model, self.device, (w, kv_total, 0.0), self.deployment)
@@ -575,9 +597,9 @@ def _searched_plan(builder: PlanBuilder, batch: float, kv_tokens: float, step_to
     def size(dp: int) -> tuple[float, float, float]:
         return float(math.ceil(batch / dp)), float(kv_tokens), float(step_tokens)
 
-    def search(b: PlanBuilder):
+    def search(b: PlanBuilder, explain: bool = False):
         count, shapes, _ = candidate_shapes(b, Sizing(size=size), int(np.ceil(batch)), b.deployment.devices)
-        return (count, *feasible(b, Sizing(size=size), shapes))
+        return (count, *feasible(b, Sizing(size=size), shapes, explain))
 
     count, fitting, rejected, unfit = search(builder)
     fallback = streaming_fallback(builder) if not fitting else None
@@ -588,20 +610,25 @@ def _searched_plan(builder: PlanBuilder, batch: float, kv_tokens: float, step_to
         # callers check fit (a sweep reports fits = False, an estimate raises this plan's fit error).
         return max(unfit, key=lambda item: (item[0].tp, -item[0].dp))[1]
     if not fitting:
-        raise no_fit_error(builder, count, rejected)
+        raise no_fit_error(builder, count, search(builder, explain=True)[2])
 
-    def seconds(item: tuple[Any, Plan]) -> float:  # the step's totals only: one fused pass, no breakdown
-        from .fastpath import fused_one, step_totals
-
-        shape, plan = item
+    def scenario(shape: Any) -> tuple[float, float, float]:  # (replica batch, tokens, context) of a shape
         b, kv, t = size(shape.dp)
-        context = max(float(math.floor(kv - t)), 0.0)
-        one = fused_one(plan, "decode", b, t, context)
-        if one is not None:
-            return one[0]
-        return float(step_totals(plan, "decode", np.array([b]), np.array([t]), np.array([context])).seconds[0])
+        return b, t, max(float(math.floor(kv - t)), 0.0)
 
-    return min(fitting, key=seconds)[1]
+    seconds = _decode_seconds([(plan, scenario(shape)) for shape, plan in fitting])
+    return fitting[min(range(len(fitting)), key=seconds.__getitem__)][1]  # the first of the fastest
+
+
+def _decode_seconds(items: list[tuple[Plan, tuple[float, float, float]]]) -> list[float]:
+    """Decode step seconds of each (plan, scenario): the step's totals only, all plans in one fused
+    C call (:func:`tokenfab.fastpath.fused_many`), else one numpy pass per plan."""
+    from .fastpath import fused_many, step_totals
+
+    fused = fused_many([plan for plan, _ in items], "decode", [scenario for _, scenario in items])
+    if fused is not None:
+        return fused
+    return [float(step_totals(plan, "decode", *(np.array([x]) for x in sc)).seconds[0]) for plan, sc in items]
 
 
 # -- step costs ---------------------------------------------------------------------------

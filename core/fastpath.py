@@ -399,6 +399,25 @@ def totals_step_cost(
     )
 
 
+def fused_many(plans: list, phase: str, scenarios: list[tuple[float, float, float]]) -> list[float] | None:
+    """Step seconds of one scenario on each of ``plans`` (``scenarios[i]`` = (replica batch, tokens,
+    context) of ``plans[i]``) in one C call (``tf_plans_totals``): how the mapping search ranks its
+    candidates. ``None`` when the C kernel is unavailable or predates that entry point."""
+    if not plans or kernel._lib is None or not hasattr(kernel._lib, "tf_plans_totals"):
+        return None
+    templates = [plan_inputs(plan) for plan in plans]
+    if any(t is None for t in templates):
+        return None
+    ffi, n = kernel._ffi, len(plans)
+    given = [ffi.new("double[]", column) for column in zip(*scenarios, strict=True)]
+    seconds, joules, codes = ffi.new("double[]", n), ffi.new("double[]", n), ffi.new("signed char[]", n)
+    bad = ffi.new("size_t *")
+    prompt = 1.0 if phase == "prefill" else 0.0
+    status = kernel._lib.tf_plans_totals(templates, n, *given, prompt, seconds, joules, codes, bad)
+    _status(status, bad)
+    return list(seconds)
+
+
 def _engine() -> Any:
     """:mod:`tokenfab.engine` (which imports this module, so it is looked up on first use)."""
     global _ENGINE

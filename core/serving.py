@@ -246,6 +246,23 @@ def estimate(
         deployment=dep,
         registry=registry,
     )
+    scheduler = Scheduler(chunked_prefill=chunked_prefill, prefill_chunk_tokens=prefill_chunk_tokens)
+    return serve(plan, wl, scheduler, economics, registry)
+
+
+@attrs.frozen
+class Scheduler:
+    """How the serving engine batches prompts with decode steps (see the module docstring)."""
+
+    chunked_prefill: bool = True
+    prefill_chunk_tokens: int = 8192
+
+
+def serve(plan, wl: Workload, scheduler: Scheduler, economics: Economics, registry: Registry | None) -> Estimate:
+    """The :class:`Estimate` of ``wl`` on a resolved ``plan`` (what :func:`estimate` returns once
+    the plan is chosen; the mapping search calls it with each candidate's plan)."""
+    batch, inp, out, speculative = wl.batch, wl.input_tokens, wl.output_tokens, wl.speculative
+    chunked_prefill, prefill_chunk_tokens = scheduler.chunked_prefill, scheduler.prefill_chunk_tokens
     B = int(np.ceil(batch / plan.replicas))
     kv_tokens = _kv_tokens(B, inp, out, wl.kv_reservation)
     if inp + out > plan.model.max_context:

@@ -563,3 +563,26 @@ int tf_step_totals(const tf_plan_inputs *in, const tf_totals *out, size_t *bad_i
     }
     return TF_OK;
 }
+
+int tf_plans_totals(const tf_plan_inputs *const *plans, size_t n_plans, const double *batch, const double *tokens,
+                    const double *context, double prompt, double *seconds, double *joules, signed char *bound,
+                    size_t *bad_plan)
+{
+    *bad_plan = 0;
+    for (size_t i = 0; i < n_plans; i++) {
+        tf_plan_inputs in = *plans[i];
+        in.n_scenarios = in.len_s = 1;
+        in.replica_batch = batch + i;
+        in.tokens = tokens + i;
+        in.context = context + i;
+        in.prompt = prompt;
+        tf_totals out = {seconds + i, joules + i, bound + i, NULL, NULL};
+        size_t bad = 0;
+        int status = tf_step_totals(&in, &out, &bad);
+        if (status != TF_OK) {
+            *bad_plan = i;
+            return status;
+        }
+    }
+    return TF_OK;
+}

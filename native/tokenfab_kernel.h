@@ -143,3 +143,10 @@ typedef struct {
 } tf_totals;
 
 int tf_step_totals(const tf_plan_inputs *in, const tf_totals *out, size_t *bad_index);
+
+/* One scenario on each of n_plans prepared plans (the mapping search ranks its candidates in one
+ * call): plans[i] at (batch[i], tokens[i], context[i]), every plan's scenario fields ignored;
+ * prompt as in tf_plan_inputs. On a fault, *bad_plan names the plan and the status is returned. */
+int tf_plans_totals(const tf_plan_inputs *const *plans, size_t n_plans, const double *batch, const double *tokens,
+                    const double *context, double prompt, double *seconds, double *joules, signed char *bound,
+                    size_t *bad_plan);

@@ -139,3 +139,57 @@ def test_fused_estimate_equals_the_numpy_reference(monkeypatch, model, backend, 
     _close(fused.decode.seconds, reference.decode.seconds)
     assert [op.name for op in fused.prefill.breakdown] == [op.name for op in reference.prefill.breakdown]
     _close([op.seconds for op in fused.prefill.breakdown], [op.seconds for op in reference.prefill.breakdown])
+
+
+SEARCHES = [
+    ("llama-2-70b", "nvidia:h100-sxm", dict(devices=8), "throughput"),
+    ("llama-3.1-70b", "nvidia:h200", dict(devices=8), "latency"),
+    ("mixtral-8x7b", "nvidia:h100-sxm", dict(devices=8), "cost"),
+    ("llama-3.1-8b", "amd:mi300x", {}, "energy"),
+    ("llama-3.1-8b", "groq:lpu", {}, "throughput"),
+]
+
+
+@pytest.mark.parametrize("model, backend, options, objective", SEARCHES)
+def test_search_ranks_as_a_full_estimate_of_every_candidate(model, backend, options, objective):
+    """The search costs each fitting candidate on the plan it already resolved (serving.serve);
+    the ranking before that ran tokenfab.estimate on each candidate's deployment. Both give the
+    same candidates, in the same order, with the same values."""
+    from tokenfab.planning.mappings import OBJECTIVES
+
+    workload = tokenfab.Workload(batch=16, input_tokens=1500 + next(_fresh), output_tokens=200)
+    search = tokenfab.mappings(model, backend, workload, objective=objective, **options)
+    ranked = [c for c in search.candidates if c.fits]
+    assert ranked and search.best is ranked[0]
+    field, larger = OBJECTIVES[objective]
+    again = []
+    for candidate in ranked:
+        est = tokenfab.estimate(model, backend, workload, deployment=candidate.deployment)
+        assert est.to_dict() == candidate.estimate.to_dict()
+        value = getattr(est, field) if getattr(est, field) is not None else est.tokens_per_s_per_device
+        again.append((-value if larger else value, est.e2e_latency_s, candidate.shape.pp, candidate.shape.dp))
+    assert again == sorted(again)
+
+
+@pytest.mark.parametrize("model, backend, options", [case for case in CASES if "tp" not in case[2]])
+@pytest.mark.parametrize("context", [0, 777, 2500])
+def test_step_search_picks_run_plans_fastest_fitting_shape(model, backend, options, context):
+    """decode_step's search ranks every fitting shape in one multi-plan kernel call; the pick is the
+    first of the fastest by run_plan (numpy), each shape costed on its own."""
+    from tokenfab.deployment import as_deployment
+    from tokenfab.engine import plan_builder
+    from tokenfab.planning.mappings import Sizing, candidate_shapes, feasible
+
+    dep = as_deployment(backend, None, devices=options.get("devices"))
+    batch, kv = 8.0, context + 1.0
+    builder = plan_builder(model, backend, dep, batch=batch, kv_tokens=kv, registry=None)
+    sizing = Sizing(size=lambda dp: (float(np.ceil(batch / dp)), kv, 1.0))
+    fitting, _, _ = feasible(builder, sizing, candidate_shapes(builder, sizing, 8, dep.devices)[1])
+    assert len(fitting) > 1
+    seconds = [
+        run_plan(plan, "decode", np.ceil(batch / shape.dp), 1.0, kv - 1.0, check_fit=False).seconds
+        for shape, plan in fitting
+    ]
+    best = fitting[seconds.index(min(seconds))][1]
+    chosen = tokenfab.decode_step(model, backend, batch=8, context=context, devices=options.get("devices")).plan
+    assert (chosen.mapping, chosen.replicas) == (best.mapping, best.replicas)
