@@ -174,14 +174,15 @@ def _warn_stale(width: int, built: int) -> None:
         )
 
 
-_prepared: dict[int, tuple[Any, Any, list]] = {}
+_prepared: dict[int, tuple[Any, tuple[Any, list]]] = {}
 
 
-def plan_inputs(plan: Any) -> Any:
-    """A ``tf_plan_inputs`` of ``plan`` with its rows and constants filled in (the scenario
-    fields left empty), built once per plan and kept while the plan lives; ``None`` when the C
-    kernel is unavailable or predates the row layout. Callers copy it (:func:`_call_inputs`),
-    so concurrent calls never share one."""
+def plan_inputs(plan: Any) -> tuple[Any, list] | None:
+    """(a ``tf_plan_inputs`` of ``plan`` with its rows and constants filled in, the scenario fields
+    left empty; the arrays its pointers point into), built once per plan and kept while the plan
+    lives; ``None`` when the C kernel is unavailable or predates the row layout. Callers hold the
+    pair while the kernel runs (a full cache may drop it meanwhile) and copy the struct
+    (:func:`_call_inputs`), so concurrent calls never share one."""
     hit = _prepared.get(id(plan))
     if hit is not None and hit[0]() is plan:
         return hit[1]
@@ -205,15 +206,15 @@ def plan_inputs(plan: Any) -> Any:
     c_in.joules_per_comm_byte = consts["jcomm"]
     if len(_prepared) > 256:
         _prepared.clear()
-    _prepared[id(plan)] = (weakref.ref(plan), c_in, keep)
-    return c_in
+    _prepared[id(plan)] = (weakref.ref(plan), (c_in, keep))
+    return c_in, keep
 
 
 def _call_inputs(template: Any, phase: str, n: int, scenario: tuple, extra: tuple | None = None) -> Any:
     """A copy of ``template`` for ``n`` scenarios of ``phase`` at the buffers ``scenario`` =
     (batch, tokens, context), with ``extra`` = (sequences, tokens, context) of a prompt chunk
     mixed into every step (see :func:`tokenfab.engine.run_plan`), or none."""
-    c_in = kernel._ffi.new("tf_plan_inputs *", template[0])
+    c_in = kernel._ffi.new("tf_plan_inputs *", template[0][0])
     c_in.n_scenarios = c_in.len_s = n
     c_in.replica_batch, c_in.tokens, c_in.context = scenario
     c_in.prompt = 1.0 if phase == "prefill" else 0.0
@@ -405,9 +406,10 @@ def fused_many(plans: list, phase: str, scenarios: list[tuple[float, float, floa
     candidates. ``None`` when the C kernel is unavailable or predates that entry point."""
     if not plans or kernel._lib is None or not hasattr(kernel._lib, "tf_plans_totals"):
         return None
-    templates = [plan_inputs(plan) for plan in plans]
-    if any(t is None for t in templates):
+    prepared = [plan_inputs(plan) for plan in plans]  # held (structs and their arrays) until the call returns
+    if any(entry is None for entry in prepared):
         return None
+    templates = [entry[0] for entry in prepared]
     ffi, n = kernel._ffi, len(plans)
     given = [ffi.new("double[]", column) for column in zip(*scenarios, strict=True)]
     seconds, joules, codes = ffi.new("double[]", n), ffi.new("double[]", n), ffi.new("signed char[]", n)

@@ -193,3 +193,22 @@ def test_step_search_picks_run_plans_fastest_fitting_shape(model, backend, optio
     best = fitting[seconds.index(min(seconds))][1]
     chosen = tokenfab.decode_step(model, backend, batch=8, context=context, devices=options.get("devices")).plan
     assert (chosen.mapping, chosen.replicas) == (best.mapping, best.replicas)
+
+
+def test_ranking_many_plans_keeps_every_plans_inputs_alive():
+    """More plans than the prepared-inputs cache holds (256) in one multi-plan call: entries the
+    cache drops during the call stay alive, so each plan's seconds are its own single-plan result."""
+    if kernel._lib is None:
+        pytest.skip("C kernel not built")
+    from tokenfab.deployment import as_deployment
+    from tokenfab.engine import plan_builder
+    from tokenfab.lowering import ParallelMapping
+
+    dep = as_deployment("nvidia:h100-sxm", None, weights="fp8")
+    builder = plan_builder("llama-3.1-8b", "nvidia:h100-sxm", dep, batch=600, kv_tokens=2048, registry=None)
+    plans = [builder.build(ParallelMapping(tp=tp, pp=1, ep=1), dp) for tp in (1, 2) for dp in range(1, 151)]
+    scenarios = [(float(1 + i % 7), 1.0, float(100 * i)) for i in range(len(plans))]
+    fastpath._prepared.clear()
+    many = fastpath.fused_many(plans, "decode", scenarios)
+    ones = [fastpath.fused_one(plan, "decode", *scenario)[0] for plan, scenario in zip(plans, scenarios, strict=True)]
+    assert len(plans) == 300 and many == ones
