@@ -3,7 +3,7 @@
     python benchmarks/fit_gpu_calibration.py [benchmarks/results/gpu-h200-2026-11-30.json]
 
 Every measured GEMM (M x K @ K x N) and decode-attention call is predicted with the engine's
-operator rule (``core/kernel.py``)::
+operator rule (``core/cost/kernel.py``)::
 
     compute = FLOPs / (peak[dtype] * gemm_max[dtype] * rows / (rows + gemm_half_rows))
     memory  = bytes / (hbm_peak * hbm_efficiency * bandwidth_scale)

@@ -13,7 +13,80 @@ Python API (contract in DESIGN section 3)::
 from __future__ import annotations
 
 import importlib
+import sys
+import types
 from typing import TYPE_CHECKING, Any
+
+#: Modules that moved into stage subpackages (DESIGN section 6, docs/architecture.md): old name ->
+#: new home. ``import tokenfab.engine`` still works and gives the very module
+#: ``tokenfab.cost.engine`` (one object: patching either patches what the core runs).
+_MOVED = {
+    "tokenfab.conformance": "tokenfab.hardware.conformance",
+    "tokenfab.declarative": "tokenfab.hardware.declarative",
+    "tokenfab.discovery": "tokenfab.hardware.discovery",
+    "tokenfab.guard": "tokenfab.hardware.guard",
+    "tokenfab.hookspecs": "tokenfab.hardware.hookspecs",
+    "tokenfab.protocol": "tokenfab.hardware.protocol",
+    "tokenfab.registry": "tokenfab.hardware.registry",
+    "tokenfab.sources": "tokenfab.hardware.sources",
+    "tokenfab.catalog": "tokenfab.models.catalog",
+    "tokenfab.lowering": "tokenfab.models.lowering",
+    "tokenfab.collectives": "tokenfab.cost.collectives",
+    "tokenfab.engine": "tokenfab.cost.engine",
+    "tokenfab.fastpath": "tokenfab.cost.fastpath",
+    "tokenfab.kernel": "tokenfab.cost.kernel",
+    "tokenfab.scalar": "tokenfab.cost.scalar",
+    "tokenfab.sweeps": "tokenfab.serving.sweeps",
+}
+
+
+def _find_moved(fullname: str, path: object = None, target: object = None) -> Any:
+    """``find_spec`` of the finder at the end of ``sys.meta_path``: answers only old names."""
+    if fullname not in _MOVED:
+        return None
+    from importlib.machinery import ModuleSpec
+
+    return ModuleSpec(fullname, _moved_modules)
+
+
+def _import_moved(spec: Any) -> Any:
+    """``create_module``: the module imported under its new name (so nothing runs twice)."""
+    module = importlib.import_module(_MOVED[spec.name])
+    spec.loader_state = module.__spec__  # the import system sets __spec__ to this alias spec next
+    return module
+
+
+def _ran_already(module: Any) -> None:
+    """``exec_module``: the module ran under its new name; give it back its own ``__spec__``."""
+    module.__spec__ = module.__spec__.loader_state
+
+
+# Finder and loader in one; a namespace rather than a class keeps `import tokenfab` as cheap as before.
+_moved_modules = types.SimpleNamespace(
+    find_spec=_find_moved, create_module=_import_moved, exec_module=_ran_already, tokenfab_moved=True
+)
+if not any(getattr(finder, "tokenfab_moved", False) for finder in sys.meta_path):
+    sys.meta_path.append(_moved_modules)
+
+
+def _forward_to(package: str, module: str) -> Any:
+    """Module ``__getattr__`` for ``tokenfab.models`` and ``tokenfab.serving``, one module each before
+    the split: every old name (private ones included) is read from ``package.module`` on first use,
+    and ``__all__`` (for ``import *``) is that module's public names."""
+
+    def __getattr__(name: str) -> Any:
+        if name.startswith("__") and name != "__all__":
+            raise AttributeError(f"module {package!r} has no attribute {name!r}")
+        target = importlib.import_module(f"{package}.{module}")  # not `from . import`: that asks this hook again
+        if name == "__all__":
+            return [key for key in vars(target) if not key.startswith("_")]
+        try:
+            return getattr(target, name)
+        except AttributeError:
+            raise AttributeError(f"module {package!r} has no attribute {name!r}") from None
+
+    return __getattr__
+
 
 #: Public name -> module that defines it. Imported on first use (module ``__getattr__``), so that
 #: ``import tokenfab`` costs almost nothing beyond Python itself; see docs/performance.md.
@@ -22,10 +95,10 @@ _LAZY = {
     "Workload": "deployment",
     "mappings": "planning.mappings",
     "MappingSearch": "planning.mappings",
-    "OpCost": "engine",
-    "StepCost": "engine",
-    "decode_step": "engine",
-    "prefill": "engine",
+    "OpCost": "cost.engine",
+    "StepCost": "cost.engine",
+    "decode_step": "cost.engine",
+    "prefill": "cost.engine",
     "FitError": "errors",
     "NonFiniteError": "errors",
     "PackError": "errors",
@@ -33,27 +106,27 @@ _LAZY = {
     "UnknownIdError": "errors",
     "UnsupportedPrecisionError": "errors",
     "ValidationError": "errors",
-    "HOOKSPEC_VERSION": "hookspecs",
-    "hookimpl": "hookspecs",
-    "Model": "models",
-    "load_model": "models",
-    "PRECISION_BITS": "protocol",
-    "Device": "protocol",
-    "Efficiency": "protocol",
-    "Interconnect": "protocol",
-    "Link": "protocol",
-    "MemoryLevel": "protocol",
-    "Power": "protocol",
-    "Precision": "protocol",
-    "Price": "protocol",
-    "System": "protocol",
-    "TokenPrice": "protocol",
-    "Estimate": "serving",
-    "Speculative": "serving",
-    "compare": "serving",
-    "estimate": "serving",
-    "sweep": "sweeps",
-    "SweepResult": "sweeps",
+    "HOOKSPEC_VERSION": "hardware.hookspecs",
+    "hookimpl": "hardware.hookspecs",
+    "Model": "models.description",
+    "load_model": "models.description",
+    "PRECISION_BITS": "hardware.protocol",
+    "Device": "hardware.protocol",
+    "Efficiency": "hardware.protocol",
+    "Interconnect": "hardware.protocol",
+    "Link": "hardware.protocol",
+    "MemoryLevel": "hardware.protocol",
+    "Power": "hardware.protocol",
+    "Precision": "hardware.protocol",
+    "Price": "hardware.protocol",
+    "System": "hardware.protocol",
+    "TokenPrice": "hardware.protocol",
+    "Estimate": "serving.steady",
+    "Speculative": "serving.steady",
+    "compare": "serving.steady",
+    "estimate": "serving.steady",
+    "sweep": "serving.sweeps",
+    "SweepResult": "serving.sweeps",
     "train": "training.api",
     "TrainingEstimate": "training.api",
     "TrainingMapping": "training.config",
@@ -68,8 +141,8 @@ _LAZY = {
 _SUBMODULES = ("conformance", "economics", "registry", "sweeps")
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
+    from .cost.engine import OpCost, StepCost, decode_step, prefill
     from .deployment import Deployment, Workload
-    from .engine import OpCost, StepCost, decode_step, prefill
     from .errors import (
         FitError,
         NonFiniteError,
@@ -79,14 +152,8 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         UnsupportedPrecisionError,
         ValidationError,
     )
-    from .hookspecs import HOOKSPEC_VERSION, hookimpl
-    from .models import Model, load_model
-    from .planning.mappings import MappingSearch, mappings
-    from .planning.pareto import pareto
-    from .planning.planner import plan
-    from .planning.simulate import simulate
-    from .planning.slo import SLO
-    from .protocol import (
+    from .hardware.hookspecs import HOOKSPEC_VERSION, hookimpl
+    from .hardware.protocol import (
         PRECISION_BITS,
         Device,
         Efficiency,
@@ -99,8 +166,14 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         System,
         TokenPrice,
     )
-    from .serving import Estimate, Speculative, compare, estimate
-    from .sweeps import SweepResult, sweep
+    from .models.description import Model, load_model
+    from .planning.mappings import MappingSearch, mappings
+    from .planning.pareto import pareto
+    from .planning.planner import plan
+    from .planning.simulate import simulate
+    from .planning.slo import SLO
+    from .serving.steady import Estimate, Speculative, compare, estimate
+    from .serving.sweeps import SweepResult, sweep
     from .training.api import TrainingEstimate, train
     from .training.config import TrainingMapping, TrainingRecipe
     from .validation import validate
@@ -110,7 +183,7 @@ def __getattr__(name: str) -> Any:
     """Import a public name's module on first access and cache the name in this namespace."""
     if name in _LAZY:
         value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
-    elif name in _SUBMODULES:
+    elif name in _SUBMODULES or f"{__name__}.{name}" in _MOVED:
         value = importlib.import_module(f".{name}", __name__)
     else:
         raise AttributeError(f"module 'tokenfab' has no attribute {name!r}")
@@ -127,21 +200,21 @@ __version__ = "0.1.0"
 
 def backends() -> list[str]:
     """Ids of every device and system the installed packs provide, sorted."""
-    from .registry import default_registry
+    from .hardware.registry import default_registry
 
     return sorted(default_registry().backends)
 
 
 def get_backend(backend_id: str) -> Device | System:  # noqa: F821 (lazy names)
     """The :class:`Device` or :class:`System` registered under ``backend_id`` (e.g. ``nvidia:h100-sxm``)."""
-    from .registry import default_registry
+    from .hardware.registry import default_registry
 
     return default_registry().get(backend_id)
 
 
 def models() -> list[str]:
     """Ids of the built-in catalog and of models contributed by packs, sorted."""
-    from .catalog import all_models
+    from .models.catalog import all_models
 
     return sorted(all_models())
 

@@ -29,7 +29,7 @@ import attrs
 
 from . import bounds
 from .errors import ValidationError
-from .protocol import PRECISION_BITS
+from .hardware.protocol import PRECISION_BITS
 
 #: Memory placements of weights a deployment may ask for (see docs/modelling.md, "On-chip placement").
 PRECISION_FIELDS = ("weights", "activations", "kv", "attention")

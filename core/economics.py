@@ -35,7 +35,7 @@ from typing import Any
 import attrs
 
 from .errors import ValidationError
-from .protocol import Device, _check
+from .hardware.protocol import Device, _check
 
 HOURS_PER_YEAR = 8760.0
 JOULES_PER_KWH = 3.6e6

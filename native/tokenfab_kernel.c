@@ -1,5 +1,5 @@
 /* tokenfab cost kernel. See tokenfab_kernel.h for the data layout and
- * core/kernel.py (reference_evaluate) for the same maths in numpy.
+ * core/cost/kernel.py (reference_evaluate) for the same maths in numpy.
  *
  * For each scenario s and operator o (one instance, per device):
  *   eff      = rows / (rows + half_rows)            if half_rows > 0, else 1
@@ -111,7 +111,7 @@ int tf_evaluate(const tf_inputs *in, const tf_outputs *out, size_t *bad_index)
 /* Fused path: scenario (replica batch, tokens, context) -> step totals, straight from the plan's
  * coefficient rows. This scalar path takes one scenario at a time; it is the reference the blocked
  * path below reproduces bit for bit, and the path that finds and names faults.
- * Mirrors tokenfab.engine.run_plan, with its mixed-in prompt part when extra_batch > 0 (core/fastpath.py):
+ * Mirrors tokenfab.engine.run_plan, with its mixed-in prompt part when extra_batch > 0 (core/cost/fastpath.py):
  *   layout   g = B/ep, busy = max(g, 1), m = min(busy, pp), time group busy/m, mean group g/m
  *   per group: N = Bg*T tokens, sampled = Bg*(prompt ? 1 : T), P and K from the op's window,
  *   coefficients as tokenfab.lowering, then op_cost for every op;

@@ -66,7 +66,7 @@ typedef struct {
 
 int tf_evaluate(const tf_inputs *in, const tf_outputs *out, size_t *bad_index);
 
-/* Fused totals (core/fastpath.py): per-op coefficient rows of a plan, TF_ROW_FIELDS each,
+/* Fused totals (core/cost/fastpath.py): per-op coefficient rows of a plan, TF_ROW_FIELDS each,
  * in the order of these indices (the same names as tokenfab.lowering.Op and the engine's rows). */
 #define TF_ROW_COUNT 0
 #define TF_ROW_WINDOW 1

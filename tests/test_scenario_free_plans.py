@@ -9,8 +9,8 @@ import pytest
 import tokenfab
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from tokenfab import fastpath, kernel
-from tokenfab.engine import Part, make_plan, run_plan
+from tokenfab.cost import fastpath, kernel
+from tokenfab.cost.engine import Part, make_plan, run_plan
 
 RTOL = 1e-12
 CASES = [
@@ -176,8 +176,8 @@ def test_search_ranks_as_a_full_estimate_of_every_candidate(model, backend, opti
 def test_step_search_picks_run_plans_fastest_fitting_shape(model, backend, options, context):
     """decode_step's search ranks every fitting shape in one multi-plan kernel call; the pick is the
     first of the fastest by run_plan (numpy), each shape costed on its own."""
+    from tokenfab.cost.engine import plan_builder
     from tokenfab.deployment import as_deployment
-    from tokenfab.engine import plan_builder
     from tokenfab.planning.mappings import Sizing, candidate_shapes, feasible
 
     dep = as_deployment(backend, None, devices=options.get("devices"))
@@ -200,9 +200,9 @@ def test_ranking_many_plans_keeps_every_plans_inputs_alive():
     cache drops during the call stay alive, so each plan's seconds are its own single-plan result."""
     if kernel._lib is None:
         pytest.skip("C kernel not built")
+    from tokenfab.cost.engine import plan_builder
     from tokenfab.deployment import as_deployment
-    from tokenfab.engine import plan_builder
-    from tokenfab.lowering import ParallelMapping
+    from tokenfab.models.lowering import ParallelMapping
 
     dep = as_deployment("nvidia:h100-sxm", None, weights="fp8")
     builder = plan_builder("llama-3.1-8b", "nvidia:h100-sxm", dep, batch=600, kv_tokens=2048, registry=None)

@@ -166,7 +166,7 @@ class LazyConsole:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from ..guard import disable_packs
+    from ..hardware.guard import disable_packs
 
     parser, handlers = build_parser(sys.argv[1:] if argv is None else argv)
     try:

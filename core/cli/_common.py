@@ -13,7 +13,7 @@ from typing import Any
 from ..bounds import check_finite
 from ..economics import Economics
 from ..errors import TokenfabError
-from ..serving import Speculative
+from ..serving.steady import Speculative
 
 
 def add_scenario(parser: argparse.ArgumentParser) -> None:

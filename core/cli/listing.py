@@ -21,9 +21,9 @@ def register(sub: Any) -> dict:
 
 
 def cmd_backends(args: argparse.Namespace, console: Any) -> None:
+    from ..hardware.protocol import System
+    from ..hardware.registry import default_registry
     from ..io.tables import Column
-    from ..protocol import System
-    from ..registry import default_registry
 
     reg = default_registry()
     rows = []
@@ -118,8 +118,8 @@ def plugin_rows(reg: Any) -> list[dict]:
 
 
 def cmd_plugins(args: argparse.Namespace, console: Any) -> None:
+    from ..hardware.registry import default_registry
     from ..io.tables import Column
-    from ..registry import default_registry
 
     if args.check:
         return _check_pack(args, console)
@@ -164,10 +164,10 @@ def _check_pack(args: argparse.Namespace, console: Any) -> None:
 
 
 def cmd_models(args: argparse.Namespace, console: Any) -> None:
-    from ..catalog import all_models
     from ..io.format import format_params
     from ..io.tables import Column
-    from ..models import load_model
+    from ..models.catalog import all_models
+    from ..models.description import load_model
 
     rows = []
     for model_id in sorted(all_models()):

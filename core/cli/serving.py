@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from ..serving import METRICS, compare, estimate
+from ..serving.steady import METRICS, compare, estimate
 from ._common import add_scenario, emit, exit_code, mapping, mapping_options, options, print_json
 
 ORDER = 20

@@ -56,7 +56,7 @@ def register(sub: Any) -> dict:
 
 
 def cmd_sweep(args: argparse.Namespace, console: Console) -> int:
-    from ..sweeps import sweep
+    from ..serving.sweeps import sweep
 
     result = sweep(
         args.model,

@@ -14,7 +14,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from ..registry import default_registry
+from ..hardware.registry import default_registry
 
 _BREAKDOWN_KEYS = ("name", "kind", "count", "compute_s", "memory_s", "comm_s", "overhead_s", "seconds", "bound")
 

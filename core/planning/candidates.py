@@ -18,9 +18,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..engine import make_plan
-from ..models import Model
-from ..registry import Registry
+from ..cost.engine import make_plan
+from ..hardware.registry import Registry
+from ..models.description import Model
 
 
 def candidate_mappings(

@@ -43,15 +43,15 @@ from typing import Any
 
 import attrs
 
+from ..cost.fastpath import memoised
 from ..deployment import Deployment, Workload, as_deployment
 from ..errors import FitError, ValidationError
-from ..fastpath import memoised
-from ..lowering import ParallelMapping
-from ..protocol import System
+from ..hardware.protocol import System
+from ..models.lowering import ParallelMapping
 
 
 def streaming_fallback(builder: Any) -> Any:
-    from ..engine import streaming_fallback as fallback
+    from ..cost.engine import streaming_fallback as fallback
 
     return fallback(builder)
 
@@ -196,8 +196,8 @@ def fewest_devices(builder: Any, sizing: Sizing, batch: int, limits: dict) -> tu
 def hook_limits(builder: Any, total_kv_bytes: float) -> tuple[dict, Shape | None]:
     """The pack's ``tokenfab_default_mapping`` answer: restrictions and a seed shape (or none)."""
     model, prec = builder.model, builder.precisions
-    from .. import guard
-    from ..engine import _bytes
+    from ..cost.engine import _bytes
+    from ..hardware import guard
 
     hooked = guard.call_first(
         builder.registry,
@@ -220,7 +220,7 @@ def hook_limits(builder: Any, total_kv_bytes: float) -> tuple[dict, Shape | None
 
 def candidate_shapes(builder: Any, sizing: Sizing, batch: int, devices: int | None) -> tuple[int, list[Shape], str]:
     """(device count chosen, shapes to rank at that count, how the count was chosen)."""
-    from ..engine import _bytes
+    from ..cost.engine import _bytes
 
     b, kv, _ = sizing.size(1)
     total_kv = builder.model.kv_elements_per_token() * _bytes(builder.precisions.kv) * b * kv
@@ -381,7 +381,7 @@ def _serving(model: Any, workload: Workload, options: dict) -> Callable[[Any], A
     (the search already resolved it: the same plan ``estimate(model, deployment=plan.deployment)``
     would build, without building it again), or :func:`~tokenfab.serving.estimate` with options
     ``serve`` does not take."""
-    from ..serving import Scheduler, _default_economics, estimate, serve
+    from ..serving.steady import Scheduler, _default_economics, estimate, serve
 
     known = {"registry", "economics", "chunked_prefill", "prefill_chunk_tokens"}
     if not set(options) <= known:
@@ -460,7 +460,7 @@ def no_fit_error(builder: Any, count: int, rejected: dict) -> FitError:
 
 def workload_sizing(workload: Workload) -> Sizing:
     """A serving workload's fit scenario: the reserved KV of ``ceil(batch / dp)`` sequences."""
-    from ..serving import _kv_tokens
+    from ..serving.steady import _kv_tokens
 
     def size(dp: int) -> tuple[float, float, float]:
         b = math.ceil(workload.batch / dp)
@@ -471,8 +471,8 @@ def workload_sizing(workload: Workload) -> Sizing:
 
 def search_builder(model: Any, backend: Any, deployment: Deployment, workload: Workload, registry: Any) -> Any:
     """The :class:`~tokenfab.engine.PlanBuilder` of a search (precisions and placement fixed)."""
-    from ..engine import plan_builder
-    from ..serving import _kv_tokens
+    from ..cost.engine import plan_builder
+    from ..serving.steady import _kv_tokens
 
     kv = _kv_tokens(workload.batch, workload.input_tokens, workload.output_tokens, workload.kv_reservation)
     return plan_builder(model, backend, deployment, batch=workload.batch, kv_tokens=kv, registry=registry)

@@ -21,9 +21,9 @@ import numpy as np
 
 from ..economics import Economics
 from ..errors import TokenfabError, ValidationError
-from ..models import Model, load_model
-from ..registry import Registry, default_registry
-from ..serving import _backend_ids
+from ..hardware.registry import Registry, default_registry
+from ..models.description import Model, load_model
+from ..serving.steady import _backend_ids
 from .planner import BATCH_GRID, Demand, _Batches, _candidates, _Context, _precision_list
 from .slo import SLO
 

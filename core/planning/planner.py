@@ -36,14 +36,14 @@ from typing import Any
 import attrs
 import numpy as np
 
+from ..cost.engine import run_plan
 from ..deployment import Deployment, Speculative, Workload
 from ..economics import Economics
-from ..engine import run_plan
 from ..errors import FitError, TokenfabError, ValidationError
+from ..hardware.registry import Registry, default_registry
 from ..io.metrics import METRICS
-from ..models import Model, load_model
-from ..registry import Registry, default_registry
-from ..serving import Estimate, _backend_ids, _kv_tokens, estimate
+from ..models.description import Model, load_model
+from ..serving.steady import Estimate, _backend_ids, _kv_tokens, estimate
 from .slo import SLO
 
 #: Batch sizes per replica the planner considers: 1 .. 16384 in steps of sqrt(2).

@@ -18,12 +18,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from ..cost.engine import make_plan
 from ..economics import Economics
-from ..engine import make_plan
 from ..errors import FitError, TokenfabError
-from ..models import load_model
-from ..registry import Registry, default_registry
-from ..serving import _backend_ids
+from ..hardware.registry import Registry, default_registry
+from ..models.description import load_model
+from ..serving.steady import _backend_ids
 from .planner import Demand, _Batches, _candidates, _Context, _objective_key, _scaled_row
 from .slo import SLO
 

@@ -346,7 +346,7 @@ def simulate(
 
     Arrivals: Poisson at ``workload.rate`` (``requests`` of them, default 1000, or those within
     ``duration`` s), or ``trace`` (a :class:`Trace` or a CSV/JSONL path)."""
-    from ..engine import make_plan
+    from ..cost.engine import make_plan
 
     slo = SLO(**slo) if isinstance(slo, dict) else (slo or SLO())
     inp, out = int(_field(workload, "input_tokens")), int(_field(workload, "output_tokens"))

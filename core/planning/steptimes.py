@@ -18,7 +18,7 @@ from __future__ import annotations
 import attrs
 import numpy as np
 
-from ..engine import Part, Plan, run_plan
+from ..cost.engine import Part, Plan, run_plan
 
 
 def _axis(values: np.ndarray, x: np.ndarray | float, log: bool) -> tuple[np.ndarray, np.ndarray]:

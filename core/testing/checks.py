@@ -59,7 +59,7 @@ class PackUnderTest:
         """``spec``: the name of an installed pack (entry point or ``tokenfab.data`` name, built-in
         packs included), or a module/object with ``@hookimpl`` functions."""
         from ..errors import TokenfabError
-        from ..registry import build_registry
+        from ..hardware.registry import build_registry
 
         if isinstance(spec, str):
             registry = build_registry()
@@ -104,13 +104,13 @@ def check_id_prefixes(pack: PackUnderTest) -> list[str]:
 
 
 def check_units_and_ranges(pack: PackUnderTest, backend_id: str) -> list[str]:
-    from ..conformance import check_device
+    from ..hardware.conformance import check_device
 
     return [p for p in check_device(pack.backend(backend_id), behaviour=False) if "no source for" not in p]
 
 
 def check_sources(pack: PackUnderTest, backend_id: str) -> list[str]:
-    from ..conformance import check_device
+    from ..hardware.conformance import check_device
 
     return [p for p in check_device(pack.backend(backend_id), behaviour=False) if "no source for" in p]
 
@@ -118,7 +118,7 @@ def check_sources(pack: PackUnderTest, backend_id: str) -> list[str]:
 def check_hooks(pack: PackUnderTest, backend_id: str) -> list[str]:
     """The placement and default-mapping hooks (this pack's and any other's that answer for it)
     run inside a plan of the small model; their errors are recorded by the registry's guard."""
-    from ..engine import make_plan
+    from ..cost.engine import make_plan
     from ..errors import FitError
 
     before = len(pack.registry.problems)
@@ -138,7 +138,7 @@ def check_hooks(pack: PackUnderTest, backend_id: str) -> list[str]:
 
 def _estimate_problems(pack: PackUnderTest, backend_id: str, model: str) -> list[str]:
     from ..errors import FitError
-    from ..serving import estimate
+    from ..serving.steady import estimate
 
     try:
         est = estimate(model, backend_id, batch=4, input_tokens=512, output_tokens=128, registry=pack.registry)
@@ -153,7 +153,7 @@ def _estimate_problems(pack: PackUnderTest, backend_id: str, model: str) -> list
 
 
 def check_small_model(pack: PackUnderTest, backend_id: str) -> list[str]:
-    from ..conformance import _behaviour
+    from ..hardware.conformance import _behaviour
 
     device = pack.backend(backend_id)
     return _estimate_problems(pack, backend_id, SMALL_MODEL) + _behaviour(getattr(device, "device", device))

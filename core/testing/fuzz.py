@@ -256,7 +256,7 @@ def toml_texts(draw: Any) -> str:
 
 def check_toml(folder: Any, text: str) -> None:
     """A TOML pack beside a good one: loads or is reported, and never hides the good one."""
-    from ..registry import build_registry
+    from ..hardware.registry import build_registry
 
     (folder / "fuzz.toml").write_text(text, encoding="utf-8", errors="surrogatepass")
     registry, error = run_with_deadline(build_registry)

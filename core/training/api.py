@@ -22,12 +22,12 @@ from typing import Any
 
 import attrs
 
+from ..cost.engine import resolve_backend
 from ..economics import Economics
-from ..engine import resolve_backend
 from ..errors import FitError, ValidationError
-from ..models import Model, load_model
-from ..protocol import Device, Power, System
-from ..registry import Registry
+from ..hardware.protocol import Device, Power, System
+from ..hardware.registry import Registry
+from ..models.description import Model, load_model
 from . import comm
 from .config import TrainingMapping, TrainingRecipe
 from .flops import model_flops_per_token

@@ -39,10 +39,10 @@ from __future__ import annotations
 
 import attrs
 
-from .. import collectives
-from ..models import Model
+from ..cost import collectives
+from ..hardware.protocol import Device, Link
+from ..models.description import Model
 from ..planning.mappings import scale_up_domain
-from ..protocol import Device, Link
 from .config import TrainingMapping, TrainingRecipe
 
 ACT_BYTES = 2.0

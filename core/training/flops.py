@@ -26,8 +26,8 @@ from __future__ import annotations
 
 import attrs
 
-from ..engine import EXPERT_TILE_ROWS
-from ..models import Model
+from ..cost.engine import EXPERT_TILE_ROWS
+from ..models.description import Model
 from .config import TrainingMapping, TrainingRecipe
 
 #: bytes per element of activations (bf16 in both precisions; fp8 casts are transient).

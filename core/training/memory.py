@@ -37,7 +37,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..models import Model
+from ..models.description import Model
 from .config import TrainingMapping, TrainingRecipe
 from .flops import NF4_BITS, adapter_params
 

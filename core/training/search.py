@@ -21,9 +21,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from ..errors import FitError, ValidationError
-from ..models import Model
+from ..hardware.protocol import Device
+from ..models.description import Model
 from ..planning.mappings import ep_options, tp_options
-from ..protocol import Device
 from .config import TrainingMapping, TrainingRecipe
 
 

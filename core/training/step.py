@@ -30,10 +30,10 @@ import math
 import attrs
 import numpy as np
 
+from ..cost.kernel import KernelInputs, evaluate
 from ..errors import UnsupportedPrecisionError, ValidationError
-from ..kernel import KernelInputs, evaluate
-from ..models import Model
-from ..protocol import Device
+from ..hardware.protocol import Device
+from ..models.description import Model
 from .config import TrainingMapping, TrainingRecipe
 from .flops import TrainOp, training_ops
 from .memory import params_per_device

@@ -23,7 +23,7 @@ from importlib import resources
 from typing import Any
 
 from ..errors import ValidationError
-from ..models import Model, load_model
+from ..models.description import Model, load_model
 from .api import train
 from .config import TrainingMapping, TrainingRecipe
 from .flops import attention_flops_per_pair
@@ -50,7 +50,7 @@ def _convention_flops(model: Model, seq_len: int, flops: float, convention: str 
 
 
 def _device(backend: str, registry: Any):
-    from ..registry import default_registry
+    from ..hardware.registry import default_registry
 
     target = (registry or default_registry()).get(backend)
     return getattr(target, "device", target)

@@ -189,8 +189,8 @@ def _predict(point: Mapping[str, Any], registry: Any) -> PointResult:
 def predict_inference(point: Mapping[str, Any], registry: Any) -> tuple[float, dict[str, Any]]:
     """Replay an inference point with :func:`tokenfab.estimate`; ``batch`` ``"max"`` or ``"max:N"`` is
     the largest batch that fits (capped at N), as for a benchmark fed at an unbounded rate."""
-    from ..registry import default_registry
-    from ..serving import estimate, max_batch
+    from ..hardware.registry import default_registry
+    from ..serving.steady import estimate, max_batch
 
     registry = registry or default_registry()
     cond = point["conditions"]

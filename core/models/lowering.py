@@ -46,7 +46,7 @@ import statistics
 
 import attrs
 
-from .models import Model
+from .description import Model
 
 OP_KINDS = ("gemm", "attention", "vector", "allreduce", "alltoall", "p2p")
 

@@ -19,8 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from . import bounds
-from .deployment import Workload
+from .. import bounds
+from ..deployment import Workload
 from .engine import Plan, StepCost, breakdown_of, make_plan
 from .fastpath import Totals, fused_one, step_totals
 from .kernel import BOUND_NAMES

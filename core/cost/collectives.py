@@ -33,7 +33,7 @@ import math
 
 import numpy as np
 
-from .protocol import Link
+from ..hardware.protocol import Link
 
 #: Fraction of nccl-tests' isolated all-reduce bus bandwidth that a serving engine's tensor-parallel
 #: all-reduce reaches inside a forward step (TensorRT-LLM fuses it with the residual add and RMSNorm,

@@ -28,8 +28,8 @@ from typing import Any
 import attrs
 import pluggy
 
+from ..errors import TokenfabError, UnknownIdError
 from . import discovery, guard, hookspecs
-from .errors import TokenfabError, UnknownIdError
 from .protocol import Device, System
 
 ENTRY_POINT_GROUP = "tokenfab"
@@ -342,7 +342,7 @@ def collect_models(registry: Registry) -> dict[str, object]:
     nor another pack's model; a named pack's ids start with its prefix."""
     if registry._models is not None:
         return registry._models
-    from .catalog import CATALOG
+    from ..models.catalog import CATALOG
 
     models: dict[str, object] = {}
     owners: dict[str, str] = {}

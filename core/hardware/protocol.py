@@ -17,8 +17,8 @@ from typing import Any
 
 import attrs
 
-from .errors import UnsupportedPrecisionError, ValidationError
-from .units import parse_quantity
+from ..errors import UnsupportedPrecisionError, ValidationError
+from ..units import parse_quantity
 
 #: Fixed precision vocabulary -> storage bits per element (block-scaled formats include their scales).
 PRECISION_BITS: dict[str, float] = {

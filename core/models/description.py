@@ -11,9 +11,9 @@ from typing import Any
 
 import attrs
 
-from .bounds import config_errors
-from .errors import UnknownIdError, ValidationError
-from .protocol import PRECISION_BITS
+from ..bounds import config_errors
+from ..errors import UnknownIdError, ValidationError
+from ..hardware.protocol import PRECISION_BITS
 
 #: model_type values whose config this loader understands.
 SUPPORTED_MODEL_TYPES = (

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from .errors import ValidationError
+from ..errors import ValidationError
 
 
 def cite(urls: Mapping[str, str], **figures: str) -> dict[str, str]:

@@ -114,8 +114,8 @@ def check_device(item: Any, *, behaviour: bool = True) -> list[str]:
 
 
 def _behaviour(device: Device) -> list[str]:
-    from .engine import decode_step
-    from .errors import TokenfabError
+    from ..cost.engine import decode_step
+    from ..errors import TokenfabError
 
     owner = f"Device {device.id!r}"
     try:
@@ -144,7 +144,7 @@ def _problem(reason: str):
 
 def check_pack(pack: Any, *, behaviour: bool = True) -> list[str]:
     """Every problem with a pack (a module or object with ``@hookimpl`` functions)."""
-    from .models import load_model
+    from ..models.description import load_model
     from .registry import build_registry, collect_models
 
     registry = build_registry([pack], entry_points=False)

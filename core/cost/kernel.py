@@ -29,7 +29,7 @@ import warnings
 import attrs
 import numpy as np
 
-from .errors import KernelError
+from ..errors import KernelError
 
 #: Set to a non-empty value other than ``0`` to run on the numpy reference even when the C kernel is built.
 NO_NATIVE_ENV = "TOKENFAB_NO_NATIVE"
@@ -42,7 +42,7 @@ def _load_native() -> tuple[object, object, str | None]:
     if os.environ.get(NO_NATIVE_ENV, "") not in ("", "0"):
         return None, None, f"{NO_NATIVE_ENV}={os.environ[NO_NATIVE_ENV]} is set"
     try:
-        from ._native import ffi, lib
+        from .._native import ffi, lib
     except ImportError as exc:
         return None, None, f"the C extension tokenfab._native could not be loaded ({exc})"
     return ffi, lib, None

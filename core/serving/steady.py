@@ -51,13 +51,13 @@ from typing import Any
 import attrs
 import numpy as np
 
-from . import bounds
-from .deployment import Deployment, Speculative, Workload, as_deployment, as_workload
-from .economics import Economics, host_joules_per_token, list_price, usd_per_mtok
-from .engine import Part, StepCost, _int_field, explicit_mapping, make_plan, run_plan
-from .errors import FitError, NonFiniteError, TokenfabError, UnsupportedPrecisionError, ValidationError
-from .models import load_model
-from .registry import Registry, default_registry
+from .. import bounds
+from ..cost.engine import Part, StepCost, _int_field, explicit_mapping, make_plan, run_plan
+from ..deployment import Deployment, Speculative, Workload, as_deployment, as_workload
+from ..economics import Economics, host_joules_per_token, list_price, usd_per_mtok
+from ..errors import FitError, NonFiniteError, TokenfabError, UnsupportedPrecisionError, ValidationError
+from ..hardware.registry import Registry, default_registry
+from ..models.description import load_model
 
 DECODE_SAMPLES = 16
 METRICS = {  # name -> True when larger is better
@@ -152,13 +152,13 @@ class Estimate:
 
     def to_pandas(self):
         """This estimate as a one-row pandas DataFrame (needs ``tokenfab[pandas]``)."""
-        from .io.frames import records_to_pandas
+        from ..io.frames import records_to_pandas
 
         return records_to_pandas([self.to_dict()])
 
     def to_arrow(self):
         """This estimate as a one-row pyarrow Table (needs ``tokenfab[arrow]``)."""
-        from .io.frames import records_to_arrow
+        from ..io.frames import records_to_arrow
 
         return records_to_arrow([self.to_dict()])
 
@@ -232,7 +232,7 @@ def estimate(
     economics = economics or _default_economics()
     target = backend if backend is not None and not isinstance(backend, Deployment) else None
     if explicit_mapping(dep) is None:  # the mapping search picks it (tokenfab.planning.mappings)
-        from .planning.mappings import mappings
+        from ..planning.mappings import mappings
 
         scheduler = dict(chunked_prefill=chunked_prefill, prefill_chunk_tokens=prefill_chunk_tokens)
         options = dict(registry=registry, economics=economics, **scheduler)
@@ -352,7 +352,7 @@ def _run(plan, phase: str, batch: Any, tokens: Any, context: Any, extra: Part | 
     """:func:`~tokenfab.engine.run_plan` (``check_fit=False``) through the fused C pass
     (:func:`tokenfab.fastpath.fused_step`, breakdown built on first access), or through the numpy
     reference when the C kernel is unavailable."""
-    from .fastpath import fused_step
+    from ..cost.fastpath import fused_step
 
     cost = fused_step(plan, phase, batch, tokens, context, extra)
     return cost if cost is not None else run_plan(plan, phase, batch, tokens, context, check_fit=False, extra=extra)
@@ -362,7 +362,7 @@ def _mixed(plan, B: int, contexts: np.ndarray, part: Part) -> tuple[float, float
     """(mean seconds, mean joules) of the decode steps of ``B`` sequences at ``contexts`` with the
     prompt chunk ``part`` mixed in: the fused C pass's totals (nothing else of the step is used),
     or :func:`~tokenfab.engine.run_plan` without the C kernel."""
-    from .fastpath import _chunk, fused_totals
+    from ..cost.fastpath import _chunk, fused_totals
 
     chunk, n = _chunk(part), contexts.size
     fused = None
@@ -579,13 +579,13 @@ class Comparison:
 
     def to_pandas(self):
         """One row per backend, best first, failed rows with their ``error`` (needs ``tokenfab[pandas]``)."""
-        from .io.frames import records_to_pandas
+        from ..io.frames import records_to_pandas
 
         return records_to_pandas(self.records())
 
     def to_arrow(self):
         """One row per backend, as :meth:`to_pandas` (needs ``tokenfab[arrow]``)."""
-        from .io.frames import records_to_arrow
+        from ..io.frames import records_to_arrow
 
         return records_to_arrow(self.records())
 

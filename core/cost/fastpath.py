@@ -30,7 +30,7 @@ def _model_key(model: Any) -> Any:
     """A hashable stand-in for ``model``: an id, a config path with its modification time, or a
     hashable :class:`Model`; ``None`` (do not cache) for dicts and anything unhashable."""
     if isinstance(model, str):
-        from .catalog import CATALOG
+        from ..models.catalog import CATALOG
 
         if model.strip().lower() in CATALOG:  # a built-in id wins over any file of that name (load_model)
             return model
@@ -54,7 +54,7 @@ def memoised(store: OrderedDict, size: int) -> Callable[[Callable[..., Any]], Ca
     def wrap(fn: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(fn)
         def cached(model: Any, backend: Any = None, *args: Any, registry: Any = None, **kwargs: Any) -> Any:
-            from .registry import default_registry
+            from ..hardware.registry import default_registry
 
             registry = registry or default_registry()
             model_key = _model_key(model)

@@ -43,7 +43,7 @@ from typing import Any
 import attrs
 import numpy as np
 
-from .errors import ValidationError
+from ..errors import ValidationError
 
 #: Scenarios evaluated per chunk: large enough to amortise the per-call work, small enough that a
 #: chunk's arrays stay a few MB.
@@ -89,7 +89,7 @@ def parse_axis(name: str, value: Any) -> np.ndarray:
             raise ValidationError(
                 f"{name}: expected a number, comma-separated numbers or START:STOP[:STEP], got {value!r}"
             ) from None
-    from . import bounds  # types, booleans, fractions, NaN, range and size: one error naming the axis
+    from .. import bounds  # types, booleans, fractions, NaN, range and size: one error naming the axis
 
     return bounds.check_array(name, value, 0 if name == "context" else 1)
 
@@ -139,8 +139,8 @@ class Grid:
 
 def evaluate_chunk(plan: Any, phase: str, grid: Grid, start: int, stop: int) -> dict[str, np.ndarray]:
     """Columns for scenarios ``start .. stop - 1`` of ``grid`` under ``plan`` (bound as an int code)."""
-    from . import bounds
-    from .fastpath import step_totals
+    from .. import bounds
+    from ..cost.fastpath import step_totals
 
     batch, context, tokens = grid.take(start, stop)
     totals = step_totals(plan, phase, np.ceil(batch / plan.replicas), tokens, context)
@@ -159,7 +159,7 @@ def evaluate_chunk(plan: Any, phase: str, grid: Grid, start: int, stop: int) -> 
 
 
 def _plan_for(model: Any, backend_id: str, phase: str, grid: Grid, registry: Any, options: dict) -> Any:
-    from .engine import make_plan
+    from ..cost.engine import make_plan
 
     b, c, t = grid.maxima()
     return make_plan(model, backend_id, batch=b, kv_tokens=c + t, step_tokens=t, registry=registry, **options)
@@ -169,7 +169,7 @@ def _plan_for(model: Any, backend_id: str, phase: str, grid: Grid, registry: Any
 
 
 def _bound_names(codes: np.ndarray) -> np.ndarray:
-    from .kernel import BOUND_NAMES
+    from ..cost.kernel import BOUND_NAMES
 
     return np.asarray(BOUND_NAMES, dtype=object)[codes.astype(np.intp)]
 
@@ -373,8 +373,8 @@ def _chunks(size: int, chunk: int) -> list[tuple[int, int]]:
 def _backend_error(exc: Exception) -> tuple[str, str] | None:
     """(status, message) for an error that concerns one backend and becomes its row (a fit, a
     precision it lacks, tp beyond its links, a failing pack); ``None`` for bad input."""
-    from .errors import NonFiniteError
-    from .serving import _backend_specific, row_error, row_status
+    from ..errors import NonFiniteError
+    from .steady import _backend_specific, row_error, row_status
 
     if isinstance(exc, ValidationError) and not _backend_specific(exc) and not isinstance(exc, NonFiniteError):
         return None
@@ -401,16 +401,16 @@ def sweep(
     of ``backends`` (``"all"``, ``"a,b"`` or a list). ``options`` are :class:`Deployment` fields
     (``devices``, ``tp``, ``weights``, ...). ``progress=True`` draws a rich progress bar (rate,
     ETA) on stderr; a callable gets ``(done, total)`` scenarios after each chunk."""
-    from .registry import default_registry
-    from .serving import _backend_ids
+    from ..hardware.registry import default_registry
+    from .steady import _backend_ids
 
     if phase not in ("decode", "prefill"):
         raise ValidationError(f"phase: must be 'decode' or 'prefill', got {phase!r}")
     chunk = int(chunk)
     if chunk < 1:
         raise ValidationError(f"chunk: must be an integer >= 1, got {chunk!r}")
-    from . import bounds
-    from .models import load_model
+    from .. import bounds
+    from ..models.description import load_model
 
     grid = Grid.of(batch, context, tokens)
     chunk = min(chunk, bounds.max_scenarios())  # one chunk is one engine call

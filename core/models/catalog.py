@@ -345,7 +345,7 @@ CATALOG["deepseek-r1"] = {
 
 def all_models() -> dict[str, Any]:
     """Built-in catalog plus models contributed by packs (a pack may not shadow a built-in id)."""
-    from .registry import collect_models, default_registry
+    from ..hardware.registry import collect_models, default_registry
 
     models: dict[str, Any] = dict(CATALOG)
     for key, value in collect_models(default_registry()).items():

@@ -41,8 +41,8 @@ import sys
 from collections.abc import Mapping
 from typing import Any
 
+from ..errors import TokenfabError, ValidationError
 from . import discovery
-from .errors import TokenfabError, ValidationError
 from .protocol import Device, Efficiency, Interconnect, Link, MemoryLevel, Power, Price
 
 if sys.version_info >= (3, 11):

@@ -25,16 +25,18 @@ from typing import Any
 import attrs
 import numpy as np
 
-from . import bounds, collectives, guard
-from .deployment import Deployment, Workload, as_deployment
-from .errors import FitError, ValidationError
+from .. import bounds
+from ..deployment import Deployment, Workload, as_deployment
+from ..errors import FitError, ValidationError
+from ..hardware import guard
+from ..hardware.protocol import PRECISION_BITS, Device, System
+from ..hardware.registry import Registry, default_registry
+from ..models.description import Model, load_model
+from ..models.lowering import Op, ParallelMapping, kv_bytes_per_token_split, lower
+from ..planning.stages import split_stages
+from . import collectives
 from .fastpath import memoised, plan_cache
 from .kernel import BOUND_NAMES, KernelInputs, evaluate
-from .lowering import Op, ParallelMapping, kv_bytes_per_token_split, lower
-from .models import Model, load_model
-from .planning.stages import split_stages
-from .protocol import PRECISION_BITS, Device, System
-from .registry import Registry, default_registry
 
 #: Precisions a matrix unit computes in directly; integer weights default to bf16 activations.
 _FLOAT_COMPUTE = ("fp32", "tf32", "bf16", "fp16", "fp8", "fp6", "fp4", "mxfp8", "mxfp6", "mxfp4", "nvfp4")
@@ -592,7 +594,7 @@ def make_plan(
 def _searched_plan(builder: PlanBuilder, batch: float, kv_tokens: float, step_tokens: float) -> Plan:
     """The fastest fitting shape (one step at the scenario) at the search's device count; weights
     streamed from external memory when nothing fits on the device (:func:`streaming_fallback`)."""
-    from .planning.mappings import Sizing, candidate_shapes, feasible, no_fit_error
+    from ..planning.mappings import Sizing, candidate_shapes, feasible, no_fit_error
 
     def size(dp: int) -> tuple[float, float, float]:
         return float(math.ceil(batch / dp)), float(kv_tokens), float(step_tokens)
@@ -748,13 +750,13 @@ class StepCost:
 
     def to_pandas(self):
         """:meth:`records` as a pandas DataFrame (needs ``tokenfab[pandas]``)."""
-        from .io.frames import records_to_pandas
+        from ..io.frames import records_to_pandas
 
         return records_to_pandas(self.records())
 
     def to_arrow(self):
         """:meth:`records` as a pyarrow Table (needs ``tokenfab[arrow]``)."""
-        from .io.frames import records_to_arrow
+        from ..io.frames import records_to_arrow
 
         return records_to_arrow(self.records())
 

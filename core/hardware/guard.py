@@ -40,7 +40,7 @@ from typing import Any
 
 import attrs
 
-from .errors import ValidationError
+from ..errors import ValidationError
 
 TIMEOUT_VARIABLE = "TOKENFAB_PACK_TIMEOUT"
 DISABLE_VARIABLE = "TOKENFAB_DISABLE_PACKS"
