@@ -18,31 +18,35 @@ import types
 from typing import TYPE_CHECKING, Any
 
 #: Modules that moved into stage subpackages (DESIGN section 6, docs/architecture.md): old name ->
-#: new home. ``import tokenfab.engine`` still works and gives the very module
+#: subpackage. ``import tokenfab.engine`` still works and gives the very module
 #: ``tokenfab.cost.engine`` (one object: patching either patches what the core runs).
 _MOVED = {
-    "tokenfab.conformance": "tokenfab.hardware.conformance",
-    "tokenfab.declarative": "tokenfab.hardware.declarative",
-    "tokenfab.discovery": "tokenfab.hardware.discovery",
-    "tokenfab.guard": "tokenfab.hardware.guard",
-    "tokenfab.hookspecs": "tokenfab.hardware.hookspecs",
-    "tokenfab.protocol": "tokenfab.hardware.protocol",
-    "tokenfab.registry": "tokenfab.hardware.registry",
-    "tokenfab.sources": "tokenfab.hardware.sources",
-    "tokenfab.catalog": "tokenfab.models.catalog",
-    "tokenfab.lowering": "tokenfab.models.lowering",
-    "tokenfab.collectives": "tokenfab.cost.collectives",
-    "tokenfab.engine": "tokenfab.cost.engine",
-    "tokenfab.fastpath": "tokenfab.cost.fastpath",
-    "tokenfab.kernel": "tokenfab.cost.kernel",
-    "tokenfab.scalar": "tokenfab.cost.scalar",
-    "tokenfab.sweeps": "tokenfab.serving.sweeps",
+    "conformance": "hardware",
+    "declarative": "hardware",
+    "discovery": "hardware",
+    "guard": "hardware",
+    "hookspecs": "hardware",
+    "protocol": "hardware",
+    "registry": "hardware",
+    "sources": "hardware",
+    "catalog": "models",
+    "lowering": "models",
+    "collectives": "cost",
+    "engine": "cost",
+    "fastpath": "cost",
+    "kernel": "cost",
+    "scalar": "cost",
+    "sweeps": "serving",
 }
 
 
+# A finder and loader at the end of sys.meta_path that answers only `tokenfab.<old name>`: its
+# loader hands back the module imported under its new name (nothing runs twice), then gives it back
+# its own __spec__ (the import system sets the alias spec on it in between). A namespace of three
+# functions, not a class, and no docstrings: `import tokenfab` stays as cheap as before the split.
 def _find_moved(fullname: str, path: object = None, target: object = None) -> Any:
-    """``find_spec`` of the finder at the end of ``sys.meta_path``: answers only old names."""
-    if fullname not in _MOVED:
+    package, _, name = fullname.rpartition(".")
+    if package != __name__ or name not in _MOVED:
         return None
     from importlib.machinery import ModuleSpec
 
@@ -50,43 +54,21 @@ def _find_moved(fullname: str, path: object = None, target: object = None) -> An
 
 
 def _import_moved(spec: Any) -> Any:
-    """``create_module``: the module imported under its new name (so nothing runs twice)."""
-    module = importlib.import_module(_MOVED[spec.name])
-    spec.loader_state = module.__spec__  # the import system sets __spec__ to this alias spec next
+    package, _, name = spec.name.rpartition(".")
+    module = importlib.import_module(f"{package}.{_MOVED[name]}.{name}")
+    spec.loader_state = module.__spec__
     return module
 
 
 def _ran_already(module: Any) -> None:
-    """``exec_module``: the module ran under its new name; give it back its own ``__spec__``."""
     module.__spec__ = module.__spec__.loader_state
 
 
-# Finder and loader in one; a namespace rather than a class keeps `import tokenfab` as cheap as before.
 _moved_modules = types.SimpleNamespace(
     find_spec=_find_moved, create_module=_import_moved, exec_module=_ran_already, tokenfab_moved=True
 )
 if not any(getattr(finder, "tokenfab_moved", False) for finder in sys.meta_path):
     sys.meta_path.append(_moved_modules)
-
-
-def _forward_to(package: str, module: str) -> Any:
-    """Module ``__getattr__`` for ``tokenfab.models`` and ``tokenfab.serving``, one module each before
-    the split: every old name (private ones included) is read from ``package.module`` on first use,
-    and ``__all__`` (for ``import *``) is that module's public names."""
-
-    def __getattr__(name: str) -> Any:
-        if name.startswith("__") and name != "__all__":
-            raise AttributeError(f"module {package!r} has no attribute {name!r}")
-        target = importlib.import_module(f"{package}.{module}")  # not `from . import`: that asks this hook again
-        if name == "__all__":
-            return [key for key in vars(target) if not key.startswith("_")]
-        try:
-            return getattr(target, name)
-        except AttributeError:
-            raise AttributeError(f"module {package!r} has no attribute {name!r}") from None
-
-    return __getattr__
-
 
 #: Public name -> module that defines it. Imported on first use (module ``__getattr__``), so that
 #: ``import tokenfab`` costs almost nothing beyond Python itself; see docs/performance.md.
@@ -183,7 +165,7 @@ def __getattr__(name: str) -> Any:
     """Import a public name's module on first access and cache the name in this namespace."""
     if name in _LAZY:
         value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
-    elif name in _SUBMODULES or f"{__name__}.{name}" in _MOVED:
+    elif name in _SUBMODULES or name in _MOVED:
         value = importlib.import_module(f".{name}", __name__)
     else:
         raise AttributeError(f"module 'tokenfab' has no attribute {name!r}")

@@ -96,6 +96,20 @@ def check_array(field: str, value: Any, low: int, high: int = MAX_COUNT) -> np.n
     return arr
 
 
+def check_flag(field: str, value: Any) -> bool:
+    """``value`` as a bool: only ``True`` or ``False`` (a string such as ``"no"`` is truthy in Python)."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValidationError(f"{field}: must be true or false, got {value!r:.60}", field=field)
+    return bool(value)
+
+
+def check_type(field: str, value: Any, expected: type, what: str) -> Any:
+    """``value`` unchanged if it is ``None`` or an ``expected``; else an error naming ``field``."""
+    if value is not None and not isinstance(value, expected):
+        raise ValidationError(f"{field}: expected {what} or None, got {type(value).__name__}", field=field)
+    return value
+
+
 def _show(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
@@ -219,6 +233,12 @@ COUNT_KEYS = (
     "num_nextn_predict_layers",
 )
 _LIMIT = 10**9  # no real model dimension comes near this; keeps params and bytes finite
+#: Most layers a model may have: 80x the deepest published LLM (Llama 3.1 405B, 126 layers); the
+#: stage split and lowering walk the layers, so a billion of them would run for minutes.
+MAX_LAYERS = 10_000
+#: Attention kinds ``layer_types`` may name (Hugging Face's names for what tokenfab models).
+LAYER_TYPES = ("full_attention", "sliding_attention", "chunked_attention")
+EXPERT_KEYS = ("num_local_experts", "num_experts", "n_routed_experts")
 
 
 def check_config_types(config: Mapping[str, Any]) -> None:
@@ -240,8 +260,38 @@ def check_config_types(config: Mapping[str, Any]) -> None:
             f"model config {name!r}: layer_types must be a list of strings, got {types!r:.40}",
             field="model.layer_types",
         )
+    _check_shape(config, name)
     for key in ("tie_word_embeddings", "attention_bias", "use_sliding_window"):
         if config.get(key) is not None and not isinstance(config[key], bool):
             raise ValidationError(
                 f"model config {name!r}: {key} must be true or false, got {config[key]!r:.40}", field=f"model.{key}"
             )
+
+
+def _shape_error(name: str, key: str, message: str) -> ValidationError:
+    return ValidationError(f"model config {name!r}: {key} {message}", field=f"model.{key}")
+
+
+def _check_shape(config: Mapping[str, Any], name: str) -> None:
+    """How the sizes fit together: layers within :data:`MAX_LAYERS`, heads dividing the width when
+    no ``head_dim`` is given, experts for the routed ones, one known layer type per layer."""
+    layers, heads, hidden = (config.get(k) for k in ("num_hidden_layers", "num_attention_heads", "hidden_size"))
+    if layers is not None and layers > MAX_LAYERS:
+        raise _shape_error(name, "num_hidden_layers", f"must be an integer between 1 and {MAX_LAYERS}, got {layers}")
+    mla = bool(config.get("kv_lora_rank"))
+    if heads and hidden and config.get("head_dim") is None and not mla and hidden % heads:
+        raise _shape_error(
+            name, "num_attention_heads", f"must divide hidden_size ({hidden}) when no head_dim is given, got {heads}"
+        )
+    top_k = config.get("num_experts_per_tok") or config.get("experts_per_token")
+    for key in EXPERT_KEYS:
+        experts = config.get(key)
+        if experts == 0 and top_k:
+            raise _shape_error(name, key, f"must be >= num_experts_per_tok ({top_k}) to route tokens, got 0")
+    types = config.get("layer_types")
+    if types:
+        wrong = [t for t in types if t not in LAYER_TYPES]
+        if wrong:
+            raise _shape_error(name, "layer_types", f"entries must be among {', '.join(LAYER_TYPES)}, got {wrong[0]!r}")
+        if layers is not None and len(types) != layers:
+            raise _shape_error(name, "layer_types", f"must list one entry per layer ({layers}), got {len(types)}")

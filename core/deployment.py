@@ -67,6 +67,9 @@ def _from_dict(cls: type, data: Any) -> Any:
     for key in data:
         if key not in known:
             raise ValidationError(f"{cls.__name__}: unknown field {key!r} (known: {', '.join(known)})")
+    for field in attrs.fields(cls):
+        if field.default is attrs.NOTHING and field.name not in data:
+            raise ValidationError(f"{field.name}: required by {cls.__name__}, got no value", field=field.name)
     return data
 
 
@@ -210,8 +213,8 @@ class Workload:
             object.__setattr__(self, name, _positive_int(owner, name, getattr(self, name), optional=False))
         if self.rate is not None:
             ok = not isinstance(self.rate, bool) and isinstance(self.rate, (int, float)) and math.isfinite(self.rate)
-            if not ok or self.rate <= 0:
-                raise ValidationError(f"rate: must be a number of requests/s > 0, got {self.rate!r}")
+            if not ok or not 0 < self.rate <= bounds.MAX_COUNT:
+                raise ValidationError(f"rate: must be a number of requests/s in (0, 1e12], got {self.rate!r}")
             object.__setattr__(self, "rate", float(self.rate))
         if self.kv_reservation not in KV_RESERVATIONS:
             raise ValidationError(
@@ -241,6 +244,13 @@ class Workload:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Workload:
         return cls(**_from_dict(cls, data))
+
+
+def check_deployment_fields(options: dict[str, Any]) -> None:
+    """Validate the :class:`Deployment` fields among ``options`` once, before any backend is tried:
+    ``tp=-1`` is the user's error (exit 2), never a row per backend."""
+    names = {f.name for f in attrs.fields(Deployment)} - {"backend"}
+    Deployment(backend="input:check", **{k: v for k, v in options.items() if k in names})
 
 
 def backend_id(backend: Any) -> str:
@@ -284,4 +294,12 @@ def as_workload(workload: Workload | None, **overrides: Any) -> Workload:
     return attrs.evolve(workload, **changes) if changes else workload
 
 
-__all__ = ["Deployment", "Speculative", "Workload", "as_deployment", "as_workload", "backend_id"]
+__all__ = [
+    "Deployment",
+    "Speculative",
+    "Workload",
+    "as_deployment",
+    "as_workload",
+    "backend_id",
+    "check_deployment_fields",
+]

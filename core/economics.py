@@ -35,10 +35,15 @@ from typing import Any
 import attrs
 
 from .errors import ValidationError
-from .hardware.protocol import Device, _check
+from .hardware.protocol import MAX_CAPEX_USD, MAX_USD_PER_DEVICE_HOUR, Device, _check
 
 HOURS_PER_YEAR = 8760.0
 JOULES_PER_KWH = 3.6e6
+#: Sanity limits on user prices (not figures of any device): device prices share the pack limits
+#: (tokenfab.protocol); retail electricity peaked near $1/kWh (Europe, 2022), so $100/kWh;
+#: the Uptime Institute's surveys put facility PUE between 1.1 and about 2.5, so 5.
+MAX_USD_PER_KWH = 100.0
+MAX_PUE = 5.0
 
 
 @attrs.frozen(kw_only=True)
@@ -52,13 +57,16 @@ class Economics:
     pue: float = 1.3
 
     def __attrs_post_init__(self) -> None:
+        # Upper limits far beyond any real figure, so a typo (1e300) is an error, not a $1e299/Mtok answer.
         if self.usd_per_device_hour is not None:
-            _check("Economics", "usd_per_device_hour", self.usd_per_device_hour, unit="$/h")
+            _check(
+                "Economics", "usd_per_device_hour", self.usd_per_device_hour, high=MAX_USD_PER_DEVICE_HOUR, unit="$/h"
+            )
         if self.capex_usd is not None:
-            _check("Economics", "capex_usd", self.capex_usd, unit="$")
-        _check("Economics", "amortization_years", self.amortization_years, unit="years")
-        _check("Economics", "usd_per_kwh", self.usd_per_kwh, inclusive=True, unit="$/kWh")
-        _check("Economics", "pue", self.pue, low=1.0, inclusive=True)
+            _check("Economics", "capex_usd", self.capex_usd, high=MAX_CAPEX_USD, unit="$")
+        _check("Economics", "amortization_years", self.amortization_years, high=100.0, unit="years")
+        _check("Economics", "usd_per_kwh", self.usd_per_kwh, inclusive=True, high=MAX_USD_PER_KWH, unit="$/kWh")
+        _check("Economics", "pue", self.pue, low=1.0, inclusive=True, high=MAX_PUE)
 
 
 @attrs.frozen(kw_only=True)

@@ -74,7 +74,9 @@ class SlowMemoryPack:
 
     @hookimpl
     def tokenfab_devices(self):
-        level = MemoryLevel(name="hbm", kind="hbm", capacity_bytes=1e12, bytes_per_s=1e-300)
+        level = MemoryLevel(name="hbm", kind="hbm", capacity_bytes=1e12, bytes_per_s=1e12)
+        # below the load-time limit (1e3 B/s): set past the validator, as a hostile pack could
+        object.__setattr__(level, "bytes_per_s", 1e-300)
         return [
             Device(
                 id="slow:chip",

@@ -24,7 +24,7 @@ def test_broken_toml_names_file_device_and_field():
         load_file(DATA / "broken_toml" / "bad.toml")
     message = str(info.value)
     assert "bad.toml" in message and "device 'datapack:broken'" in message
-    assert "MemoryLevel 'hbm': bytes_per_s must be > 0 bytes/s, got 0.0" in message
+    assert "MemoryLevel 'hbm': bytes_per_s must be >= 1000 and <= 1e+19 bytes/s, got 0.0" in message
 
 
 def test_broken_toml_pack_is_skipped_not_fatal(monkeypatch):

@@ -10,7 +10,7 @@ import pytest
 import tokenfab
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-MOVED = sorted(tokenfab._MOVED.items())
+MOVED = sorted((f"tokenfab.{old}", f"tokenfab.{stage}.{old}") for old, stage in tokenfab._MOVED.items())
 
 
 @pytest.mark.parametrize(("old", "new"), MOVED)

@@ -49,7 +49,9 @@ def test_parse_quantity_rejects_garbage():
 
 
 def test_memory_level_error_names_field_and_value():
-    with pytest.raises(ValidationError, match=r"MemoryLevel 'hbm': bytes_per_s must be > 0 bytes/s, got 0.0"):
+    with pytest.raises(
+        ValidationError, match=r"MemoryLevel 'hbm': bytes_per_s must be >= 1000 and <= 1e\+19 bytes/s, got 0.0"
+    ):
         hbm(bytes_per_s=0)
     with pytest.raises(ValidationError, match="kind must be one of"):
         hbm(kind="disk")

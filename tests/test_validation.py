@@ -109,7 +109,7 @@ def test_cli_json_and_exit_code(capsys):
     assert main(["validate", "--vendor", "Groq", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     groq = [p for p in POINTS if p["vendor"] == "Groq"]
-    assert data["summary"]["points"] == len(groq) == 6 and len(data["rows"]) == 6  # 2 calibration, 4 checks
+    assert data["summary"]["points"] == len(groq) == 9 and len(data["rows"]) == 9  # 2 calibration, 7 checks
     assert {"role", "vendor", "metric", "kind"} <= set(data["by"])
     assert main(["validate", "--vendor", "AMD"]) == 0
     out = capsys.readouterr().out

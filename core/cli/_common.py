@@ -103,7 +103,7 @@ def options(args: argparse.Namespace) -> dict[str, Any]:
         pue=args.pue,
     )
     speculative = None
-    if args.draft:
+    if args.draft is not None:  # an empty --draft is Speculative's one-line error, not "no draft"
         given = {"tokens": args.draft_tokens, "acceptance": args.acceptance}
         speculative = Speculative(draft=args.draft, **{k: v for k, v in given.items() if v is not None})
     elif args.draft_tokens is not None or args.acceptance is not None:

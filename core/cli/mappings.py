@@ -28,9 +28,11 @@ def register(sub: Any) -> dict:
 
 
 def cmd_mappings(args: argparse.Namespace, console: Any) -> None:
+    from ..bounds import check_int
     from ..deployment import Deployment, Workload
     from ..planning.mappings import mappings
 
+    check_int("limit", args.limit, 0)  # a negative limit would slice rows off the end
     workload = Workload(input_tokens=args.input_tokens, output_tokens=args.output_tokens, batch=args.batch)
     deployment = Deployment(
         backend=args.backend, devices=args.devices, weights=args.weights, activations=args.activations, kv=args.kv

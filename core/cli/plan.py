@@ -142,8 +142,10 @@ def table_rows(rows) -> list[dict]:
 
 
 def cmd_plan(args: argparse.Namespace, console: Any) -> None:
+    from ..bounds import check_int
     from ._common import emit
 
+    check_int("top", args.top, 0)  # a negative top would slice rows off the end
     result = run_plan(args)
     if args.plot:
         from ..io.plots import plot_plan

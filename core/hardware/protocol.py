@@ -71,6 +71,21 @@ def _optional_number(field: str):
     return convert
 
 
+# Limits on a pack's figures: a hundred to a thousand times beyond the largest real device, so a
+# typo or a hostile pack (1e300, 1e-300) is reported at load instead of giving NaN or 1e+296 J/token.
+# Largest today: Cerebras WSE-3 125 PFLOP/s and 21 PB/s on-chip (cerebras.ai/chip), MemoryX 1.2 PB,
+# a CS-3 system 23 kW; the slowest link hop is milliseconds. Prices: see tokenfab.economics.
+MAX_FLOPS_PER_S = 1e21
+MIN_BYTES_PER_S = 1e3
+MAX_BYTES_PER_S = 1e19
+MAX_CAPACITY_BYTES = 1e18
+MAX_WATTS = 1e7
+MAX_LATENCY_S = 1.0
+MAX_DOMAIN_SIZE = 10**7
+MAX_USD_PER_DEVICE_HOUR = 1e5  # a rack-scale NVL72 rents for about $300/h
+MAX_CAPEX_USD = 1e9  # a Cerebras CS-3 system sells for a few $M
+
+
 def _check(
     owner: str,
     field: str,
@@ -92,6 +107,10 @@ def _check(
     if not ok:
         rng = f"{'>=' if inclusive else '>'} {low:g}" + (f" and <= {high:g}" if high is not None else "")
         raise ValidationError(f"{owner}: {field} must be {rng}{' ' + unit if unit else ''}, got {value!r}")
+
+
+def _check_bandwidth(owner: str, bytes_per_s: float) -> None:
+    _check(owner, "bytes_per_s", bytes_per_s, low=MIN_BYTES_PER_S, inclusive=True, high=MAX_BYTES_PER_S, unit="bytes/s")
 
 
 @attrs.frozen(kw_only=True)
@@ -136,12 +155,12 @@ class MemoryLevel:
         owner = f"MemoryLevel {self.name!r}"
         if self.kind not in MEMORY_KINDS:
             raise ValidationError(f"{owner}: kind must be one of {', '.join(MEMORY_KINDS)}, got {self.kind!r}")
-        _check(owner, "capacity_bytes", self.capacity_bytes, unit="bytes")
-        _check(owner, "bytes_per_s", self.bytes_per_s, unit="bytes/s")
+        _check(owner, "capacity_bytes", self.capacity_bytes, high=MAX_CAPACITY_BYTES, unit="bytes")
+        _check_bandwidth(owner, self.bytes_per_s)
         _check(owner, "efficiency", self.efficiency, high=1.0)
         _check(owner, "joules_per_byte", self.joules_per_byte, inclusive=True, unit="J/byte")
         if self.latency_s is not None:
-            _check(owner, "latency_s", self.latency_s, inclusive=True, unit="s")
+            _check(owner, "latency_s", self.latency_s, inclusive=True, high=MAX_LATENCY_S, unit="s")
 
     @property
     def effective_bytes_per_s(self) -> float:
@@ -176,15 +195,18 @@ class Link:
 
     def __attrs_post_init__(self) -> None:
         owner = f"Link {self.technology!r}"
-        _check(owner, "bytes_per_s", self.bytes_per_s, unit="bytes/s per direction")
+        _check_bandwidth(owner, self.bytes_per_s)
         if self.topology not in TOPOLOGIES:
             raise ValidationError(f"{owner}: topology must be one of {', '.join(TOPOLOGIES)}, got {self.topology!r}")
-        if not isinstance(self.domain_size, int) or self.domain_size < 1:
-            raise ValidationError(f"{owner}: domain_size must be an integer >= 1, got {self.domain_size!r}")
-        _check(owner, "latency_s", self.latency_s, inclusive=True, unit="s")
+        size = self.domain_size
+        if not isinstance(size, int) or isinstance(size, bool) or not 1 <= size <= MAX_DOMAIN_SIZE:
+            raise ValidationError(
+                f"{owner}: domain_size must be an integer >= 1 and <= {MAX_DOMAIN_SIZE:g}, got {size!r}"
+            )
+        _check(owner, "latency_s", self.latency_s, inclusive=True, high=MAX_LATENCY_S, unit="s")
         _check(owner, "efficiency", self.efficiency, high=1.0)
         _check(owner, "joules_per_byte", self.joules_per_byte, inclusive=True, unit="J/byte")
-        _check(owner, "library_latency_s", self.library_latency_s, inclusive=True, unit="s")
+        _check(owner, "library_latency_s", self.library_latency_s, inclusive=True, high=MAX_LATENCY_S, unit="s")
         _check(owner, "custom_max_bytes", self.custom_max_bytes, inclusive=True, unit="bytes")
 
     @property
@@ -271,9 +293,9 @@ class Power:
     host_w: float = attrs.field(default=0.0, converter=_number("host_w"))
 
     def __attrs_post_init__(self) -> None:
-        _check("Power", "tdp_w", self.tdp_w, unit="W")
+        _check("Power", "tdp_w", self.tdp_w, high=MAX_WATTS, unit="W")
         _check("Power", "idle_w", self.idle_w, inclusive=True, unit="W")
-        _check("Power", "host_w", self.host_w, inclusive=True, unit="W")
+        _check("Power", "host_w", self.host_w, inclusive=True, high=MAX_WATTS, unit="W")
         if self.idle_w >= self.tdp_w:
             raise ValidationError(f"Power: idle_w must be < tdp_w ({self.tdp_w:g} W), got {self.idle_w!r}")
 
@@ -323,9 +345,9 @@ class Price:
         if self.usd_per_device_hour is None and self.capex_usd is None:
             raise ValidationError("Price: give usd_per_device_hour or capex_usd")
         if self.usd_per_device_hour is not None:
-            _check("Price", "usd_per_device_hour", self.usd_per_device_hour, unit="$/h")
+            _check("Price", "usd_per_device_hour", self.usd_per_device_hour, high=MAX_USD_PER_DEVICE_HOUR, unit="$/h")
         if self.capex_usd is not None:
-            _check("Price", "capex_usd", self.capex_usd, unit="$")
+            _check("Price", "capex_usd", self.capex_usd, high=MAX_CAPEX_USD, unit="$")
         for entry in self.per_token:
             if not isinstance(entry, TokenPrice):
                 raise ValidationError(f"Price: per_token entries must be TokenPrice, got {type(entry).__name__}")
@@ -383,7 +405,7 @@ class Device:
                 raise ValidationError(
                     f"{owner}: peak_flops_per_s key must be one of {', '.join(PRECISION_BITS)}, got {name!r}"
                 )
-            _check(owner, f"peak_flops_per_s[{name!r}]", rate, unit="FLOP/s")
+            _check(owner, f"peak_flops_per_s[{name!r}]", rate, high=MAX_FLOPS_PER_S, unit="FLOP/s")
         if not self.memory:
             raise ValidationError(f"{owner}: memory must list at least one MemoryLevel")
         for level in self.memory:

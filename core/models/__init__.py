@@ -7,6 +7,6 @@ lowering to op tables (:mod:`.lowering`).
 ``tokenfab.models.description``, not this package, to change what the core sees.
 """
 
-from .. import _forward_to
+from .._forward import forward_to
 
-__getattr__ = _forward_to(__name__, "description")
+__getattr__ = forward_to(__name__, "description")

@@ -19,12 +19,13 @@ from typing import Any
 import attrs
 import numpy as np
 
+from ..bounds import check_int, check_type
 from ..economics import Economics
 from ..errors import TokenfabError, ValidationError
 from ..hardware.registry import Registry, default_registry
 from ..models.description import Model, load_model
 from ..serving.steady import _backend_ids
-from .planner import BATCH_GRID, Demand, _Batches, _candidates, _Context, _precision_list
+from .planner import BATCH_GRID, Demand, _Batches, _candidates, _Context, _precision_list, check_context
 from .slo import SLO
 
 #: y-axis metrics: name -> True when larger is better
@@ -110,10 +111,11 @@ def pareto(
         demand=Demand.of(workload),
         slo=SLO(),
         objective="cost",
-        economics=economics or Economics(),
+        economics=check_type("economics", economics, Economics, "a tokenfab.Economics") or Economics(),
         registry=registry,
-        max_devices=max_devices,
+        max_devices=None if max_devices is None else check_int("max_devices", max_devices, 1),
     )
+    check_context(ctx)
     weights = _precision_list(precisions if precisions is not None else DEFAULT_PARETO_PRECISIONS)
     rows, points, skipped = [], [], []
     for backend_id in _backend_ids("all" if backends is None else backends, registry):

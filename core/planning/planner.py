@@ -36,10 +36,12 @@ from typing import Any
 import attrs
 import numpy as np
 
+from ..bounds import MAX_COUNT, check_int, check_number, check_type
 from ..cost.engine import run_plan
 from ..deployment import Deployment, Speculative, Workload
 from ..economics import Economics
 from ..errors import FitError, TokenfabError, ValidationError
+from ..hardware.protocol import PRECISION_BITS
 from ..hardware.registry import Registry, default_registry
 from ..io.metrics import METRICS
 from ..models.description import Model, load_model
@@ -72,13 +74,10 @@ class Demand:
 
     def __attrs_post_init__(self) -> None:
         for name in ("input_tokens", "output_tokens"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not float(value).is_integer() or value < 1:
-                raise ValidationError(f"workload: {name} must be an integer >= 1, got {value!r}")
+            check_int(name, getattr(self, name), 1)
         for name in ("rate", "tokens_per_s"):
-            value = getattr(self, name)
-            if value is not None and (isinstance(value, bool) or not math.isfinite(value) or value <= 0):
-                raise ValidationError(f"workload: {name} must be a number > 0, got {value!r}")
+            if getattr(self, name) is not None:
+                check_number(name, getattr(self, name), 0.0, MAX_COUNT, low_inclusive=False)
         if self.rate is not None and self.tokens_per_s is not None:
             raise ValidationError("workload: give a request rate or a target tokens/s, not both")
 
@@ -87,6 +86,12 @@ class Demand:
         """From a :class:`Demand`, a ``tokenfab.Workload`` or a dict with the same names."""
         if isinstance(workload, Demand):
             return workload
+        if not isinstance(workload, dict) and not hasattr(workload, "input_tokens"):
+            raise ValidationError(
+                f"workload: expected a tokenfab.Workload or a dict of input_tokens, output_tokens, ..., "
+                f"got {type(workload).__name__}",
+                field="workload",
+            )
         get = workload.get if isinstance(workload, dict) else lambda k, d=None: getattr(workload, k, d)
         spec = get("speculative")
         if isinstance(spec, dict):
@@ -238,24 +243,18 @@ def plan(
     ``precisions``: weight precisions to try (default bf16 and fp8)."""
     if objective not in OBJECTIVES:
         raise ValidationError(f"objective: must be one of {', '.join(OBJECTIVES)}, got {objective!r}")
-    if max_devices is not None and (isinstance(max_devices, bool) or int(max_devices) < 1):
-        raise ValidationError(f"max_devices: must be an integer >= 1, got {max_devices!r}")
     registry = registry or default_registry()
-    slo = SLO(**slo) if isinstance(slo, dict) else (slo or SLO())
+    slo = SLO.of(slo)
     ctx = _Context(
         model=model if isinstance(model, Model) else load_model(model),
         demand=Demand.of(workload),
         slo=slo,
         objective=objective,
-        economics=economics or Economics(),
+        economics=check_type("economics", economics, Economics, "a tokenfab.Economics") or Economics(),
         registry=registry,
-        max_devices=None if max_devices is None else int(max_devices),
+        max_devices=None if max_devices is None else check_int("max_devices", max_devices, 1),
     )
-    if ctx.demand.input_tokens + ctx.demand.output_tokens > ctx.model.max_context:
-        raise ValidationError(
-            f"input_tokens + output_tokens: must be <= the {ctx.model.max_context}-token context of "
-            f"{ctx.model.id}, got {ctx.demand.input_tokens + ctx.demand.output_tokens}"
-        )
+    check_context(ctx)
     weights = _precision_list(precisions)
     ids = _backend_ids("all" if backends is None else backends, registry)
     rows, failures, skipped = [], [], []
@@ -281,14 +280,29 @@ def plan(
     )
 
 
+def check_context(ctx: _Context) -> None:
+    """The request (input + output tokens) within the model's context: bad input, never an empty answer."""
+    if ctx.demand.input_tokens + ctx.demand.output_tokens > ctx.model.max_context:
+        raise ValidationError(
+            f"input_tokens + output_tokens: must be <= the {ctx.model.max_context}-token context of "
+            f"{ctx.model.id}, got {ctx.demand.input_tokens + ctx.demand.output_tokens}"
+        )
+
+
 def _precision_list(precisions: Iterable[str] | str | None) -> list[str]:
+    """Weight precisions to try: names from the fixed vocabulary (a typo is an error, not an empty plan)."""
     if precisions is None:
         return list(DEFAULT_PRECISIONS)
     if isinstance(precisions, str):
         precisions = precisions.split(",")
+    if not all(isinstance(p, str) for p in precisions):
+        raise ValidationError(f"precisions: expected names such as bf16,fp8, got {precisions!r:.60}")
     out = [p.strip() for p in precisions if p.strip()]
     if not out:
         raise ValidationError("precisions: give at least one weight precision, e.g. bf16,fp8")
+    for name in out:
+        if name not in PRECISION_BITS:
+            raise ValidationError(f"precisions: {name!r} is not a precision (one of {', '.join(PRECISION_BITS)})")
     return out
 
 

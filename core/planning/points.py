@@ -19,6 +19,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from ..cost.engine import make_plan
+from ..deployment import check_deployment_fields
 from ..economics import Economics
 from ..errors import FitError, TokenfabError
 from ..hardware.registry import Registry, default_registry
@@ -47,6 +48,7 @@ def operating_points(
     registry = registry or default_registry()
     model = load_model(model)
     fixed = {k: v for k, v in (fixed or {}).items() if v is not None}
+    check_deployment_fields(fixed)  # tp=-1 is the user's error, not a row per backend
     rows = []
     for backend_id in _backend_ids(backends, registry):
         for point, slo in POINTS.items():

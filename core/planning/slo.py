@@ -35,8 +35,22 @@ class SLO:
     percentile: float = 99.0
 
     def __attrs_post_init__(self) -> None:
-        if isinstance(self.percentile, bool) or not 0.0 < float(self.percentile) <= 100.0:
-            raise ValidationError(f"SLO: percentile must be in (0, 100], got {self.percentile!r}")
+        ok = isinstance(self.percentile, (int, float)) and not isinstance(self.percentile, bool)
+        if not ok or not 0.0 < float(self.percentile) <= 100.0:
+            raise ValidationError(f"SLO: percentile must be in (0, 100], got {self.percentile!r}", field="percentile")
+
+    @classmethod
+    def of(cls, slo: Any) -> SLO:
+        """An :class:`SLO` from an SLO, a dict of its fields (``ttft_s``, ``tpot_s``, ``percentile``) or ``None``."""
+        if slo is None or isinstance(slo, SLO):
+            return slo or cls()
+        if not isinstance(slo, dict):
+            raise ValidationError(f"slo: expected a tokenfab SLO or a dict, got {type(slo).__name__}", field="slo")
+        known = [f.name for f in attrs.fields(cls)]
+        unknown = [key for key in slo if key not in known]
+        if unknown:
+            raise ValidationError(f"slo: unknown field {unknown[0]!r} (known: {', '.join(known)})", field="slo")
+        return cls(**slo)
 
     @classmethod
     def from_options(
@@ -51,7 +65,8 @@ class SLO:
         if tokens_per_s_per_user is not None:
             if tpot is not None:
                 raise ValidationError("tokens_per_s_per_user: give either tpot or tokens/s per user, not both")
-            if isinstance(tokens_per_s_per_user, bool) or not float(tokens_per_s_per_user) > 0:
+            number = isinstance(tokens_per_s_per_user, (int, float)) and not isinstance(tokens_per_s_per_user, bool)
+            if not number or not 0 < float(tokens_per_s_per_user) < math.inf:
                 raise ValidationError(f"tokens_per_s_per_user: must be > 0, got {tokens_per_s_per_user!r}")
             tpot = 1.0 / float(tokens_per_s_per_user)
         return cls(ttft_s=ttft, tpot_s=tpot, percentile=percentile)

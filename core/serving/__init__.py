@@ -7,6 +7,6 @@ first use to :mod:`.steady`. Patch ``tokenfab.serving.steady``, not this package
 the core sees.
 """
 
-from .. import _forward_to
+from .._forward import forward_to
 
-__getattr__ = _forward_to(__name__, "steady")
+__getattr__ = forward_to(__name__, "steady")

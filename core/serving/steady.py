@@ -53,7 +53,7 @@ import numpy as np
 
 from .. import bounds
 from ..cost.engine import Part, StepCost, _int_field, explicit_mapping, make_plan, run_plan
-from ..deployment import Deployment, Speculative, Workload, as_deployment, as_workload
+from ..deployment import Deployment, Speculative, Workload, as_deployment, as_workload, check_deployment_fields
 from ..economics import Economics, host_joules_per_token, list_price, usd_per_mtok
 from ..errors import FitError, NonFiniteError, TokenfabError, UnsupportedPrecisionError, ValidationError
 from ..hardware.registry import Registry, default_registry
@@ -229,7 +229,8 @@ def estimate(
         kv_reservation=kv_reservation,
     )
     batch, inp, out, speculative = wl.batch, wl.input_tokens, wl.output_tokens, wl.speculative
-    economics = economics or _default_economics()
+    economics = bounds.check_type("economics", economics, Economics, "a tokenfab.Economics") or _default_economics()
+    chunked_prefill = bounds.check_flag("chunked_prefill", chunked_prefill)
     target = backend if backend is not None and not isinstance(backend, Deployment) else None
     if explicit_mapping(dep) is None:  # the mapping search picks it (tokenfab.planning.mappings)
         from ..planning.mappings import mappings
@@ -613,6 +614,7 @@ def compare(
     # Bad input is the user's (exit 2), not a row per backend: check it once, up front.
     _int_field("batch", batch, 1), _int_field("input_tokens", input_tokens, 1)
     _int_field("output_tokens", output_tokens, 1)
+    check_deployment_fields(options)
     model = load_model(model)
     rows = []
     for backend_id in ids:

@@ -37,12 +37,14 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import pathlib
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import attrs
 import numpy as np
 
+from .. import bounds
 from ..errors import ValidationError
 
 #: Scenarios evaluated per chunk: large enough to amortise the per-call work, small enough that a
@@ -406,11 +408,12 @@ def sweep(
 
     if phase not in ("decode", "prefill"):
         raise ValidationError(f"phase: must be 'decode' or 'prefill', got {phase!r}")
-    chunk = int(chunk)
-    if chunk < 1:
-        raise ValidationError(f"chunk: must be an integer >= 1, got {chunk!r}")
-    from .. import bounds
+    from ..deployment import check_deployment_fields
     from ..models.description import load_model
+
+    chunk = bounds.check_int("chunk", chunk, 1)
+    check_deployment_fields(options)
+    _check_out(out)
 
     grid = Grid.of(batch, context, tokens)
     chunk = min(chunk, bounds.max_scenarios())  # one chunk is one engine call
@@ -470,6 +473,22 @@ def _evaluate(client: Any, plan: Any, phase: str, grid: Grid, chunk: int) -> Ite
         yield future.result()
 
 
+def max_workers() -> int:
+    """Most processes a local Dask cluster may start: four per CPU core (each process holds a
+    Python interpreter and a chunk's arrays; past a few per core they only wait for the CPU)."""
+    return 4 * (os.cpu_count() or 1)
+
+
+def _check_out(out: Any) -> None:
+    """``out`` names a file in an existing folder (a missing folder is the user's error, not an OSError)."""
+    if out is None:
+        return
+    path = pathlib.Path(os.fspath(out))
+    if path.is_dir() or not path.parent.is_dir():
+        where = "a folder" if path.is_dir() else f"in the missing folder {str(path.parent)!r}"
+        raise ValidationError(f"out: must be a file in an existing folder, got {str(path)!r} ({where})", field="out")
+
+
 @contextlib.contextmanager
 def _executor(executor: Any) -> Iterator[Any]:
     """``None`` (local), a ``distributed.Client``, a scheduler address, or a worker count."""
@@ -486,8 +505,7 @@ def _executor(executor: Any) -> Iterator[Any]:
     if isinstance(executor, bool) or not isinstance(executor, (int, str)):
         raise ValidationError(f"executor: a dask Client, 'tcp://host:port' or a worker count, got {executor!r}")
     if isinstance(executor, int):
-        if executor < 1:
-            raise ValidationError(f"executor: worker count must be >= 1, got {executor}")
+        bounds.check_int("workers", executor, 1, max_workers())
         with (
             LocalCluster(n_workers=executor, threads_per_worker=1, processes=True, dashboard_address=None) as cluster,
             Client(cluster) as client,

@@ -276,6 +276,11 @@ def check_mapping(model: Model, device: Device, mapping: TrainingMapping, recipe
         raise ValidationError(f"ep: expert parallelism needs a mixture-of-experts model; {model.id} is dense")
     if model.is_moe and model.num_experts % mapping.ep:
         raise ValidationError(f"ep: must divide the {model.num_experts} experts of {model.id}, got {mapping.ep}")
+    if mapping.dp * recipe.micro_batch > recipe.global_batch:
+        most = recipe.global_batch // recipe.micro_batch
+        raise ValidationError(
+            f"dp: must be <= global_batch / micro_batch = {most} (one micro-batch per replica), got {mapping.dp}"
+        )
     if recipe.seq_len % mapping.cp:
         raise ValidationError(f"cp: must divide seq_len {recipe.seq_len}, got {mapping.cp}")
     if mapping.devices > 1 and device.interconnect.scale_up is None and device.interconnect.scale_out is None:

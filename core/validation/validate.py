@@ -167,12 +167,21 @@ def validate(
         raise ValidationError(f"role: must be one of calibration, check, all, got {role!r}")
     selected = list(load_points() if points is None else points)
     if vendor is not None:
-        selected = [p for p in selected if str(p.get("vendor", "")).lower() == vendor.lower()]
+        _check_known("vendor", str(vendor).lower(), {str(p.get("vendor", "")).lower() for p in selected})
+        selected = [p for p in selected if str(p.get("vendor", "")).lower() == str(vendor).lower()]
     if role not in (None, "all"):
         selected = [p for p in selected if p["role"] == role]
     if kind is not None:
+        _check_known("kind", kind, {p["kind"] for p in selected})
         selected = [p for p in selected if p["kind"] == kind]
     return ValidationReport(rows=tuple(_predict(p, registry) for p in selected))
+
+
+def _check_known(field: str, value: Any, known: set[str]) -> None:
+    """A filter that matches no point is a typo to report, not an empty table."""
+    if value not in known:
+        listing = ", ".join(sorted(k for k in known if k))
+        raise ValidationError(f"{field}: no point has {field} {value!r} (known: {listing})", field=field)
 
 
 def _predict(point: Mapping[str, Any], registry: Any) -> PointResult:

@@ -46,9 +46,9 @@ URL_GROQ_PRICING = URL["groq_pricing"]
 # tokens/s, both int8 (calibration.yaml groq-lpu-llama3.1-8b-per-user-aa and the AA table's 70B
 # column), each at the default deployment (fewest chips, best mapping). At 1.5 us the 8B comes out
 # ~14% fast and the 70B ~16% slow; tests/test_sram_calibration.py recomputes the fit.
-# One latency for every Groq software release (unlike Cerebras): Groq's own 2025-2026 speeds [groq_docs_models]
-# fit ~1.67 us, 11% above this, so the later software shows no faster plain per-token time; those rows are
-# checks in points.json (3.3-70B 0.75x, gpt-oss-120b 1.01x, gpt-oss-20b 0.89x), not a second calibration.
+# One latency for every Groq software release (unlike Cerebras): the Feb-2024 speeds [tpu_groq_lpu] fit ~1.55 us
+# and Groq's own 2025-2026 speeds [groq_docs_models] ~1.67 us, so no release shows a different plain per-token
+# time; those rows are checks in points.json (0.75x-1.20x), not further calibrations.
 _OP_LATENCY_S = 1.5e-6
 # C2C hop latency per collective step: ISCA 2022 bounds a global access across the largest system
 # (many hops) by 3 us; one hop plus the software-scheduled handoff is taken as 2 us.
@@ -131,8 +131,8 @@ LPU = Device(
         price="isopack_groq: capex estimate $977 per chip = 2 x $250,000 / 512 (system build cost; the GroqCard's "
         "$20,000 is a quantity-1 retail price); per-token list prices: groq_pricing",
         efficiency__overhead_s="calibration_op_latency,groq_docs_models: 1.5 us per operator pass, least squares over "
-        "GroqCloud 8B and 70B int8 per-user speeds (Sep 2024); Groq's 2025-2026 speeds fit 1.67 us, so one latency "
-        "serves both (docs/modelling.md 5.4)",
+        "GroqCloud 8B and 70B int8 per-user speeds (Sep 2024); the Feb-2024 and 2025-2026 speeds fit 1.55 and "
+        "1.67 us, so one latency serves every release (docs/modelling.md 5.4)",
         efficiency__gemm_max="assumption: MXM weight-stationary, no batch-size penalty (gemm_half_rows 0)",
         default_weights="groq_truepoint,sambanova_precision_blog,sambanova_sn40l_table: GroqCloud stores weights "
         "at 8 bits (int8 storage; matrix maths at 16-bit, 'all matrix operations at full precision')",
