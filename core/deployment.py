@@ -59,14 +59,16 @@ def _memory_level(owner: str, name: str, value: Any) -> str | None:
     return value
 
 
-def _from_dict(cls: type, data: Any) -> Any:
+def checked_fields(cls: type, data: Any) -> Any:
     """Build ``cls`` from a mapping; an unknown key is a one-line :class:`ValidationError`."""
     if not isinstance(data, dict):
-        raise ValidationError(f"{cls.__name__}: expected a mapping of fields, got {type(data).__name__}")
+        raise ValidationError(
+            f"{cls.__name__}: expected a mapping of fields, got {type(data).__name__}", field=cls.__name__
+        )
     known = [f.name for f in attrs.fields(cls)]
     for key in data:
         if key not in known:
-            raise ValidationError(f"{cls.__name__}: unknown field {key!r} (known: {', '.join(known)})")
+            raise ValidationError(f"{cls.__name__}: unknown field {key!r} (known: {', '.join(known)})", field=str(key))
     for field in attrs.fields(cls):
         if field.default is attrs.NOTHING and field.name not in data:
             raise ValidationError(f"{field.name}: required by {cls.__name__}, got no value", field=field.name)
@@ -101,7 +103,7 @@ class Speculative:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Speculative:
-        return cls(**_from_dict(cls, data))
+        return cls(**checked_fields(cls, data))
 
 
 @attrs.frozen(kw_only=True)
@@ -177,7 +179,7 @@ class Deployment:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Deployment:
-        return cls(**_from_dict(cls, data))
+        return cls(**checked_fields(cls, data))
 
 
 #: Scheduler admission policies against the KV cache (see :class:`Workload`).
@@ -198,6 +200,11 @@ class Workload:
     * ``"current"``: admitted against the tokens cached now (vLLM's policy); the staggered steady
       state holds ``I + O (B + 1) / (2 B)`` tokens per sequence. Only an optimistic bound when
       memory is full: the preemptions and recomputation that policy then needs are not costed.
+
+    ``host_s_per_sequence`` is the serving stack's host (CPU) time per running sequence per engine
+    step (scheduling, sampling, stop checks, response updates); 0, the default, leaves the host out.
+    An engine step then lasts ``max(device time, b * host_s_per_sequence)`` for the ``b`` sequences
+    its scheduler runs (:mod:`tokenfab.serving`; sourced figures in ``serving.HOST_S_PER_SEQUENCE``).
     """
 
     input_tokens: int
@@ -206,9 +213,14 @@ class Workload:
     rate: float | None = None
     speculative: Speculative | None = None
     kv_reservation: str = "completion"
+    host_s_per_sequence: float = 0.0
 
     def __attrs_post_init__(self) -> None:
         owner = "Workload"
+        host = self.host_s_per_sequence
+        if isinstance(host, bool) or not isinstance(host, (int, float)) or not 0 <= host < 1:
+            raise ValidationError(f"host_s_per_sequence: must be seconds in [0, 1), got {host!r}")
+        object.__setattr__(self, "host_s_per_sequence", float(host))
         for name in ("input_tokens", "output_tokens", "batch"):
             object.__setattr__(self, name, _positive_int(owner, name, getattr(self, name), optional=False))
         if self.rate is not None:
@@ -243,7 +255,7 @@ class Workload:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Workload:
-        return cls(**_from_dict(cls, data))
+        return cls(**checked_fields(cls, data))
 
 
 def check_deployment_fields(options: dict[str, Any]) -> None:
@@ -269,15 +281,15 @@ def as_deployment(backend: Any, deployment: Deployment | None, **overrides: Any)
         backend, deployment = deployment, backend
     if deployment is not None and not isinstance(deployment, Deployment):
         raise ValidationError(f"deployment: expected a tokenfab.Deployment, got {type(deployment).__name__}")
+    changes = {k: v for k, v in overrides.items() if v is not None}
     if deployment is None:
         if backend is None:
             raise ValidationError("backend: give a backend id like 'nvidia:h100-sxm' or a Deployment")
-        deployment = Deployment(backend=backend_id(backend))
-    elif backend is not None and backend_id(backend).strip().lower() != deployment.backend.strip().lower():
+        return Deployment(**{"backend": backend_id(backend), **changes})  # one construction, one validation
+    if backend is not None and backend_id(backend).strip().lower() != deployment.backend.strip().lower():
         raise ValidationError(
             f"backend: {backend_id(backend)!r} differs from the deployment's backend {deployment.backend!r}"
         )
-    changes = {k: v for k, v in overrides.items() if v is not None}
     return attrs.evolve(deployment, **changes) if changes else deployment
 
 
@@ -302,4 +314,5 @@ __all__ = [
     "as_workload",
     "backend_id",
     "check_deployment_fields",
+    "checked_fields",
 ]

@@ -73,3 +73,17 @@ def test_every_subpackage_is_listed_for_installation():
     for init in sorted((ROOT / "core").rglob("__init__.py")):
         name = ".".join(["tokenfab", *init.parent.relative_to(ROOT / "core").parts])
         assert f'"{name}"' in text, name
+
+
+def test_models_function_survives_importing_the_models_package():
+    """``tokenfab.models()`` is public API (DESIGN section 3); importing ``tokenfab.models.description``
+    rebinds the attribute to the package, which must still answer the call with the same list."""
+    import subprocess
+    import sys
+
+    code = (
+        "import tokenfab; before = tokenfab.models(); import tokenfab.models.description; "
+        "assert tokenfab.models() == before and 'llama-2-70b' in before; print('ok')"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "ok"

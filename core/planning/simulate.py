@@ -43,7 +43,7 @@ import attrs
 import numpy as np
 
 from .. import bounds
-from ..deployment import Deployment
+from ..deployment import Deployment, Workload
 from ..errors import ValidationError
 from .slo import SLO
 from .steptimes import StepTimes
@@ -366,7 +366,11 @@ def simulate(
 
     slo = SLO.of(slo)
     seed = check_seed(seed)
-    inp, out = int(_field(workload, "input_tokens")), int(_field(workload, "output_tokens"))
+    inp = bounds.check_int("input_tokens", _field(workload, "input_tokens"), 1)
+    out = bounds.check_int("output_tokens", _field(workload, "output_tokens"), 1)
+    bounds.check_type("trace", trace, (Trace, str, Path), "a Trace or a CSV/JSONL path")
+    if requests is not None and duration is not None:
+        raise ValidationError("requests: give requests or duration, not both", field="requests")
     if _field(workload, "speculative") is not None:
         raise ValidationError("speculative: the load simulator does not model speculative decoding yet")
     batch = int(_field(workload, "batch", 1) or 1)
@@ -380,7 +384,11 @@ def simulate(
     rate = _field(workload, "rate")
     capacity = kv_capacity_tokens(plan, per_replica)
     longest = inp + out if trace is None else int(np.max(trace.input_tokens + trace.output_tokens))
-    steps = StepTimes.from_plan(plan, max_batch=per_replica, max_context=longest, chunk_tokens=8192)
+    host = _field(workload, "host_s_per_sequence", 0.0)  # checked as a Workload field when the workload is a dict
+    host = Workload(input_tokens=inp, output_tokens=out, host_s_per_sequence=host).host_s_per_sequence
+    steps = StepTimes.from_plan(
+        plan, max_batch=per_replica, max_context=longest, chunk_tokens=8192, host_s_per_sequence=host
+    )
     if trace is None:
         if rate is None:
             raise ValidationError("rate: give a request rate (requests/s) or a trace to simulate")

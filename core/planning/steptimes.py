@@ -59,16 +59,23 @@ class StepTimes:
         )
 
     @classmethod
-    def from_plan(cls, plan: Plan, *, max_batch: int, max_context: int, chunk_tokens: int) -> StepTimes:
-        """Tables for one replica of ``plan`` (three kernel calls)."""
+    def from_plan(
+        cls, plan: Plan, *, max_batch: int, max_context: int, chunk_tokens: int, host_s_per_sequence: float = 0.0
+    ) -> StepTimes:
+        """Tables for one replica of ``plan`` (three kernel calls). With ``host_s_per_sequence`` = ``h``
+        (``Workload.host_s_per_sequence``) a step of ``n`` sequences lasts at least ``n h / ep``, as in
+        :func:`tokenfab.serving.host_paced`: ``n = b`` decoding, ``b + 1`` with a prompt chunk, 1 alone."""
         batch = np.unique(np.round(np.geomspace(1, max(max_batch, 1), num=min(max_batch, 12)))).astype(np.float64)
-        context = np.linspace(0.0, float(max_context), 6)
+        context = np.floor(np.linspace(0.0, float(max_context), 6))  # whole tokens: run_plan takes integer contexts
         chunk = np.unique(np.round(np.geomspace(1, max(chunk_tokens, 1), num=10))).astype(np.float64)
         decode = np.asarray(run_plan(plan, "decode", batch[:, None], 1, context[None, :], check_fit=False).seconds)
         b, c, k = (a.ravel() for a in np.meshgrid(batch, context, chunk, indexing="ij"))
         extra = Part(batch=np.ones_like(k), tokens=k, context=np.floor(k / 2.0), sampled=True)
         mixed = np.asarray(run_plan(plan, "decode", b, 1, c, check_fit=False, extra=extra).seconds)
         prefill = np.atleast_1d(run_plan(plan, "prefill", 1, chunk, np.floor(chunk / 2.0), check_fit=False).seconds)
+        host = host_s_per_sequence / plan.mapping.ep
+        decode = np.maximum(decode, batch[:, None] * host)
+        mixed, prefill = np.maximum(mixed, (b + 1.0) * host), np.maximum(prefill, host)
         return cls(
             batch=batch,
             context=context,

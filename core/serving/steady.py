@@ -33,6 +33,14 @@ Speculative decoding (``speculative=Speculative(draft, tokens=g, acceptance=a)``
 positions. The draft is another model on the same devices,
 or ``"mtp"``: the target's own multi-token-prediction layers (DeepSeek-V3).
 
+Host time per engine step (``Workload.host_s_per_sequence`` = ``h``, 0 by default; sourced figures
+per serving stack in :data:`HOST_S_PER_SEQUENCE`): the host's per-request work overlaps the device's
+next step, so every decode and mixed step lasts ``max(t_device, (B / ep) * h)`` (:func:`host_paced`).
+
+Host time per engine step (``Workload.host_s_per_sequence`` = ``h``, 0 by default; sourced figures
+per serving stack in :data:`HOST_S_PER_SEQUENCE`): the host's per-request work overlaps the device's
+next step, so every decode and mixed step lasts ``max(t_device, (B / ep) * h)`` (:func:`host_paced`).
+
 Memory fit: weights, the KV cache the scheduler reserves and the step workspace must fit every
 device. By default (``Workload.kv_reservation="completion"``, TensorRT-LLM's
 ``GUARANTEED_NO_EVICT``) each of the ``B`` sequences of a replica reserves its whole
@@ -46,7 +54,7 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, NamedTuple
 
 import attrs
 import numpy as np
@@ -283,11 +291,12 @@ def serve(plan, wl: Workload, scheduler: Scheduler, economics: Economics, regist
         )
     else:
         dec = _run(plan, "decode", B, 1, contexts)
-        step, step_joules = _mean(dec.seconds), _mean(dec.joules)
+        step, step_joules = host_paced(plan, dec, host_step_s(wl, B, plan.mapping.ep))
     mixed = chunked_prefill and steps and speculative is None
     if mixed:
         budget = _int_field("prefill_chunk_tokens", prefill_chunk_tokens, 1)
-        ttft, tpot, joules = _chunked_prefill(plan, B, inp, steps, budget, contexts, step, step_joules)
+        decode = (step, step_joules, host_step_s(wl, B, plan.mapping.ep))
+        ttft, tpot, joules = _chunked_prefill(plan, B, inp, steps, budget, contexts, decode)
         e2e = ttft + steps * tpot
         tokens_per_s = plan.replicas * B / tpot
     else:
@@ -359,10 +368,10 @@ def _run(plan, phase: str, batch: Any, tokens: Any, context: Any, extra: Part | 
     return cost if cost is not None else run_plan(plan, phase, batch, tokens, context, check_fit=False, extra=extra)
 
 
-def _mixed(plan, B: int, contexts: np.ndarray, part: Part) -> tuple[float, float]:
-    """(mean seconds, mean joules) of the decode steps of ``B`` sequences at ``contexts`` with the
-    prompt chunk ``part`` mixed in: the fused C pass's totals (nothing else of the step is used),
-    or :func:`~tokenfab.engine.run_plan` without the C kernel."""
+def _mixed(plan, B: int, contexts: np.ndarray, part: Part) -> Any:
+    """Seconds and joules (arrays over ``contexts``; all of the step that is used) of the decode
+    steps of ``B`` sequences with the prompt chunk ``part`` mixed in: the fused C pass's totals, or
+    :func:`~tokenfab.cost.engine.run_plan` without the C kernel."""
     from ..cost.fastpath import _chunk, fused_totals
 
     chunk, n = _chunk(part), contexts.size
@@ -370,15 +379,19 @@ def _mixed(plan, B: int, contexts: np.ndarray, part: Part) -> tuple[float, float
     if chunk is not None:
         fused = fused_totals(plan, "decode", np.full(n, float(B)), np.ones(n), contexts, work=False, extra=chunk)
     if fused is None:
-        cost = run_plan(plan, "decode", B, 1, contexts, check_fit=False, extra=part)
-        return _mean(np.asarray(cost.seconds)), _mean(np.asarray(cost.joules))
-    return _mean(fused["seconds"]), _mean(fused["joules"])
+        return run_plan(plan, "decode", B, 1, contexts, check_fit=False, extra=part)
+    return _StepTotals(seconds=fused["seconds"], joules=fused["joules"])
+
+
+class _StepTotals(NamedTuple):
+    seconds: np.ndarray
+    joules: np.ndarray
 
 
 def _mean(values: np.ndarray) -> float:
     """``float(np.mean(values))`` of a 1-D float64 array, bit for bit (numpy's mean is this
     pairwise sum over the count), without the dispatch of ``np.mean``."""
-    return float(np.add.reduce(values) / values.size)
+    return float(np.add.reduce(values, axis=None) / values.size)
 
 
 def _prompt_part(ep: int, tokens: float, context: float, per_group: float = 1.0) -> Part:
@@ -388,8 +401,9 @@ def _prompt_part(ep: int, tokens: float, context: float, per_group: float = 1.0)
     return Part(batch=f64(ep * per_group), tokens=f64(tokens), context=f64(context), sampled=False, prompt=True)
 
 
-def _chunked_prefill(plan, B: int, inp: int, steps: int, budget: int, contexts, t_decode: float, e_decode: float):
-    """(ttft, tpot, joules per token) with prompt chunks mixed into decode steps.
+def _chunked_prefill(plan, B: int, inp: int, steps: int, budget: int, contexts, decode: tuple[float, float, float]):
+    """(ttft, tpot, joules per token) with prompt chunks mixed into decode steps; ``decode`` is
+    ``(t_decode, e_decode, host step seconds)`` (mixed steps are host-paced as decode steps are).
 
     Each attention group (``ep`` of them, each its own scheduler) serves ``b = B / ep`` sequences,
     whose prompts arrive at ``r = b I / (O - 1)`` tokens per step. A mixed step carries
@@ -408,21 +422,52 @@ def _chunked_prefill(plan, B: int, inp: int, steps: int, budget: int, contexts, 
     apart, and the last chunk is charged by its own size.
     """
     ep, pp = plan.mapping.ep, plan.mapping.pp
+    t_decode, e_decode, host = decode
     group = B / ep
     chunk = max(group * inp / steps, min(inp, budget))
     whole = chunk >= inp
     part = _prompt_part(ep, inp, 0.0, chunk / inp) if whole else _prompt_part(ep, chunk, (inp - chunk) / 2.0)
-    t_mix, e_mix = _mixed(plan, B, contexts, part)
+    t_mix, e_mix = host_paced(plan, _mixed(plan, B, contexts, part), host)
     pieces = 1 if whole else math.ceil(inp / chunk)
     t_last = t_mix
     if not whole and inp - (pieces - 1) * chunk < chunk:
         last = _prompt_part(ep, inp - (pieces - 1) * chunk, (pieces - 1) * chunk)
-        t_last = _mixed(plan, B, contexts, last)[0]
+        t_last = host_paced(plan, _mixed(plan, B, contexts, last), host)[0]
     slowest = max(t_mix, t_last) if pieces > 1 else t_last
     ttft = (pieces - 1) * t_mix / pp + (pp - 1) * slowest / pp + t_last / pp
     f = group * inp / chunk / steps
     tpot = (1 - f) * t_decode + f * t_mix
     return ttft, tpot, ((1 - f) * e_decode + f * e_mix) / B
+
+
+#: Host (CPU) seconds per running sequence per engine step, by serving stack (``Workload.host_s_per_sequence``).
+#: ``tensorrt-llm-pytorch``: TensorRT-LLM's PyTorch executor updates every request from Python after
+#: each step; TensorRT-LLM PR #16564 (github.com/NVIDIA/TensorRT-LLM/pull/16564, 2026-07-18) measured a
+#: ~8.8 ms per-iteration host bubble on GB200 "dominated by" the per-request loop of
+#: ``TorchSampler.update_requests`` over 256 requests: 8.8e-3 / 256 = 34 us per sequence-step.
+#: The C++ executor (TensorRT engine backend) is not listed: no public per-request figure (0).
+HOST_S_PER_SEQUENCE = {"tensorrt-llm-pytorch": 8.8e-3 / 256}
+
+
+def host_step_s(workload: Workload, batch: int, schedulers: int) -> float:
+    """Host seconds of one engine step: ``host_s_per_sequence * batch / schedulers``, each of the
+    ``schedulers`` attention groups (``ep``) running its own scheduler over its share of the batch."""
+    return workload.host_s_per_sequence * batch / schedulers
+
+
+def host_paced(plan, cost: StepCost, host_s: float) -> tuple[float, float]:
+    """(seconds, joules) of a step, mean over its contexts, when the host needs ``host_s`` per step.
+
+    Serving stacks overlap the host's work for step ``n`` with the device's step ``n + 1``
+    (TensorRT-LLM's overlap scheduler, on by default; SGLang's zero-overhead scheduler; vLLM V1), so a
+    step lasts ``t = max(t_device, host_s)``; the devices idle for ``t - t_device`` at ``idle_w`` each::
+
+        joules = joules_device + idle_w * devices_per_replica * (t - t_device)
+    """
+    device_s = np.asarray(cost.seconds, dtype=np.float64)
+    paced = np.maximum(device_s, host_s)
+    idle = plan.device.power.idle_w * plan.mapping.devices * (paced - device_s)
+    return _mean(paced), _mean(np.asarray(cost.joules) + idle)
 
 
 def _speculative_step(plan, spec: Speculative, B: int, contexts: np.ndarray, registry, wl: Workload):

@@ -198,6 +198,7 @@ def _predict(point: Mapping[str, Any], registry: Any) -> PointResult:
 def predict_inference(point: Mapping[str, Any], registry: Any) -> tuple[float, dict[str, Any]]:
     """Replay an inference point with :func:`tokenfab.estimate`; ``batch`` ``"max"`` or ``"max:N"`` is
     the largest batch that fits (capped at N), as for a benchmark fed at an unbounded rate."""
+    from ..deployment import Workload
     from ..hardware.registry import default_registry
     from ..serving.steady import estimate, max_batch
 
@@ -219,12 +220,42 @@ def predict_inference(point: Mapping[str, Any], registry: Any) -> tuple[float, d
         cap = int(batch[4:]) if batch.startswith("max:") else 65536
         batch = max_batch(point["model"], point["backend"], input_tokens=inp, output_tokens=out, limit=cap, **options)
     options["speculative"] = _speculative(point)
-    est = estimate(point["model"], point["backend"], batch=batch, input_tokens=inp, output_tokens=out, **options)
+    host = host_s_per_sequence(point, options.get("tp", 1))
+    wl = Workload(input_tokens=inp, output_tokens=out, batch=batch, host_s_per_sequence=host)
+    est = estimate(point["model"], point["backend"], wl, **options)
     metric = point["metric"]
     if not hasattr(est, metric):
         raise ValidationError(f"validation point {point['id']!r}: metric {metric!r} is not an estimate field")
     details = {"predicted_batch": est.batch, "devices": est.devices, "mapping": f"tp{est.tp} pp{est.pp} ep{est.ep}"}
     return float(getattr(est, metric)), details
+
+
+def serving_stack(point: Mapping[str, Any]) -> str | None:
+    """The serving stack a point was measured on: ``conditions.serving_stack``, else read from its
+    ``software`` ("TensorRT-LLM ... PyTorch backend" -> ``tensorrt-llm-pytorch``), else ``None``."""
+    stack = point["conditions"].get("serving_stack")
+    if stack is not None:
+        return stack
+    software = str(point.get("software", ""))
+    return "tensorrt-llm-pytorch" if "TensorRT-LLM" in software and "PyTorch backend" in software else None
+
+
+def host_s_per_sequence(point: Mapping[str, Any], tp: int) -> float:
+    """Host seconds per sequence-step of the point's stack (:data:`tokenfab.serving.HOST_S_PER_SEQUENCE`,
+    0 for a stack without a figure), divided by ``tp`` for a mixture-of-experts model on TensorRT-LLM's
+    PyTorch backend: its published MoE recipe sets ``enable_attention_dp: true``, so each of the ``tp``
+    ranks schedules its own share of the batch, a layout the replay's ``tp`` mapping does not express."""
+    from ..models import load_model
+    from ..serving.steady import HOST_S_PER_SEQUENCE
+
+    stack = serving_stack(point)
+    if stack is None:
+        return 0.0
+    if stack not in HOST_S_PER_SEQUENCE:
+        known = ", ".join(sorted(HOST_S_PER_SEQUENCE))
+        raise ValidationError(f"validation point {point['id']!r}: serving_stack must be one of {known}, got {stack!r}")
+    moe = stack == "tensorrt-llm-pytorch" and load_model(point["model"]).num_experts > 0
+    return HOST_S_PER_SEQUENCE[stack] / (tp if moe else 1)
 
 
 def _speculative(point: Mapping[str, Any]) -> Any:
