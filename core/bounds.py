@@ -110,6 +110,20 @@ def check_type(field: str, value: Any, expected: type, what: str) -> Any:
     return value
 
 
+def check_writable(field: str, path: str) -> str:
+    """``path`` names a file in an existing folder: a folder, or a file in a missing one, is the
+    user's error (one line naming ``field``), not an OSError after the work is done."""
+    import pathlib
+
+    target = pathlib.Path(path)
+    if target.is_dir() or not target.parent.is_dir():
+        where = "a folder" if target.is_dir() else f"in the missing folder {str(target.parent)!r}"
+        raise ValidationError(
+            f"{field}: must be a file in an existing folder, got {str(path)!r} ({where})", field=field
+        )
+    return path
+
+
 def _show(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."

@@ -59,14 +59,16 @@ def _memory_level(owner: str, name: str, value: Any) -> str | None:
     return value
 
 
-def _from_dict(cls: type, data: Any) -> Any:
+def checked_fields(cls: type, data: Any) -> Any:
     """Build ``cls`` from a mapping; an unknown key is a one-line :class:`ValidationError`."""
     if not isinstance(data, dict):
-        raise ValidationError(f"{cls.__name__}: expected a mapping of fields, got {type(data).__name__}")
+        raise ValidationError(
+            f"{cls.__name__}: expected a mapping of fields, got {type(data).__name__}", field=cls.__name__
+        )
     known = [f.name for f in attrs.fields(cls)]
     for key in data:
         if key not in known:
-            raise ValidationError(f"{cls.__name__}: unknown field {key!r} (known: {', '.join(known)})")
+            raise ValidationError(f"{cls.__name__}: unknown field {key!r} (known: {', '.join(known)})", field=str(key))
     for field in attrs.fields(cls):
         if field.default is attrs.NOTHING and field.name not in data:
             raise ValidationError(f"{field.name}: required by {cls.__name__}, got no value", field=field.name)
@@ -101,7 +103,7 @@ class Speculative:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Speculative:
-        return cls(**_from_dict(cls, data))
+        return cls(**checked_fields(cls, data))
 
 
 @attrs.frozen(kw_only=True)
@@ -177,7 +179,7 @@ class Deployment:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Deployment:
-        return cls(**_from_dict(cls, data))
+        return cls(**checked_fields(cls, data))
 
 
 #: Scheduler admission policies against the KV cache (see :class:`Workload`).
@@ -253,7 +255,7 @@ class Workload:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Workload:
-        return cls(**_from_dict(cls, data))
+        return cls(**checked_fields(cls, data))
 
 
 def check_deployment_fields(options: dict[str, Any]) -> None:
@@ -312,4 +314,5 @@ __all__ = [
     "as_workload",
     "backend_id",
     "check_deployment_fields",
+    "checked_fields",
 ]

@@ -83,6 +83,49 @@ def test_cli_input_errors_are_one_line_exit_2(capsys, argv, field_text):
     assert_one_line_error(capsys, argv, field_text)
 
 
+TRAIN = ["train", "--model", M, "--backend", "nvidia:h100-sxm", "--devices", "8"]
+
+
+@pytest.mark.parametrize(
+    "argv,field_text",
+    [
+        # a $1.8e+292 bill, a fraction of a step, and a step of 8.7e17 s before
+        ([*TRAIN, "--tokens", "1e300"], "tokens must be between 1 and 1e+16"),
+        ([*TRAIN, "--tokens", "0.5"], "tokens must be between 1 and 1e+16"),
+        ([*TRAIN, "--steps", "99999999999999999999"], "steps must be an integer >= 1"),
+        ([*TRAIN, "--tokens", "1e9", "--global-batch", "99999999999999999999"], "global_batch must be an integer"),
+        # 1000 interleaved chunks per stage of 8 layers before
+        (
+            [
+                *TRAIN,
+                "--tokens",
+                "1e9",
+                "--pp",
+                "2",
+                "--tp",
+                "1",
+                "--dp",
+                "4",
+                "--schedule",
+                "interleaved",
+                "--chunks",
+                "1000",
+            ],
+            "chunks: must be <= the 16 layers",
+        ),
+        # an IsADirectoryError traceback, and files written under a folder that did not exist
+        (["report", "--model", M, "--backends", B, "--max-devices", "1", "--html", "/"], "html: must be a file"),
+        (["report", "--model", M, "--backends", B, "--html", "/nonexistent-dir/r.html"], "html: must be a file"),
+        (["compare", "--model", M, "--backends", B, "--batch", "1", "--plot", "/nonexistent-dir/p.png"], "plot: must"),
+        (["sweep", "--model", M, "--backends", B, "--out", "/nonexistent-dir/rows.csv"], "out: must be a file"),
+        # the listing, exit 0, for an empty pack name before
+        (["plugins", "--check", ""], "pack: no installed pack named ''"),
+    ],
+)
+def test_cli_file_and_training_errors_are_one_line_exit_2(capsys, argv, field_text):
+    assert_one_line_error(capsys, argv, field_text)
+
+
 def test_sweep_workers_beyond_the_limit_is_refused_before_a_cluster_starts(capsys):
     # --workers 1e20 started a Dask LocalCluster of 1e20 processes: the machine ran out of memory
     argv = ["sweep", "--model", M, "--backends", B, "--workers", "99999999999999999999"]
@@ -92,14 +135,15 @@ def test_sweep_workers_beyond_the_limit_is_refused_before_a_cluster_starts(capsy
 
 
 def test_train_dp_beyond_the_global_batch_is_refused(capsys):
-    # dp 1e20 with a global batch of 512 gave 6e-13 tokens/s per device and a $1.8e18 bill
-    argv = ["train", "--model", M, "--backend", "nvidia:h100-sxm", "--tokens", "1e9", "--dp", "99999999999999999999"]
+    # dp 1e20 with a global batch of 512 gave 6e-13 tokens/s per device and a $1.8e18 bill (now: at most 1e12)
+    argv = ["train", "--model", M, "--backend", "nvidia:h100-sxm", "--tokens", "1e9", "--dp", "100000"]
     assert_one_line_error(capsys, argv, "dp: must be <= global_batch / micro_batch")
 
 
 # -- Python API: raw exceptions and hangs ----------------------------------------------------------
 
 W = tokenfab.Workload(input_tokens=10, output_tokens=5)
+H100, RECIPE = "nvidia:h100-sxm", {"seq_len": 4096, "global_batch": 64, "tokens": 1e9}
 
 
 @pytest.mark.parametrize(
@@ -127,6 +171,23 @@ W = tokenfab.Workload(input_tokens=10, output_tokens=5)
         (lambda: tokenfab.pareto(M, W, max_devices=0, backends=B), "max_devices"),
         (lambda: tokenfab.simulate(M, {"backend": B}, W.evolve(rate=1.0), seed=-1), "seed"),
         (lambda: tokenfab.simulate(M, {"backend": B}, W.evolve(rate=1.0), requests=10**20), "requests"),
+        (lambda: tokenfab.simulate(M, {"backend": B}, W.evolve(rate=1.0), requests=5, duration=5.0), "requests"),
+        (lambda: tokenfab.simulate(M, {"backend": B}, {"input_tokens": "x", "output_tokens": 5}), "input_tokens"),
+        (lambda: tokenfab.simulate(M, {"backend": B}, W, trace=3), "trace"),
+        (lambda: tokenfab.train(M, H100, None, devices=8), "TrainingRecipe"),
+        (lambda: tokenfab.train(M, H100, {**RECIPE, "foo": 1}, devices=8), "foo"),
+        (lambda: tokenfab.train(M, H100, {"tokens": 1e9}, devices=8), "seq_len"),
+        (lambda: tokenfab.train(M, H100, {**RECIPE, "grad_bytes": "x"}, devices=8), "grad_bytes"),
+        (lambda: tokenfab.train(M, H100, {**RECIPE, "goodput": "x"}, devices=8), "goodput"),
+        (lambda: tokenfab.train(M, H100, RECIPE, mapping={"foo": 1}), "foo"),
+        (lambda: tokenfab.train(M, H100, RECIPE, mapping=[1]), "mapping"),
+        (
+            lambda: tokenfab.train(M, H100, RECIPE, mapping={"pp": 2, "dp": 4, "first_stage_layers": True}),
+            "first_stage_layers",
+        ),
+        (lambda: tokenfab.train(M, H100, RECIPE, devices="8"), "devices"),
+        (lambda: tokenfab.train(M, H100, RECIPE, devices=8, tdp_w="x"), "tdp_w"),
+        (lambda: tokenfab.train(M, H100, RECIPE, devices=8, economics=3), "economics"),
     ],
 )
 def test_api_junk_raises_tokenfab_errors_naming_the_field(call, field):

@@ -121,7 +121,7 @@ def cmd_plugins(args: argparse.Namespace, console: Any) -> None:
     from ..hardware.registry import default_registry
     from ..io.tables import Column
 
-    if args.check:
+    if args.check is not None:  # an empty NAME is "no such pack", not the listing
         return _check_pack(args, console)
     rows = plugin_rows(default_registry())
     if not (args.json or args.csv):

@@ -24,6 +24,7 @@ def register(sub: Any) -> dict:
 
 
 def cmd_report(args: argparse.Namespace, console: Any) -> None:
+    from ..bounds import check_writable
     from ..errors import ValidationError
     from ..io.report import report_data, write_report
     from ..planning.pareto import pareto
@@ -31,6 +32,8 @@ def cmd_report(args: argparse.Namespace, console: Any) -> None:
 
     if not args.html and not args.json:
         raise ValidationError("html: give --html FILE (or --json for the data)")
+    if args.html:
+        check_writable("html", args.html)
     result = run_plan(args)
     front = pareto(
         args.model,

@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from ..bounds import check_writable
 from ..errors import ValidationError
 
 #: Vendor colours (each vendor's brand colour, moved where two would clash); others cycle tab10.
@@ -48,6 +49,7 @@ def _check_path(path: str | Path) -> Path:
     path = Path(path)
     if path.suffix.lower() not in (".png", ".svg"):
         raise ValidationError(f"plot: the file must end in .png or .svg, got {str(path)!r}")
+    check_writable("plot", str(path))
     return path
 
 

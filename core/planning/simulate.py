@@ -366,7 +366,11 @@ def simulate(
 
     slo = SLO.of(slo)
     seed = check_seed(seed)
-    inp, out = int(_field(workload, "input_tokens")), int(_field(workload, "output_tokens"))
+    inp = bounds.check_int("input_tokens", _field(workload, "input_tokens"), 1)
+    out = bounds.check_int("output_tokens", _field(workload, "output_tokens"), 1)
+    bounds.check_type("trace", trace, (Trace, str, Path), "a Trace or a CSV/JSONL path")
+    if requests is not None and duration is not None:
+        raise ValidationError("requests: give requests or duration, not both", field="requests")
     if _field(workload, "speculative") is not None:
         raise ValidationError("speculative: the load simulator does not model speculative decoding yet")
     batch = int(_field(workload, "batch", 1) or 1)

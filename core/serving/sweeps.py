@@ -37,7 +37,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import pathlib
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -413,7 +412,8 @@ def sweep(
 
     chunk = bounds.check_int("chunk", chunk, 1)
     check_deployment_fields(options)
-    _check_out(out)
+    if out is not None:
+        bounds.check_writable("out", os.fspath(out))
 
     grid = Grid.of(batch, context, tokens)
     chunk = min(chunk, bounds.max_scenarios())  # one chunk is one engine call
@@ -477,16 +477,6 @@ def max_workers() -> int:
     """Most processes a local Dask cluster may start: four per CPU core (each process holds a
     Python interpreter and a chunk's arrays; past a few per core they only wait for the CPU)."""
     return 4 * (os.cpu_count() or 1)
-
-
-def _check_out(out: Any) -> None:
-    """``out`` names a file in an existing folder (a missing folder is the user's error, not an OSError)."""
-    if out is None:
-        return
-    path = pathlib.Path(os.fspath(out))
-    if path.is_dir() or not path.parent.is_dir():
-        where = "a folder" if path.is_dir() else f"in the missing folder {str(path.parent)!r}"
-        raise ValidationError(f"out: must be a file in an existing folder, got {str(path)!r} ({where})", field="out")
 
 
 @contextlib.contextmanager

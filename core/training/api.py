@@ -22,10 +22,11 @@ from typing import Any
 
 import attrs
 
+from .. import bounds
 from ..cost.engine import resolve_backend
 from ..economics import Economics
 from ..errors import FitError, ValidationError
-from ..hardware.protocol import Device, Power, System
+from ..hardware.protocol import MAX_WATTS, Device, Power, System
 from ..hardware.registry import Registry
 from ..models.description import Model, load_model
 from . import comm
@@ -245,10 +246,16 @@ def train(
     ``economics`` overrides prices; ``tdp_w`` overrides board power.
     """
     model = load_model(model)
-    recipe = recipe if isinstance(recipe, TrainingRecipe) else TrainingRecipe.from_dict(dict(recipe))
+    recipe = recipe if isinstance(recipe, TrainingRecipe) else TrainingRecipe.from_dict(recipe)
+    if tdp_w is not None:
+        bounds.check_number("tdp_w", tdp_w, 0.0, MAX_WATTS, low_inclusive=False)
+    economics = bounds.check_type("economics", economics, Economics, "a tokenfab.Economics")
     target, device = resolve(backend, registry, tdp_w)
     if isinstance(mapping, dict):
         mapping = TrainingMapping.from_dict(mapping)
+    bounds.check_type("mapping", mapping, TrainingMapping, "a TrainingMapping or a dict")
+    if devices is not None:
+        devices = bounds.check_int("devices", devices, 1)
     if devices is None:
         devices = mapping.devices if mapping is not None else getattr(target, "device_count", None)
     if devices is None:
@@ -272,6 +279,8 @@ def check_mapping(model: Model, device: Device, mapping: TrainingMapping, recipe
         raise ValidationError(f"tp: must divide the {model.num_heads} attention heads of {model.id}, got {mapping.tp}")
     if mapping.pp > model.num_layers:
         raise ValidationError(f"pp: must be <= the {model.num_layers} layers of {model.id}, got {mapping.pp}")
+    if mapping.chunks > model.num_layers:  # Llama 3 405B runs pp 16 x 8 chunks on 126 layers: only a bound
+        raise ValidationError(f"chunks: must be <= the {model.num_layers} layers of {model.id}, got {mapping.chunks}")
     if mapping.ep > 1 and not model.is_moe:
         raise ValidationError(f"ep: expert parallelism needs a mixture-of-experts model; {model.id} is dense")
     if model.is_moe and model.num_experts % mapping.ep:

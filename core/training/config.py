@@ -18,8 +18,13 @@ from typing import Any
 
 import attrs
 
+from ..bounds import MAX_COUNT
+from ..deployment import checked_fields
 from ..errors import ValidationError
 
+#: Most training tokens a recipe may name: 1e16, about 300x the largest published budget (Qwen3's
+#: 36e12 tokens); beyond it a typo (1e300) would give a bill of 1e+292 dollars.
+MAX_TRAINING_TOKENS = 1e16
 SCHEDULES = ("1f1b", "interleaved", "zero-bubble", "dualpipe")
 RECOMPUTE = ("none", "selective", "full")
 PRECISIONS = ("bf16", "fp8")
@@ -29,9 +34,11 @@ KERNELS = ("fused", "eager")
 
 def _int_at_least(low: int):
     def check(instance: Any, attribute: attrs.Attribute, value: Any) -> None:
-        if not isinstance(value, int) or isinstance(value, bool) or value < low:
+        if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= MAX_COUNT:
             name = type(instance).__name__
-            raise ValidationError(f"{name}: {attribute.name} must be an integer >= {low}, got {value!r}")
+            raise ValidationError(
+                f"{name}: {attribute.name} must be an integer >= {low} (at most {MAX_COUNT:.0e}), got {value!r}"
+            )
 
     return check
 
@@ -76,7 +83,9 @@ class TrainingMapping:
     def __attrs_post_init__(self) -> None:
         for name in ("first_stage_layers", "last_stage_layers"):
             value = getattr(self, name)
-            if value is not None and (self.pp < 2 or not isinstance(value, int) or value < 0):
+            if value is not None and (
+                self.pp < 2 or not isinstance(value, int) or isinstance(value, bool) or value < 0
+            ):
                 raise ValidationError(f"TrainingMapping: {name} needs pp >= 2 and an integer >= 0, got {value!r}")
         if self.zero > 3:
             raise ValidationError(f"TrainingMapping: zero must be 0, 1, 2 or 3, got {self.zero}")
@@ -131,7 +140,7 @@ class TrainingMapping:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrainingMapping:
-        return cls(**data)
+        return cls(**checked_fields(cls, data))
 
 
 @attrs.frozen(kw_only=True)
@@ -155,6 +164,11 @@ class TrainingRecipe:
     measured for eager kernels (:data:`tokenfab.training.step.ELEMENTWISE_HBM_FRACTION`).
     ``finetune``: ``lora``/``qlora`` train rank-``lora_rank`` adapters on every projection of a
     frozen base (bf16, or 4-bit NF4 for QLoRA).
+    ``activation_offload``: share of the stored layer activations held in host memory between a
+    micro-batch's forward and backward (Megatron-Core's ``cpu_offloading_num_layers / num_layers``,
+    e.g. 40 / 80 on GB200's Grace; MaxText's ``decoder_layer_input: offload`` under full remat: 1).
+    They leave device memory; the copies run on their own DMA engines while the pass computes and
+    are not costed (recipes enable offload where it hides).
     """
 
     seq_len: int = attrs.field(validator=_int_at_least(1))
@@ -172,19 +186,30 @@ class TrainingRecipe:
     lora_rank: int = attrs.field(default=16, validator=_int_at_least(1))
     goodput: float = 1.0
     kernels: str = attrs.field(default="fused", validator=_one_of(KERNELS))
+    activation_offload: float = 0.0
 
     def __attrs_post_init__(self) -> None:
         if self.tokens is None and self.steps is None:
             raise ValidationError("TrainingRecipe: give tokens (the token budget) or steps")
-        if self.tokens is not None and not (isinstance(self.tokens, int | float) and self.tokens > 0):
-            raise ValidationError(f"TrainingRecipe: tokens must be > 0, got {self.tokens!r}")
-        if self.steps is not None and (not isinstance(self.steps, int) or self.steps < 1):
-            raise ValidationError(f"TrainingRecipe: steps must be an integer >= 1, got {self.steps!r}")
+        number = isinstance(self.tokens, int | float) and not isinstance(self.tokens, bool)
+        if self.tokens is not None and not (number and 1 <= self.tokens <= MAX_TRAINING_TOKENS):
+            raise ValidationError(
+                f"TrainingRecipe: tokens must be between 1 and {MAX_TRAINING_TOKENS:.0e}, got {self.tokens!r}"
+            )
+        if self.steps is not None and (not isinstance(self.steps, int) or not 1 <= self.steps <= MAX_COUNT):
+            raise ValidationError(
+                f"TrainingRecipe: steps must be an integer >= 1 (at most {MAX_COUNT:.0e}), got {self.steps!r}"
+            )
         if self.global_batch % self.micro_batch:
             raise ValidationError(
                 f"TrainingRecipe: global_batch ({self.global_batch}) must be a multiple of micro_batch "
                 f"({self.micro_batch})"
             )
+        for name in ("grad_bytes", "optimizer_bytes", "moe_imbalance", "goodput", "moe_max_nodes"):
+            value = getattr(self, name)
+            if not isinstance(value, int | float) or isinstance(value, bool):
+                if not (name == "moe_max_nodes" and value is None):
+                    raise ValidationError(f"TrainingRecipe: {name} must be a number, got {value!r:.40}")
         for name in ("grad_bytes", "optimizer_bytes"):
             if not 0 < getattr(self, name) <= 16:
                 raise ValidationError(f"TrainingRecipe: {name} must be in (0, 16] bytes, got {getattr(self, name)}")
@@ -192,6 +217,9 @@ class TrainingRecipe:
             raise ValidationError(f"TrainingRecipe: moe_imbalance must be in [1, 8], got {self.moe_imbalance}")
         if self.moe_max_nodes is not None and self.moe_max_nodes < 1:
             raise ValidationError(f"TrainingRecipe: moe_max_nodes must be >= 1, got {self.moe_max_nodes}")
+        offload = self.activation_offload
+        if not isinstance(offload, int | float) or not 0.0 <= offload <= 1.0:
+            raise ValidationError(f"TrainingRecipe: activation_offload must be in [0, 1], got {offload!r}")
         if not 0.0 < self.goodput <= 1.0:
             raise ValidationError(f"TrainingRecipe: goodput must be in (0, 1], got {self.goodput}")
 
@@ -213,4 +241,4 @@ class TrainingRecipe:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrainingRecipe:
-        return cls(**data)
+        return cls(**checked_fields(cls, data))
