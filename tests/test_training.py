@@ -89,6 +89,17 @@ def test_moe_memory_by_hand():
     assert mem["activations"] == pytest.approx(2_048 + 1_600)
 
 
+def test_activation_offload_moves_layer_activations_to_host():
+    mapping = TrainingMapping(dp=2, zero=1)
+    kept = TrainingRecipe(seq_len=8, global_batch=2, steps=1, recompute="selective")
+    half = attrs.evolve(kept, activation_offload=0.5)
+    # the 18,432 bytes of layer activations of test_dense_memory_by_hand halve; the 1,600 of logits stay
+    assert memory_per_device(DENSE, mapping, half)["activations"] == pytest.approx(18_432 / 2 + 1_600)
+    assert memory_per_device(DENSE, mapping, attrs.evolve(kept, activation_offload=1))["activations"] == 1_600
+    with pytest.raises(ValidationError, match="activation_offload must be in"):
+        attrs.evolve(kept, activation_offload=1.5)
+
+
 def test_bubbles():
     # F = 1, B = 2, W = 1 per micro-batch and stage
     assert bubble_s(TrainingMapping(pp=4), 1.0, 2.0, 1.0) == pytest.approx(9.0)  # (4-1)(F+B)

@@ -26,6 +26,9 @@ def register(sub: Any) -> dict:
     p.add_argument("--lora-rank", type=int, default=16)
     p.add_argument("--moe-imbalance", type=float, default=1.0, help="busiest expert rank's tokens / mean")
     p.add_argument("--kernels", default="fused", choices=("fused", "eager"), help="element-wise kernels")
+    p.add_argument(
+        "--activation-offload", type=float, default=0.0, help="share of layer activations held in host memory (0-1)"
+    )
     for flag in ("--tp", "--pp", "--cp", "--ep", "--dp", "--zero", "--chunks"):
         p.add_argument(flag, type=int)
     p.add_argument("--first-stage-layers", type=int, help="layers on the first pipeline stage (default even)")
@@ -76,6 +79,7 @@ def cmd_train(args: argparse.Namespace, console: Any) -> None:
         lora_rank=args.lora_rank,
         moe_imbalance=args.moe_imbalance,
         kernels=args.kernels,
+        activation_offload=args.activation_offload,
     )
     econ = Economics(usd_per_device_hour=args.usd_per_device_hour, capex_usd=args.capex_usd)
     est = train(

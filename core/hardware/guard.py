@@ -187,6 +187,31 @@ def deep_copy(value: Any) -> Any:
         return copy.deepcopy(value)
 
 
+class Snapshot:
+    """A deep copy of a value taken now and built on first :meth:`value` call: the pickle
+    (what a pack's later changes to its object cannot reach) is taken at once, the unpickling,
+    the larger half of a copy, only for values someone reads. A value pickle cannot take is
+    copied with :func:`copy.deepcopy` at once."""
+
+    __slots__ = ("_blob", "_value", "_lock")
+
+    def __init__(self, value: Any) -> None:
+        self._lock = threading.Lock()
+        try:
+            self._blob: bytes | None = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+            self._value = None
+        except Exception:  # noqa: BLE001 - as deep_copy: what pickle cannot take, deepcopy can
+            self._blob, self._value = None, copy.deepcopy(value)
+
+    def value(self) -> Any:
+        """The copy (the same object on every call)."""
+        if self._blob is not None:
+            with self._lock:
+                if self._blob is not None:
+                    self._value, self._blob = pickle.loads(self._blob), None
+        return self._value
+
+
 def _copies(kwargs: dict[str, Any]) -> dict[str, Any]:
     """Deep copies of hook arguments: what a pack does to them stays with the pack."""
     try:

@@ -164,6 +164,11 @@ class TrainingRecipe:
     measured for eager kernels (:data:`tokenfab.training.step.ELEMENTWISE_HBM_FRACTION`).
     ``finetune``: ``lora``/``qlora`` train rank-``lora_rank`` adapters on every projection of a
     frozen base (bf16, or 4-bit NF4 for QLoRA).
+    ``activation_offload``: share of the stored layer activations held in host memory between a
+    micro-batch's forward and backward (Megatron-Core's ``cpu_offloading_num_layers / num_layers``,
+    e.g. 40 / 80 on GB200's Grace; MaxText's ``decoder_layer_input: offload`` under full remat: 1).
+    They leave device memory; the copies run on their own DMA engines while the pass computes and
+    are not costed (recipes enable offload where it hides).
     """
 
     seq_len: int = attrs.field(validator=_int_at_least(1))
@@ -181,6 +186,7 @@ class TrainingRecipe:
     lora_rank: int = attrs.field(default=16, validator=_int_at_least(1))
     goodput: float = 1.0
     kernels: str = attrs.field(default="fused", validator=_one_of(KERNELS))
+    activation_offload: float = 0.0
 
     def __attrs_post_init__(self) -> None:
         if self.tokens is None and self.steps is None:
@@ -211,6 +217,9 @@ class TrainingRecipe:
             raise ValidationError(f"TrainingRecipe: moe_imbalance must be in [1, 8], got {self.moe_imbalance}")
         if self.moe_max_nodes is not None and self.moe_max_nodes < 1:
             raise ValidationError(f"TrainingRecipe: moe_max_nodes must be >= 1, got {self.moe_max_nodes}")
+        offload = self.activation_offload
+        if not isinstance(offload, int | float) or not 0.0 <= offload <= 1.0:
+            raise ValidationError(f"TrainingRecipe: activation_offload must be in [0, 1], got {offload!r}")
         if not 0.0 < self.goodput <= 1.0:
             raise ValidationError(f"TrainingRecipe: goodput must be in (0, 1], got {self.goodput}")
 

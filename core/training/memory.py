@@ -29,7 +29,8 @@ under 1F1B and zero-bubble (so ``pp * first_stage_layers`` layer-micro-batches, 
 stages are even), ``(1 + (pp - 1)/(pp v))``
 times that interleaved, ``(pp + 1) / pp`` times under DualPipe. The last stage adds the fp32
 logits, bf16, their gradient written in place, ``2 * N * vocab / tp`` (the fp32 softmax is
-computed in chunks). Under fp8 the saved inputs of fp8 linear layers (norm outputs, attention
+computed in chunks). ``activation_offload`` moves that share of the layers' activations to host
+memory (the logits stay). Under fp8 the saved inputs of fp8 linear layers (norm outputs, attention
 output, activation output) are the fp8 casts Transformer Engine keeps: half the bytes.
 """
 
@@ -136,7 +137,7 @@ def memory_per_device(model: Model, mapping: TrainingMapping, recipe: TrainingRe
     layers = model.num_layers + model.mtp_layers
     first = mapping.stage_layers(layers)[0]
     per_layer = activation_bytes_per_token_layer(model, mapping, recipe) * tokens
-    acts = per_layer * first * mapping.pp * in_flight_factor(mapping)
+    acts = per_layer * first * mapping.pp * in_flight_factor(mapping) * (1.0 - recipe.activation_offload)
     logits = 2.0 * tokens * model.vocab_size / mapping.tp
     return {
         "weights": weights,
