@@ -17,6 +17,24 @@ import sys
 import types
 from typing import TYPE_CHECKING, Any
 
+
+def _find_attrs(fullname: str, path: object = None, target: object = None) -> Any:
+    """``find_spec`` of a finder first on ``sys.meta_path``: when attrs loads ``attr._make``, hand
+    it to :mod:`tokenfab._attrs_cache` (attrs' generated methods of our classes, compiled once)."""
+    if fullname != "attr._make":
+        return None
+    from ._attrs_cache import find_spec
+
+    return find_spec(fullname, path, target)
+
+
+if "attr._make" in sys.modules:  # attrs came first: patch it now
+    from ._attrs_cache import install
+
+    install()
+elif not any(getattr(finder, "tokenfab_attrs", False) for finder in sys.meta_path):
+    sys.meta_path.insert(0, types.SimpleNamespace(find_spec=_find_attrs, tokenfab_attrs=True))
+
 #: Modules that moved into stage subpackages (DESIGN section 6, docs/architecture.md): old name ->
 #: subpackage. ``import tokenfab.engine`` still works and gives the very module
 #: ``tokenfab.cost.engine`` (one object: patching either patches what the core runs).

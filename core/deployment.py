@@ -281,15 +281,15 @@ def as_deployment(backend: Any, deployment: Deployment | None, **overrides: Any)
         backend, deployment = deployment, backend
     if deployment is not None and not isinstance(deployment, Deployment):
         raise ValidationError(f"deployment: expected a tokenfab.Deployment, got {type(deployment).__name__}")
+    changes = {k: v for k, v in overrides.items() if v is not None}
     if deployment is None:
         if backend is None:
             raise ValidationError("backend: give a backend id like 'nvidia:h100-sxm' or a Deployment")
-        deployment = Deployment(backend=backend_id(backend))
-    elif backend is not None and backend_id(backend).strip().lower() != deployment.backend.strip().lower():
+        return Deployment(**{"backend": backend_id(backend), **changes})  # one construction, one validation
+    if backend is not None and backend_id(backend).strip().lower() != deployment.backend.strip().lower():
         raise ValidationError(
             f"backend: {backend_id(backend)!r} differs from the deployment's backend {deployment.backend!r}"
         )
-    changes = {k: v for k, v in overrides.items() if v is not None}
     return attrs.evolve(deployment, **changes) if changes else deployment
 
 

@@ -8,7 +8,6 @@ on one line and exits 2.
 
 from __future__ import annotations
 
-import difflib
 import re
 
 # "batch: must be ..." / "input_tokens + output_tokens: ..." / "Device 'x': year must be ..." /
@@ -53,6 +52,8 @@ class UnknownIdError(TokenfabError, KeyError):
 
     def __init__(self, kind: str, value: str, known: list[str]):
         self.kind, self.value, self.known = kind, value, list(known)
+        import difflib  # only an unknown id needs it (start-up)
+
         close = difflib.get_close_matches(str(value), self.known, n=3, cutoff=0.5)
         hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
         listing = ", ".join(sorted(self.known)[:12]) + (", ..." if len(self.known) > 12 else "")

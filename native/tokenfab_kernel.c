@@ -111,7 +111,7 @@ int tf_evaluate(const tf_inputs *in, const tf_outputs *out, size_t *bad_index)
 /* Fused path: scenario (replica batch, tokens, context) -> step totals, straight from the plan's
  * coefficient rows. This scalar path takes one scenario at a time; it is the reference the blocked
  * path below reproduces bit for bit, and the path that finds and names faults.
- * Mirrors tokenfab.engine.run_plan without a mixed-in prompt part (see core/cost/fastpath.py):
+ * Mirrors tokenfab.engine.run_plan, with its mixed-in prompt part when extra_batch > 0 (core/cost/fastpath.py):
  *   layout   g = B/ep, busy = max(g, 1), m = min(busy, pp), time group busy/m, mean group g/m
  *   per group: N = Bg*T tokens, sampled = Bg*(prompt ? 1 : T), P and K from the op's window,
  *   coefficients as tokenfab.lowering, then op_cost for every op;
@@ -136,25 +136,37 @@ static double imbalance_cap(const tf_plan_inputs *in, double E, double k)
     return cap > n ? n : cap;
 }
 
-static int group_cost(const tf_plan_inputs *in, double Bg, double T, double C, double routed, int timed,
+/* One group's micro-batch: Bg sequences adding T tokens after C (prompt tokens when in->prompt),
+ * plus the share xb of the extra prompt chunk (in->extra_tokens after in->extra_context, not
+ * sampled; xb = 0: none), as tokenfab.engine._coefficients sums its parts. */
+static int group_cost(const tf_plan_inputs *in, double Bg, double T, double C, double xb, double routed, int timed,
                       double acc[8], size_t s)
 {
     size_t O = in->n_ops, L = in->n_levels;
-    int prompt = in->prompt != 0.0;
+    int prompt = in->prompt != 0.0, extra = xb != 0.0;
+    double xt = in->extra_tokens, xc = in->extra_context;
     double Ng = Bg * T, sampled = Bg * (prompt ? 1.0 : T);
     double td = prompt ? 0.0 : Ng, tq = prompt ? Ng : 0.0;
+    if (extra) tq = tq + xb * xt;
     double N = td + tq;
+    double T_rows = extra && xt > T ? xt : T; /* the longest part's tokens per sequence */
     for (size_t o = 0; o < O; o++) {
         const double *row = in->rows + o * TF_ROW_FIELDS;
         double w = row[TF_ROW_WINDOW] > 0.0 ? row[TF_ROW_WINDOW] : INFINITY;
         double P, K;
         attention_pairs(Bg, T, C, w, &P, &K);
         double Pd = prompt ? 0.0 : P, Pq = prompt ? P : 0.0, Kd = prompt ? 0.0 : K, Kq = prompt ? K : 0.0;
+        if (extra) {
+            double Px, Kx;
+            attention_pairs(xb, xt, xc, w, &Px, &Kx);
+            Pq = Pq + Px;
+            Kq = Kq + Kx;
+        }
         double flops = td * row[TF_ROW_FLOPS_PER_TOKEN] + tq * row[TF_ROW_FLOPS_PER_TOKEN_PROMPT]
                        + sampled * row[TF_ROW_FLOPS_PER_SEQ] + Pd * row[TF_ROW_FLOPS_PER_PAIR]
                        + Pq * row[TF_ROW_FLOPS_PER_PAIR_PROMPT] + Kq * row[TF_ROW_FLOPS_PER_CTX_PROMPT];
         double rows = N * row[TF_ROW_ROWS_PER_TOKEN] + sampled * row[TF_ROW_ROWS_PER_SEQ];
-        rows = rows + T * row[TF_ROW_ROWS_PER_SEQ_TOKEN];
+        rows = rows + T_rows * row[TF_ROW_ROWS_PER_SEQ_TOKEN];
         double act = N * row[TF_ROW_ACT_PER_TOKEN] + sampled * row[TF_ROW_ACT_PER_SEQ];
         double kv = (Kd + Kq) * row[TF_ROW_KV_READ_PER_CTX] + N * row[TF_ROW_KV_WRITE_PER_TOKEN];
         double E = row[TF_ROW_EXPERTS_TOTAL], k = row[TF_ROW_EXPERTS_TOP_K];
@@ -208,19 +220,23 @@ static int scenario_totals(const tf_plan_inputs *in, const tf_totals *out, size_
 {
     double active = in->tp * in->ep;
     double B = in->replica_batch[s], T = in->tokens[s], C = in->context[s];
-    if (bad(B) || bad(T) || bad(C)) return TF_ERR_NEGATIVE;
+    double XB = in->extra_batch, XT = in->extra_tokens, XC = in->extra_context;
+    if (bad(B) || bad(T) || bad(C) || bad(XB) || bad(XT) || bad(XC)) return TF_ERR_NEGATIVE;
     double mean = B / in->ep;
     double busy = mean > 1.0 ? mean : 1.0;
     double micro = busy < in->pp ? busy : in->pp;
-    double routed = B * T * (1.0 / micro);
+    double work = B * T;
+    if (XB != 0.0) work = work + XB * XT; /* the chunk's tokens are routed to the experts too */
+    double routed = work * (1.0 / micro);
+    double xb = XB != 0.0 ? XB * (1.0 / (in->ep * micro)) : 0.0; /* one group's micro-batch share */
     double timed[8] = {0.0}, avg[8] = {0.0};
     double b_time = busy / micro, b_mean = mean / micro;
-    int status = group_cost(in, b_time, T, C, routed, 1, timed, s);
+    int status = group_cost(in, b_time, T, C, xb, routed, 1, timed, s);
     if (b_mean == b_time && in->ep == 1.0) { /* one group, no expert imbalance: the mean is the timed one */
         avg[0] = timed[0];
         avg[1] = timed[1];
     } else if (status == TF_OK) {
-        status = group_cost(in, b_mean, T, C, routed, 0, avg, s);
+        status = group_cost(in, b_mean, T, C, xb, routed, 0, avg, s);
     }
     if (status != TF_OK) return status;
     double seconds = timed[0];
@@ -536,13 +552,36 @@ int tf_step_totals(const tf_plan_inputs *in, const tf_totals *out, size_t *bad_i
     if (in->weights_level >= L || in->kv_level >= L) return TF_ERR_SIZE;
     if (!(in->tp >= 1.0) || !(in->pp >= 1.0) || !(in->ep >= 1.0)) return TF_ERR_SIZE;
     tf_op ops[TF_MAX_OPS];
-    int faulty = O > TF_MAX_OPS || load_ops(in, ops);
+    int faulty = O > TF_MAX_OPS || in->extra_batch != 0.0 || load_ops(in, ops); /* a mixed step: scalar path */
     for (size_t start = 0; start < S; start += TF_BLOCK) {
         size_t n = S - start < TF_BLOCK ? S - start : TF_BLOCK;
         if (!faulty && block_totals(in, ops, out, start, n) == 0) continue;
         for (size_t s = start; s < start + n; s++) { /* the scalar path finds the fault, if any */
             int status = scenario_totals(in, out, s);
             if (status != TF_OK) { *bad_index = s; return status; }
+        }
+    }
+    return TF_OK;
+}
+
+int tf_plans_totals(const tf_plan_inputs *const *plans, size_t n_plans, const double *batch, const double *tokens,
+                    const double *context, double prompt, double *seconds, double *joules, signed char *bound,
+                    size_t *bad_plan)
+{
+    *bad_plan = 0;
+    for (size_t i = 0; i < n_plans; i++) {
+        tf_plan_inputs in = *plans[i];
+        in.n_scenarios = in.len_s = 1;
+        in.replica_batch = batch + i;
+        in.tokens = tokens + i;
+        in.context = context + i;
+        in.prompt = prompt;
+        tf_totals out = {seconds + i, joules + i, bound + i, NULL, NULL};
+        size_t bad = 0;
+        int status = tf_step_totals(&in, &out, &bad);
+        if (status != TF_OK) {
+            *bad_plan = i;
+            return status;
         }
     }
     return TF_OK;

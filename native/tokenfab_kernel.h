@@ -125,7 +125,14 @@ typedef struct {
     double idle_w;
     double max_w;
     double joules_per_comm_byte;
+    /* A prompt chunk mixed into every scenario's step (chunked prefill, tokenfab.engine.run_plan's
+     * extra part): extra_tokens prompt tokens after extra_context cached ones for each of
+     * extra_batch sequences of the replica, not sampled. extra_batch 0: no chunk. */
+    double extra_batch;
+    double extra_tokens;
+    double extra_context;
 } tf_plan_inputs;
+#define TF_PLAN_EXTRA 1 /* tf_plan_inputs has the extra_* fields (an older build lacks them) */
 
 typedef struct {
     double *seconds;  /* [S] step wall time */
@@ -136,3 +143,10 @@ typedef struct {
 } tf_totals;
 
 int tf_step_totals(const tf_plan_inputs *in, const tf_totals *out, size_t *bad_index);
+
+/* One scenario on each of n_plans prepared plans (the mapping search ranks its candidates in one
+ * call): plans[i] at (batch[i], tokens[i], context[i]), every plan's scenario fields ignored;
+ * prompt as in tf_plan_inputs. On a fault, *bad_plan names the plan and the status is returned. */
+int tf_plans_totals(const tf_plan_inputs *const *plans, size_t n_plans, const double *batch, const double *tokens,
+                    const double *context, double prompt, double *seconds, double *joules, signed char *bound,
+                    size_t *bad_plan);

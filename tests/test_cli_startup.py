@@ -84,3 +84,16 @@ def test_estimate_imports_nothing_heavy(extra):
     rc, out, modules = _modules_after([*ESTIMATE, *extra])
     assert rc == 0 and ("TTFT" in out or "ttft_s" in out)
     assert not [name for name in HEAVY if name in modules]
+
+
+@pytest.mark.parametrize("columns", [None, "", "0", "-3", "abc", "57", "200"])
+def test_help_width_is_shutils(monkeypatch, columns):
+    import shutil
+
+    from tokenfab.cli import _terminal_columns
+
+    if columns is None:
+        monkeypatch.delenv("COLUMNS", raising=False)
+    else:
+        monkeypatch.setenv("COLUMNS", columns)
+    assert _terminal_columns() == shutil.get_terminal_size().columns

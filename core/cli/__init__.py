@@ -16,7 +16,6 @@ things inside their handlers, so that building the parser stays cheap.
 from __future__ import annotations
 
 import argparse
-import difflib
 import importlib
 import os
 import pkgutil
@@ -42,16 +41,57 @@ _CHOICE = re.compile(r"invalid choice: '?([^' ]*)'? \(choose from (.*)\)")
 
 class OneLineParser(argparse.ArgumentParser):
     """argparse with usage errors on one line (``tokenfab: error: ...``, exit 2) and a
-    did-you-mean suggestion for a mistyped command or choice."""
+    did-you-mean suggestion for a mistyped command or choice. ``description`` and ``epilog`` may
+    be functions returning the text: they are called only when the help is printed."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
         match = _CHOICE.search(message)
         if match:
+            import difflib  # a mistyped command or choice is the only user
+
             choices = [c.strip().strip("'") for c in match.group(2).split(",")]
             close = difflib.get_close_matches(match.group(1), choices, n=1, cutoff=0.5)
             hint = f"; did you mean {close[0]!r}?" if close else f" (choose from {', '.join(choices)})"
             message = message[: match.start()] + f"invalid choice: {match.group(1)!r}{hint}"
         self.exit(2, f"tokenfab: error: {' '.join(message.split())} (see '{self.prog} --help')\n")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.formatter_class = _sized(self.formatter_class)
+
+    def format_help(self) -> str:
+        if callable(self.description):
+            self.description = self.description()
+        if callable(self.epilog):
+            self.epilog = self.epilog()
+        return super().format_help()
+
+
+def _sized(formatter_class: Any) -> Callable[..., argparse.HelpFormatter]:
+    """``formatter_class`` given the width argparse would give it (the terminal's, less 2), found
+    without importing :mod:`shutil` (and through it bz2 and lzma): argparse makes a formatter for
+    every option added."""
+
+    def make(prog: str, **kwargs: Any) -> argparse.HelpFormatter:
+        kwargs.setdefault("width", _terminal_columns() - 2)
+        return formatter_class(prog, **kwargs)
+
+    return make
+
+
+def _terminal_columns() -> int:
+    """``shutil.get_terminal_size().columns``, the same steps: ``$COLUMNS`` when a positive
+    integer, else the size of ``sys.__stdout__``'s terminal, else 80."""
+    try:
+        columns = int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        columns = 0
+    if columns > 0:
+        return columns
+    try:
+        return os.get_terminal_size(sys.__stdout__.fileno()).columns or 80
+    except (AttributeError, ValueError, OSError):
+        return 80
 
 
 class _Unbuilt:

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import csv
-import io
-import json
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -136,6 +133,10 @@ def exit_code(result: Any) -> int:
 
 def print_csv(rows: Sequence[dict], keys: Sequence[str]) -> None:
     """CSV with a header row; nested values (dicts, lists) are written as JSON."""
+    import csv
+    import io
+    import json
+
     rows = [{k: json.dumps(v) if isinstance(v, (dict, list)) else v for k, v in row.items()} for row in rows]
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=list(keys), extrasaction="ignore")
@@ -146,6 +147,8 @@ def print_csv(rows: Sequence[dict], keys: Sequence[str]) -> None:
 
 def print_json(data: Any) -> None:
     """Strict JSON on stdout: a non-finite number is an error naming its field, never ``NaN``."""
+    import json  # here: a run that prints a table does not need it
+
     check_finite(data, "output")
     print(json.dumps(data, indent=2, default=str, allow_nan=False))
 

@@ -95,7 +95,7 @@ def register(sub: Any) -> dict:
     p = sub.add_parser(
         "plan",
         help="cheapest deployments meeting a latency SLO, over backends, devices, mappings, precisions, batch",
-        epilog=metrics_help(),
+        epilog=metrics_help,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_plan_options(p)

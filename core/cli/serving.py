@@ -16,12 +16,12 @@ def register(sub: Any) -> dict:
     from ..io.metrics import metrics_help
 
     raw = argparse.RawDescriptionHelpFormatter
-    p = sub.add_parser("estimate", help="serving estimate for one backend", epilog=metrics_help(), formatter_class=raw)
+    p = sub.add_parser("estimate", help="serving estimate for one backend", epilog=metrics_help, formatter_class=raw)
     p.add_argument("--backend", required=True, help="backend id, e.g. nvidia:h100-sxm")
     p.add_argument("--breakdown", action="store_true", help="per-operator breakdown of prefill and a mid decode step")
     add_scenario(p)
     _add_load_options(p)
-    p = sub.add_parser("compare", help="rank backends on one scenario", epilog=metrics_help(), formatter_class=raw)
+    p = sub.add_parser("compare", help="rank backends on one scenario", epilog=metrics_help, formatter_class=raw)
     p.add_argument("--backends", default="all", help="comma-separated backend ids, or 'all' (default)")
     p.add_argument("--sort", default="usd_per_mtok", choices=sorted(METRICS), help="ranking metric (see metrics below)")
     p.add_argument("--plot", metavar="FILE", help="also draw $/Mtok against tokens/s per user (.png or .svg)")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import textwrap
 from typing import TYPE_CHECKING, Any
 
 from ._common import add_output, emit, exit_code, mapping_options, print_json
@@ -16,16 +15,23 @@ ORDER = 25
 GRID_HELP = "a number, comma-separated numbers, or START:STOP[:STEP] (inclusive)"
 
 
+def _description() -> str:
+    """The help's description (built only when the help is printed)."""
+    import textwrap
+
+    return textwrap.fill(
+        "Grid axes use the same language as tokenfab.sweep: " + GRID_HELP + ". "
+        "The grid is their outer product; large grids go to --out in chunks of bounded memory.",
+        78,
+    )
+
+
 def register(sub: Any) -> dict:
     """Add the sweep subcommand to ``sub``; return name -> handler."""
     p = sub.add_parser(
         "sweep",
         help="step costs over a grid of batch x context x tokens on many backends",
-        description=textwrap.fill(
-            "Grid axes use the same language as tokenfab.sweep: " + GRID_HELP + ". "
-            "The grid is their outer product; large grids go to --out in chunks of bounded memory.",
-            78,
-        ),
+        description=_description,
         epilog="metrics:\n"
         "  step        seconds of one forward step of the replica (prefill or decode)\n"
         "  tok/s       batch x tokens / step: tokens per second one replica processes\n"

@@ -16,7 +16,9 @@ draws exactly TDP.
 
 from __future__ import annotations
 
+import math
 import weakref
+from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any
 
@@ -33,7 +35,7 @@ from ..models.description import Model, load_model
 from ..models.lowering import Op, ParallelMapping, kv_bytes_per_token_split, lower
 from ..planning.stages import split_stages
 from . import collectives
-from .fastpath import plan_cache
+from .fastpath import memoised, plan_cache
 from .kernel import BOUND_NAMES, KernelInputs, evaluate
 
 #: Precisions a matrix unit computes in directly; integer weights default to bf16 activations.
@@ -205,7 +207,10 @@ class Plan:
     @property
     def deployment(self) -> Deployment:
         """The resolved :class:`Deployment` of this plan: every field filled in, so that passing it
-        back reproduces this plan."""
+        back reproduces this plan (built once per plan: plans are frozen)."""
+        return _per_plan("deployment", self, Plan._resolved_deployment)
+
+    def _resolved_deployment(self) -> Deployment:
         m, prec = self.mapping, self.precisions
         return Deployment(
             backend=self.backend.id,
@@ -253,6 +258,29 @@ class Plan:
         used[self.kv_level] = used.get(self.kv_level, 0.0) + kv
         return used
 
+    def memory_one(self, batch: float, kv_tokens: float, step_tokens: float) -> dict[str, float]:
+        """:meth:`memory_per_device` of one scenario in plain floats (the same operations in the
+        same order, so the same values), for the scalar paths and the mapping search."""
+        group = float(math.ceil(batch / self.mapping.ep))
+        window = self.model.sliding_window or 0
+        per_seq = self.kv_bytes_per_token * kv_tokens + self.kv_window_bytes_per_token * min(kv_tokens, window)
+        kv = group * per_seq
+        used = {self.weights_level: self.weight_bytes_per_device + self.activation_bytes(group * step_tokens, group)}
+        used[self.kv_level] = used.get(self.kv_level, 0.0) + kv
+        return used
+
+    def fits_one(self, batch: float, kv_tokens: float, step_tokens: float) -> bool:
+        """:meth:`fits` of one scenario, in plain floats."""
+        used = self.memory_one(batch, kv_tokens, step_tokens)
+        return all(amount <= self.usable_bytes(level) for level, amount in used.items())
+
+    def memory_fit_one(self, batch: float, kv_tokens: float, step_tokens: float) -> tuple[float, bool]:
+        """(bytes per device over all levels, whether every level fits) of one scenario, in plain
+        floats: what :class:`StepCost` reports as ``memory_per_device_bytes`` and ``fits``."""
+        used = self.memory_one(batch, kv_tokens, step_tokens)
+        memory = sum(used.values()) if self.weights_level != self.kv_level else used[self.weights_level]
+        return memory, all(amount <= self.usable_bytes(level) for level, amount in used.items())
+
     def usable_bytes(self, level: str) -> float:
         return self.device.level(level).capacity_bytes * (1.0 - self.device.efficiency.memory_reserve_fraction)
 
@@ -298,7 +326,8 @@ def _placement(
     default = device.weight_memory.name
     weight_bytes, kv_bytes, act_bytes = bytes_
     choice = None
-    if deployment.weights_memory is None or deployment.kv_memory is None:
+    asked = deployment.weights_memory is None or deployment.kv_memory is None
+    if asked and registry.pm.hook.tokenfab_placement.get_hookimpls():  # no pack places: no call to make
         choice = guard.call_first(
             registry,
             "tokenfab_placement",
@@ -363,38 +392,87 @@ class PlanBuilder:
     kv_tokens: float
     _built: dict = attrs.field(factory=dict, eq=False, repr=False, alias="_built")
 
-    def build(self, mapping: ParallelMapping, replicas: int) -> Plan:
-        """The plan of ``mapping`` with ``replicas`` data-parallel copies (lowered once per mapping)."""
-        if mapping not in self._built:
-            self._built[mapping] = self._build(mapping)
-        plan = self._built[mapping]
-        return plan if plan.replicas == replicas else attrs.evolve(plan, replicas=replicas)
+    def at(self, batch: float, kv_tokens: float) -> PlanBuilder:
+        """This builder sized for ``batch`` sequences of ``kv_tokens`` context, sharing its store
+        (``attrs.evolve`` without re-running ``__init__``: nothing else changes)."""
+        new = object.__new__(PlanBuilder)
+        for name in _BUILDER_SLOTS:
+            object.__setattr__(new, name, getattr(self, name))
+        object.__setattr__(new, "batch", batch)
+        object.__setattr__(new, "kv_tokens", kv_tokens)
+        return new
 
-    def _build(self, mapping: ParallelMapping, replicas: int = 1) -> Plan:
-        model, device, prec = self.model, self.device, self.precisions
-        _check_mapping(model, device, mapping)
+    def build(self, mapping: ParallelMapping, replicas: int) -> Plan:
+        """The plan of ``mapping`` with ``replicas`` data-parallel copies. Lowering is done once per
+        mapping and plans are kept by (mapping, placement, replicas) in a store that every builder
+        of the same model, backend and deployment shares (see :func:`plan_builder`): a new scenario
+        gets back the very same :class:`Plan` object, so per-plan caches (coefficient rows, the
+        kernel's prepared inputs) stay warm. Only the placement hook sees the scenario."""
+        lowered = self._built.get(mapping)
+        if lowered is None:
+            _check_mapping(self.model, self.device, mapping)
+            lowered = self._built[mapping] = self._lower(mapping)
+        ops, w, kv_full, kv_window, max_layers = lowered
+        levels = self._levels(mapping, w, kv_full, kv_window)
+        key = (mapping, levels, replicas)
+        plan = self._built.get(key)
+        if plan is None:
+            plan = self._built[key] = Plan(
+                model=self.model,
+                backend=self.backend,
+                device=self.device,
+                mapping=mapping,
+                replicas=replicas,
+                precisions=self.precisions,
+                weights_level=levels[0],
+                kv_level=levels[1],
+                ops=ops,
+                weight_bytes_per_device=w,
+                kv_bytes_per_token=kv_full,
+                kv_window_bytes_per_token=kv_window,
+            )
+        return plan
+
+    def _lower(self, mapping: ParallelMapping) -> tuple:
+        """(ops, weight bytes per device, KV bytes per token of full and of windowed layers, layers
+        of the largest stage) of ``mapping``: everything of a plan that no scenario changes."""
+        model, prec = self.model, self.precisions
         wb, ab, kb = _bytes(prec.weights), _bytes(prec.activations), _bytes(prec.kv)
         ops = tuple(lower(model, mapping, weight_bytes=wb, act_bytes=ab, kv_bytes=kb))
         split = split_stages(ops, model.num_layers, mapping.pp)  # whole layers, balanced by bytes
-        w = split.weight_bytes
         kv_full, kv_window = kv_bytes_per_token_split(model, mapping, kb, split.max_layers)
-        cached = kv_full * self.kv_tokens + kv_window * min(self.kv_tokens, model.sliding_window or 0)
-        kv_total = cached * np.ceil(self.batch / mapping.ep)
-        wl, kl = _placement(self.registry, model, device, (w, kv_total, 0.0), self.deployment)
-        return Plan(
-            model=model,
-            backend=self.backend,
-            device=device,
-            mapping=mapping,
-            replicas=replicas,
-            precisions=prec,
-            weights_level=wl,
-            kv_level=kl,
-            ops=ops,
-            weight_bytes_per_device=w,
-            kv_bytes_per_token=kv_full,
-            kv_window_bytes_per_token=kv_window,
-        )
+        return ops, split.weight_bytes, kv_full, kv_window, split.max_layers
+
+    def invalid(self, mapping: ParallelMapping) -> str:
+        """Why ``mapping`` cannot run this model on this device ("" when it can), once per mapping."""
+        key = ("invalid", mapping)
+        reason = self._built.get(key)
+        if reason is None:
+            try:
+                _check_mapping(self.model, self.device, mapping)
+                reason = ""
+            except ValidationError as exc:
+                reason = str(exc)
+            self._built[key] = reason
+        return reason
+
+    def _levels(self, mapping: ParallelMapping, w: float, kv_full: float, kv_window: float) -> tuple[str, str]:
+        """(weights level, KV level) at this builder's scenario (see :func:`_placement`); once per
+        mapping when no pack's placement hook is asked (the deployment fixes both, or none has one)."""
+        d = self.deployment
+        asked = d.weights_memory is None or d.kv_memory is None
+        if not (asked and self.registry.pm.hook.tokenfab_placement.get_hookimpls()):
+            key = ("levels", mapping)
+            levels = self._built.get(key)
+            if levels is None:
+                levels = self._built[key] = _placement(self.registry, self.model, self.device, (w, 0.0, 0.0), d)
+            return levels
+        cached = kv_full * self.kv_tokens + kv_window * min(self.kv_tokens, self.model.sliding_window or 0)
+        kv_total = cached * math.ceil(self.batch / mapping.ep)
+        return _placement(self.registry, self.model, self.device, (w, kv_total, 0.0), self.deployment)
+
+
+_BUILDER_SLOTS = tuple(f.name for f in attrs.fields(PlanBuilder) if f.name not in ("batch", "kv_tokens"))
 
 
 def explicit_mapping(deployment: Deployment) -> tuple[ParallelMapping, int] | None:
@@ -425,8 +503,21 @@ def plan_builder(
     model: Any, backend: Any, deployment: Deployment, *, batch: float, kv_tokens: float, registry: Registry | None
 ) -> PlanBuilder:
     """The :class:`PlanBuilder` of ``model`` on ``backend`` with the deployment's precisions and
-    placement, sized for ``batch`` sequences of ``kv_tokens`` context."""
-    registry = registry or default_registry()
+    placement, sized for ``batch`` sequences of ``kv_tokens`` context. Model, backend and precisions
+    are resolved once per (model, backend, deployment, registry) (:func:`_resolved_builder`); the
+    builders of every scenario share its store of lowered mappings and plans."""
+    return _resolved_builder(model, backend, deployment, registry=registry).at(float(batch), float(kv_tokens))
+
+
+#: Resolved builders kept by :func:`_resolved_builder` (least recently used dropped first).
+BUILDER_CACHE_SIZE = 128
+_builders: OrderedDict = OrderedDict()
+
+
+@memoised(_builders, BUILDER_CACHE_SIZE)
+def _resolved_builder(model: Any, backend: Any, deployment: Deployment, *, registry: Registry) -> PlanBuilder:
+    """The scenario-free part of :func:`plan_builder`: model loaded, backend resolved, precisions
+    chosen; ``batch`` and ``kv_tokens`` are placeholders each scenario replaces."""
     model = load_model(model) if not isinstance(model, Model) else model
     target = backend if backend is not None and not isinstance(backend, Deployment) else deployment.backend
     backend, device = resolve_backend(target, registry)
@@ -437,20 +528,22 @@ def plan_builder(
         precisions=_resolve_precisions(device, deployment, model),
         deployment=deployment,
         registry=registry,
-        batch=batch,
-        kv_tokens=kv_tokens,
+        batch=1.0,
+        kv_tokens=1.0,
     )
 
 
 def streaming_fallback(builder: PlanBuilder) -> PlanBuilder | None:
     """The builder that streams weights from the device's external memory (MemoryX), for when
     on-device memory cannot hold the model at the device count given; ``None`` when the
-    deployment fixed the weights' level or the device has no external memory."""
+    deployment fixed the weights' level or the device has no external memory. Its store of plans
+    is kept in ``builder``'s, so it too is shared by every scenario."""
     external = builder.device.external_memory
     if builder.deployment.weights_memory is not None or external is None:
         return None
     deployment = attrs.evolve(builder.deployment, weights_memory=external.name)
-    return attrs.evolve(builder, deployment=deployment, _built={})  # plans of the new placement
+    store = builder._built.setdefault(("streaming", external.name), {})
+    return attrs.evolve(builder, deployment=deployment, _built=store)  # plans of the new placement
 
 
 def _fixed_plan(builder: PlanBuilder, mapping: ParallelMapping, replicas: int, step_tokens: float) -> Plan:
@@ -459,8 +552,8 @@ def _fixed_plan(builder: PlanBuilder, mapping: ParallelMapping, replicas: int, s
     plan = builder.build(mapping, replicas)
     fallback = streaming_fallback(builder)
     if fallback is not None:
-        b, kv, t = np.ceil(builder.batch / replicas), builder.kv_tokens, step_tokens
-        if not bool(np.all(plan.fits(np.float64(b), np.float64(kv), np.float64(t)))):
+        b, kv, t = float(math.ceil(builder.batch / replicas)), builder.kv_tokens, float(step_tokens)
+        if not plan.fits_one(b, kv, t):
             return fallback.build(mapping, replicas)
     return plan
 
@@ -486,7 +579,7 @@ def make_plan(
     system's by default) or the fewest devices that fit, and among the shapes of that count the
     one with the shortest step at this scenario.
     """
-    unknown = sorted(set(keywords) - set(attrs.fields_dict(Deployment)) - {"backend"})
+    unknown = sorted(set(keywords) - set(attrs.fields_dict(Deployment)) - {"backend"}) if keywords else ()
     if unknown:
         known = ", ".join(attrs.fields_dict(Deployment))
         raise ValidationError(f"{unknown[0]}: not a deployment field (known: {known})")
@@ -504,11 +597,11 @@ def _searched_plan(builder: PlanBuilder, batch: float, kv_tokens: float, step_to
     from ..planning.mappings import Sizing, candidate_shapes, feasible, no_fit_error
 
     def size(dp: int) -> tuple[float, float, float]:
-        return float(np.ceil(batch / dp)), kv_tokens, step_tokens
+        return float(math.ceil(batch / dp)), float(kv_tokens), float(step_tokens)
 
-    def search(b: PlanBuilder):
+    def search(b: PlanBuilder, explain: bool = False):
         count, shapes, _ = candidate_shapes(b, Sizing(size=size), int(np.ceil(batch)), b.deployment.devices)
-        return (count, *feasible(b, Sizing(size=size), shapes))
+        return (count, *feasible(b, Sizing(size=size), shapes, explain))
 
     count, fitting, rejected, unfit = search(builder)
     fallback = streaming_fallback(builder) if not fitting else None
@@ -519,17 +612,25 @@ def _searched_plan(builder: PlanBuilder, batch: float, kv_tokens: float, step_to
         # callers check fit (a sweep reports fits = False, an estimate raises this plan's fit error).
         return max(unfit, key=lambda item: (item[0].tp, -item[0].dp))[1]
     if not fitting:
-        raise no_fit_error(builder, count, rejected)
+        raise no_fit_error(builder, count, search(builder, explain=True)[2])
 
-    def seconds(item: tuple[Any, Plan]) -> float:  # the step's totals only: one fused pass, no breakdown
-        from .fastpath import step_totals
-
-        shape, plan = item
+    def scenario(shape: Any) -> tuple[float, float, float]:  # (replica batch, tokens, context) of a shape
         b, kv, t = size(shape.dp)
-        scenario = (np.array([b]), np.array([t]), np.array([max(float(np.floor(kv - t)), 0.0)]))
-        return float(step_totals(plan, "decode", *scenario).seconds[0])
+        return b, t, max(float(math.floor(kv - t)), 0.0)
 
-    return min(fitting, key=seconds)[1]
+    seconds = _decode_seconds([(plan, scenario(shape)) for shape, plan in fitting])
+    return fitting[min(range(len(fitting)), key=seconds.__getitem__)][1]  # the first of the fastest
+
+
+def _decode_seconds(items: list[tuple[Plan, tuple[float, float, float]]]) -> list[float]:
+    """Decode step seconds of each (plan, scenario): the step's totals only, all plans in one fused
+    C call (:func:`tokenfab.fastpath.fused_many`), else one numpy pass per plan."""
+    from .fastpath import fused_many, step_totals
+
+    fused = fused_many([plan for plan, _ in items], "decode", [scenario for _, scenario in items])
+    if fused is not None:
+        return fused
+    return [float(step_totals(plan, "decode", *(np.array([x]) for x in sc)).seconds[0]) for plan, sc in items]
 
 
 # -- step costs ---------------------------------------------------------------------------
@@ -1059,9 +1160,11 @@ def _step_cost(plan, phase, shape, layout, coeff, inputs, out, scenario, check_f
     )
 
 
-def breakdown_of(plan: Plan, phase: str, batch: Any, tokens: Any, context: Any) -> tuple[OpCost, ...]:
+def breakdown_of(
+    plan: Plan, phase: str, batch: Any, tokens: Any, context: Any, extra: Part | None = None
+) -> tuple[OpCost, ...]:
     """The per-operator breakdown of :func:`run_plan` (a lazy :attr:`StepCost.breakdown`)."""
-    return run_plan(plan, phase, batch, tokens, context, check_fit=False).breakdown
+    return run_plan(plan, phase, batch, tokens, context, check_fit=False, extra=extra).breakdown
 
 
 def _max(value: Any) -> float:

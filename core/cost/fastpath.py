@@ -19,6 +19,8 @@ from typing import Any
 import attrs
 import numpy as np
 
+from . import kernel
+
 #: Plans kept by :func:`plan_cache` (least recently used dropped first).
 PLAN_CACHE_SIZE = 512
 _plans: OrderedDict[tuple, tuple[Any, Any]] = OrderedDict()
@@ -28,6 +30,10 @@ def _model_key(model: Any) -> Any:
     """A hashable stand-in for ``model``: an id, a config path with its modification time, or a
     hashable :class:`Model`; ``None`` (do not cache) for dicts and anything unhashable."""
     if isinstance(model, str):
+        from ..models.catalog import CATALOG
+
+        if model.strip().lower() in CATALOG:  # a built-in id wins over any file of that name (load_model)
+            return model
         try:
             return (model, os.stat(model).st_mtime_ns)
         except OSError:
@@ -168,57 +174,131 @@ def _warn_stale(width: int, built: int) -> None:
         )
 
 
-def fused_totals(
-    plan: Any, phase: str, batch: np.ndarray, tokens: np.ndarray, context: np.ndarray, *, work: bool = True
-) -> dict:
-    """The C kernel's fused pass (``tf_step_totals``): 1-D float64 arrays of seconds, joules, an
-    int8 bound code and (with ``work``) FLOPs and bytes for the scenarios, or ``None`` when the C
-    kernel is unavailable."""
-    from . import kernel
+_prepared: dict[int, tuple[Any, tuple[Any, list]]] = {}
 
+
+def plan_inputs(plan: Any) -> tuple[Any, list] | None:
+    """(a ``tf_plan_inputs`` of ``plan`` with its rows and constants filled in, the scenario fields
+    left empty; the arrays its pointers point into), built once per plan and kept while the plan
+    lives; ``None`` when the C kernel is unavailable or predates the row layout. Callers hold the
+    pair while the kernel runs (a full cache may drop it meanwhile) and copy the struct
+    (:func:`_call_inputs`), so concurrent calls never share one."""
+    hit = _prepared.get(id(plan))
+    if hit is not None and hit[0]() is plan:
+        return hit[1]
     if kernel._lib is None:
         return None
     ffi, lib = kernel._ffi, kernel._lib
     table, consts = plan_rows(plan)
-    B, T, C = (np.ascontiguousarray(x, dtype=np.float64) for x in (batch, tokens, context))
-    S, (O, width), L = B.size, table.shape, consts["level_bytes_per_s"].size
+    (O, width), L = table.shape, consts["level_bytes_per_s"].size
     if width != lib.TF_ROW_FIELDS:  # an extension built from an older header: use the numpy path
         _warn_stale(width, lib.TF_ROW_FIELDS)
         return None
-    if not (B.size == T.size == C.size):
-        raise kernel.KernelError("fused kernel: mismatched scenarios")
-    names = ("seconds", "joules", "flops", "bytes") if work else ("seconds", "joules")  # NULL: not computed
-    out = {name: np.empty(S) for name in names}
-    out["bound"] = np.empty(S, dtype=np.int8)
-    keep = [B, T, C, table, consts["level_bytes_per_s"], consts["joules_per_byte"]]
+    keep = [table, consts["level_bytes_per_s"], consts["joules_per_byte"]]
     c_in = ffi.new("tf_plan_inputs *")
-    c_in.n_scenarios, c_in.n_ops, c_in.n_levels = S, O, L
-    c_in.len_rows, c_in.len_levels, c_in.len_s = table.size, L, S
-    c_in.replica_batch, c_in.tokens, c_in.context = (ffi.from_buffer("double[]", x) for x in (B, T, C))
+    c_in.n_ops, c_in.n_levels, c_in.len_rows, c_in.len_levels = O, L, table.size, L
     c_in.rows = ffi.from_buffer("double[]", table)
     c_in.level_bytes_per_s = ffi.from_buffer("double[]", consts["level_bytes_per_s"])
     c_in.joules_per_byte = ffi.from_buffer("double[]", consts["joules_per_byte"])
     c_in.weights_level, c_in.kv_level = consts["weights_level"], consts["kv_level"]
     c_in.tp, c_in.pp, c_in.ep = plan.mapping.tp, plan.mapping.pp, plan.mapping.ep
-    c_in.prompt = 1.0 if phase == "prefill" else 0.0
     c_in.overhead_s, c_in.idle_w, c_in.max_w = consts["overhead_s"], consts["idle_w"], consts["max_w"]
     c_in.joules_per_comm_byte = consts["jcomm"]
-    c_out = ffi.new("tf_totals *")
-    for name, arr in out.items():
-        kind = "signed char[]" if arr.dtype == np.int8 else "double[]"
-        setattr(c_out, name, ffi.from_buffer(kind, arr, require_writable=True))
-    bad = ffi.new("size_t *")
-    status = lib.tf_step_totals(c_in, c_out, bad)
-    del keep
+    if len(_prepared) > 256:
+        _prepared.clear()
+    _prepared[id(plan)] = (weakref.ref(plan), (c_in, keep))
+    return c_in, keep
+
+
+def _call_inputs(template: Any, phase: str, n: int, scenario: tuple, extra: tuple | None = None) -> Any:
+    """A copy of ``template`` for ``n`` scenarios of ``phase`` at the buffers ``scenario`` =
+    (batch, tokens, context), with ``extra`` = (sequences, tokens, context) of a prompt chunk
+    mixed into every step (see :func:`tokenfab.engine.run_plan`), or none."""
+    c_in = kernel._ffi.new("tf_plan_inputs *", template[0][0])
+    c_in.n_scenarios = c_in.len_s = n
+    c_in.replica_batch, c_in.tokens, c_in.context = scenario
+    c_in.prompt = 1.0 if phase == "prefill" else 0.0
+    if extra is not None:
+        c_in.extra_batch, c_in.extra_tokens, c_in.extra_context = extra
+    return c_in
+
+
+def mixes_chunks() -> bool:
+    """Whether the built C kernel takes a mixed-in prompt chunk (``TF_PLAN_EXTRA``)."""
+    return kernel._lib is not None and hasattr(kernel._lib, "TF_PLAN_EXTRA")
+
+
+def _status(status: int, bad: Any) -> None:
     if status != 0:
         raise kernel.KernelError(f"fused kernel: {kernel._STATUS.get(status, status)} (scenario {bad[0]})")
+
+
+def fused_totals(
+    plan: Any,
+    phase: str,
+    batch: np.ndarray,
+    tokens: np.ndarray,
+    context: np.ndarray,
+    *,
+    work: bool = True,
+    extra: tuple[float, float, float] | None = None,
+) -> dict:
+    """The C kernel's fused pass (``tf_step_totals``): 1-D float64 arrays of seconds, joules, an
+    int8 bound code and (with ``work``) FLOPs and bytes for the scenarios, or ``None`` when the C
+    kernel is unavailable. ``extra``: a prompt chunk (sequences, tokens, context) mixed into every
+    step, as :func:`tokenfab.engine.run_plan`'s ``extra`` part."""
+    template = plan_inputs(plan)
+    if template is None or (extra is not None and not mixes_chunks()):
+        return None
+    ffi, lib = kernel._ffi, kernel._lib
+    B, T, C = (np.ascontiguousarray(x, dtype=np.float64) for x in (batch, tokens, context))
+    S = B.size
+    if not (B.size == T.size == C.size):
+        raise kernel.KernelError("fused kernel: mismatched scenarios")
+    names = ("seconds", "joules", "flops", "bytes") if work else ("seconds", "joules")  # NULL: not computed
+    block, bound = np.empty((len(names), S)), np.empty(S, dtype=np.int8)  # one buffer for the float outputs
+    out = dict(zip(names, block, strict=True))
+    out["bound"] = bound
+    buffers = tuple(ffi.from_buffer("double[]", x) for x in (B, T, C))  # alive until the call returns
+    c_in = _call_inputs(template, phase, S, buffers, extra)
+    c_out = ffi.new("tf_totals *")
+    first = ffi.from_buffer("double[]", block, require_writable=True)
+    for i, name in enumerate(names):
+        setattr(c_out, name, first + i * S)
+    c_out.bound = ffi.from_buffer("signed char[]", bound, require_writable=True)
+    bad = ffi.new("size_t *")
+    _status(lib.tf_step_totals(c_in, c_out, bad), bad)
     return out
+
+
+def fused_one(
+    plan: Any, phase: str, batch: float, tokens: float, context: float, extra: tuple | None = None
+) -> tuple[float, float, int] | None:
+    """(seconds, joules, bound code) of one scenario through the fused C pass, without numpy;
+    ``None`` when the C kernel is unavailable (``extra`` as in :func:`fused_totals`)."""
+    template = plan_inputs(plan)
+    if template is None or (extra is not None and not mixes_chunks()):
+        return None
+    ffi = kernel._ffi
+    given = ffi.new("double[3]", (batch, tokens, context))
+    c_in = _call_inputs(template, phase, 1, (given, given + 1, given + 2), extra)
+    result, code = ffi.new("double[2]"), ffi.new("signed char[1]")
+    c_out = ffi.new("tf_totals *")
+    c_out.seconds, c_out.joules, c_out.bound = result, result + 1, code
+    bad = ffi.new("size_t *")
+    _status(kernel._lib.tf_step_totals(c_in, c_out, bad), bad)
+    return result[0], result[1], code[0]
 
 
 def scenarios(batch: Any, tokens: Any, context: Any) -> tuple[tuple[int, ...], np.ndarray, np.ndarray, np.ndarray]:
     """(broadcast shape, and 1-D contiguous float64 batch, tokens, context over it in C order): one
     copy per input that is broadcast, none for one already contiguous and full-sized."""
-    b, t, c = np.broadcast_arrays(*(np.asarray(x, dtype=np.float64) for x in (batch, tokens, context)))
+    given = [np.asarray(x, dtype=np.float64) for x in (batch, tokens, context)]
+    n = max(x.size for x in given)
+    if all(x.ndim <= 1 and x.size in (1, n) for x in given) and max(x.ndim for x in given) == 1:
+        # 1-D and scalars (a serving estimate's contexts): np.full / the array itself, no broadcasting machinery
+        return ((n,), *(x if x.size == n else np.full(n, x.reshape(-1)[0]) for x in given))
+    b, t, c = np.broadcast_arrays(*given)
     return (b.shape, *(np.ascontiguousarray(x).reshape(-1) for x in (b, t, c)))
 
 
@@ -318,3 +398,88 @@ def totals_step_cost(
         fits=shaped(totals.fits),
         plan=plan,
     )
+
+
+def fused_many(plans: list, phase: str, scenarios: list[tuple[float, float, float]]) -> list[float] | None:
+    """Step seconds of one scenario on each of ``plans`` (``scenarios[i]`` = (replica batch, tokens,
+    context) of ``plans[i]``) in one C call (``tf_plans_totals``): how the mapping search ranks its
+    candidates. ``None`` when the C kernel is unavailable or predates that entry point."""
+    if not plans or kernel._lib is None or not hasattr(kernel._lib, "tf_plans_totals"):
+        return None
+    prepared = [plan_inputs(plan) for plan in plans]  # held (structs and their arrays) until the call returns
+    if any(entry is None for entry in prepared):
+        return None
+    templates = [entry[0] for entry in prepared]
+    ffi, n = kernel._ffi, len(plans)
+    given = [ffi.new("double[]", column) for column in zip(*scenarios, strict=True)]
+    seconds, joules, codes = ffi.new("double[]", n), ffi.new("double[]", n), ffi.new("signed char[]", n)
+    bad = ffi.new("size_t *")
+    prompt = 1.0 if phase == "prefill" else 0.0
+    status = kernel._lib.tf_plans_totals(templates, n, *given, prompt, seconds, joules, codes, bad)
+    _status(status, bad)
+    return list(seconds)
+
+
+def _engine() -> Any:
+    """:mod:`tokenfab.engine` (which imports this module, so it is looked up on first use)."""
+    global _ENGINE
+    if _ENGINE is None:
+        from . import engine
+
+        _ENGINE = engine
+    return _ENGINE
+
+
+_ENGINE = None
+
+
+@functools.cache
+def _bound_array() -> np.ndarray:
+    """:data:`tokenfab.kernel.BOUND_NAMES` as a string array, to index with bound codes."""
+    return np.array(kernel.BOUND_NAMES)
+
+
+def _chunk(extra: Any) -> tuple[float, float, float] | None:
+    """The kernel's (sequences, tokens, context) of a scalar prompt :class:`~tokenfab.engine.Part`
+    that is not sampled (what chunked prefill mixes in), or ``None`` when the kernel cannot take it."""
+    if not extra.prompt or extra.sampled or any(np.ndim(v) for v in (extra.batch, extra.tokens, extra.context)):
+        return None
+    return float(extra.batch), float(extra.tokens), float(extra.context)
+
+
+def fused_step(plan: Any, phase: str, batch: Any, tokens: Any, context: Any, extra: Any = None) -> Any:
+    """:func:`tokenfab.engine.run_plan` with ``check_fit=False`` through the fused C pass: a
+    :class:`~tokenfab.engine.StepCost` whose per-operator breakdown is built on first access, or
+    ``None`` when the kernel cannot take the step (no C kernel, an ``extra`` part it does not mix).
+    ``batch`` is one replica's; plain floats in, plain floats out, without numpy."""
+    engine = _engine()
+    chunk = None if extra is None else _chunk(extra)
+    if extra is not None and chunk is None:
+        return None
+    lazy = functools.partial(engine.breakdown_of, plan, phase, batch, tokens, context, extra)
+    numbers = (int, float)
+    if isinstance(batch, numbers) and isinstance(tokens, numbers) and isinstance(context, numbers):
+        b, t, c = float(batch), float(tokens), float(context)
+        one = fused_one(plan, phase, b, t, c, chunk)
+        if one is None:
+            return None
+        seconds, joules, code = one
+        memory, fits = plan.memory_fit_one(b, c + t, t)
+        bound = kernel.BOUND_NAMES[code]
+    else:
+        shape, B, T, C = scenarios(batch, tokens, context)
+        fused = fused_totals(plan, phase, B, T, C, work=False, extra=chunk)
+        if fused is None:
+            return None
+        # memory and fit on the inputs as given: a scalar batch or tokens stays a scalar
+        b_in, t_in = (x if isinstance(x, numbers) else y for x, y in ((batch, B), (tokens, T)))
+        kv_tokens = C + t_in
+        used = plan.memory_per_device(b_in, kv_tokens, t_in)
+        fits = plan.fits(b_in, kv_tokens, t_in, used=used).reshape(shape)  # kv_tokens is full-sized: so are these
+        total = sum(used.values()) if plan.weights_level != plan.kv_level else used[plan.weights_level]
+        memory, b, t, c = (x.reshape(shape) for x in (total, B, T, C))
+        seconds, joules = fused["seconds"].reshape(shape), fused["joules"].reshape(shape)
+        bound = _bound_array()[fused["bound"]].reshape(shape)
+    totals = dict(seconds=seconds, joules=joules, bound=bound, memory_per_device_bytes=memory, fits=fits)
+    where = dict(devices=plan.mapping.devices, batch=b, tokens=t, context=c, plan=plan)
+    return engine.StepCost(phase=phase, breakdown=lazy, **totals, **where)

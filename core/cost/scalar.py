@@ -22,7 +22,7 @@ import numpy as np
 from .. import bounds
 from ..deployment import Workload
 from .engine import Plan, StepCost, breakdown_of, make_plan
-from .fastpath import Totals, fused_totals, step_totals
+from .fastpath import Totals, fused_one, step_totals
 from .kernel import BOUND_NAMES
 
 
@@ -75,18 +75,15 @@ def scalar_step(
 
 def one_scenario_totals(plan: Plan, phase: str, batch: float, tokens: float, context: float) -> Totals:
     """:func:`tokenfab.fastpath.step_totals` of one scenario, with memory and fit worked out once
-    in plain floats (the same sums as :meth:`Plan.memory_per_device` and :meth:`Plan.fits`)."""
-    B, T, C = np.array([batch]), np.array([tokens]), np.array([context])
-    fused = fused_totals(plan, phase, B, T, C)
-    if fused is None:  # no C kernel: the numpy reference
-        return step_totals(plan, phase, B, T, C)
-    used = plan.memory_per_device(batch, context + tokens, tokens)
-    memory = sum(used.values()) if plan.weights_level != plan.kv_level else used[plan.weights_level]
-    fits = all(float(amount) <= plan.usable_bytes(level) for level, amount in used.items())
+    in plain floats (:meth:`Plan.memory_one`, the same sums as :meth:`Plan.memory_per_device`)."""
+    one = fused_one(plan, phase, batch, tokens, context)
+    if one is None:  # no C kernel: the numpy reference
+        return step_totals(plan, phase, np.array([batch]), np.array([tokens]), np.array([context]))
+    memory, fits = plan.memory_fit_one(batch, context + tokens, tokens)
     return Totals(
-        seconds=fused["seconds"],
-        joules=fused["joules"],
-        bound_code=fused["bound"].astype(np.int8),
+        seconds=np.array([one[0]]),
+        joules=np.array([one[1]]),
+        bound_code=np.array([one[2]], dtype=np.int8),
         memory_per_device_bytes=np.array([float(memory)]),
         fits=np.array([fits]),
     )

@@ -22,7 +22,7 @@ import pathlib
 import re
 import threading
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping, MutableMapping
 from typing import Any
 
 import attrs
@@ -61,12 +61,41 @@ class PackInfo:
     overrides: dict[str, str] = attrs.field(factory=dict)  # ids it may replace -> why
 
 
+class Snapshots(MutableMapping):
+    """``{id: Device | System}`` whose values are :class:`tokenfab.guard.Snapshot` copies taken
+    when stored and built when first read: a process that asks for one backend unpickles one."""
+
+    def __init__(self) -> None:
+        self._items: dict[str, guard.Snapshot] = {}
+
+    def __getitem__(self, key: str) -> Device | System:
+        return self._items[key].value()
+
+    def __setitem__(self, key: str, value: Device | System) -> None:
+        self._items[key] = guard.Snapshot(value)
+
+    def __delitem__(self, key: str) -> None:
+        del self._items[key]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._items
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __repr__(self) -> str:
+        return f"Snapshots({sorted(self._items)})"
+
+
 @attrs.define(eq=False)
 class Registry:
     """Devices, systems and models contributed by packs. Build with :func:`build_registry`."""
 
     pm: pluggy.PluginManager
-    backends: dict[str, Device | System] = attrs.field(factory=dict)
+    backends: MutableMapping[str, Device | System] = attrs.field(factory=Snapshots)  # copies, built on read
     provided_by: dict[str, str] = attrs.field(factory=dict)
     problems: list[Problem] = attrs.field(factory=list)
     versions: dict[str, str] = attrs.field(factory=dict)
@@ -135,7 +164,7 @@ class Registry:
                         pack, "tokenfab_devices", f"id {item.id!r} refused: {rule}; it may register {allowed} only"
                     )
                     return
-            self.backends[item.id] = guard.deep_copy(item)  # the pack keeps no handle on what others see
+            self.backends[item.id] = item  # a snapshot: the pack keeps no handle on what others see
             self.provided_by[item.id] = pack
 
 

@@ -4,7 +4,6 @@ MLA attention and optional sliding-window layers; from the catalog, a Hugging Fa
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping
 from typing import Any
@@ -407,6 +406,8 @@ def model_from_config(
 
 
 def _read_config(path: str) -> dict[str, Any]:
+    import json  # only a config.json path needs it (start-up)
+
     try:
         with open(path, encoding="utf-8") as handle:
             config = json.load(handle)

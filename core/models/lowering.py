@@ -42,7 +42,6 @@ combine around every MoE layer (DeepSeek-V3's serving layout).
 from __future__ import annotations
 
 import math
-import statistics
 
 import attrs
 
@@ -317,6 +316,8 @@ def expert_load_spread(devices: int, top_k: float) -> float:
     less even, which is what DeepSeek's EPLB redundant experts correct."""
     if devices <= 1:
         return 0.0
+    import statistics  # here, not at import: it pulls in decimal, fractions and random (start-up)
+
     z = statistics.NormalDist().inv_cdf((devices - 0.375) / (devices + 0.25))
     return z * math.sqrt((devices - 1) / top_k)
 

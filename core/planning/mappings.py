@@ -42,7 +42,6 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 import attrs
-import numpy as np
 
 from ..cost.fastpath import memoised
 from ..deployment import Deployment, Workload, as_deployment
@@ -139,7 +138,7 @@ class Sizing:
 
     def fits(self, plan: Any, dp: int) -> bool:
         b, kv, t = self.size(dp)
-        return bool(np.all(plan.fits(np.float64(b), np.float64(kv), np.float64(t))))
+        return plan.fits_one(float(b), float(kv), float(t))
 
     def fit_reason(self, plan: Any, dp: int) -> str:
         b, kv, t = self.size(dp)
@@ -149,12 +148,9 @@ class Sizing:
 def _plan(builder: Any, shape: Shape) -> tuple[Any | None, str]:
     """The plan of ``shape``, or ``None`` and why the shape is invalid for this model and device
     (other errors, such as a memory level the device lacks, concern every shape and propagate)."""
-    from ..cost.engine import _check_mapping
-
-    try:
-        _check_mapping(builder.model, builder.device, shape.mapping)
-    except ValidationError as exc:
-        return None, str(exc)
+    reason = builder.invalid(shape.mapping)
+    if reason:
+        return None, reason
     return builder.build(shape.mapping, shape.dp), ""
 
 
@@ -241,22 +237,28 @@ def candidate_shapes(builder: Any, sizing: Sizing, batch: int, devices: int | No
         if not devices:
             return 0, [], "no shape fits"
         why = f"the fewest devices that fit ({devices})"
-    shapes = shapes_of(builder.model, builder.device, devices, batch, limits)
+    key = ("shapes", devices, batch, tuple(sorted(limits.items())))  # the builder's store: per model and device
+    if key not in builder._built:
+        builder._built[key] = tuple(shapes_of(builder.model, builder.device, devices, batch, limits))
+    shapes = list(builder._built[key])
     if seed is not None and seed.devices == devices and seed not in shapes:
         shapes.append(seed)
     return devices, shapes, why
 
 
-def feasible(builder: Any, sizing: Sizing, shapes: Iterable[Shape]) -> tuple[list[tuple[Shape, Any]], dict, list]:
+def feasible(
+    builder: Any, sizing: Sizing, shapes: Iterable[Shape], explain: bool = True
+) -> tuple[list[tuple[Shape, Any]], dict, list]:
     """(fitting shapes with their plans, {shape: why it does not fit or is invalid}, the valid
-    shapes that do not fit, with their plans)."""
+    shapes that do not fit, with their plans). Without ``explain`` the reason a shape does not
+    fit is left empty (writing it works out the memory again: a caller that only ranks skips it)."""
     fitting, rejected, unfit = [], {}, []
     for shape in shapes:
         plan, reason = _plan(builder, shape)
         if plan is None:
             rejected[shape] = reason
         elif not sizing.fits(plan, shape.dp):
-            rejected[shape] = sizing.fit_reason(plan, shape.dp)
+            rejected[shape] = sizing.fit_reason(plan, shape.dp) if explain else ""
             unfit.append((shape, plan))
         else:
             fitting.append((shape, plan))
@@ -347,13 +349,11 @@ def rank(
     estimate_options: dict,
 ) -> tuple[str, list[Candidate]]:
     """Estimate each fitting shape at ``workload`` and order by the objective."""
-    from ..serving.steady import estimate
-
+    cost = _serving(model, workload, estimate_options)
     scored = []
     for shape, plan in fitting:
-        dep = plan.deployment
         try:
-            est = estimate(model, plan.backend, workload, deployment=dep, **estimate_options)
+            est = cost(plan)
         except FitError as exc:
             rejected[shape] = str(exc)
             continue
@@ -376,6 +376,21 @@ def rank(
         for i, (shape, est, _, value, _) in enumerate(scored)
     ]
     return field, out + [_rejected(s, r) for s, r in rejected.items()]
+
+
+def _serving(model: Any, workload: Workload, options: dict) -> Callable[[Any], Any]:
+    """``plan -> Estimate`` at ``workload``: :func:`tokenfab.serving.serve` on the candidate's own plan
+    (the search already resolved it: the same plan ``estimate(model, deployment=plan.deployment)``
+    would build, without building it again), or :func:`~tokenfab.serving.estimate` with options
+    ``serve`` does not take."""
+    from ..serving.steady import Scheduler, _default_economics, estimate, serve
+
+    known = {"registry", "economics", "chunked_prefill", "prefill_chunk_tokens"}
+    if not set(options) <= known:
+        return lambda plan: estimate(model, plan.backend, workload, deployment=plan.deployment, **options)
+    scheduler = Scheduler(**{k: v for k, v in options.items() if k in ("chunked_prefill", "prefill_chunk_tokens")})
+    economics = options.get("economics") or _default_economics()
+    return lambda plan: serve(plan, workload, scheduler, economics, options.get("registry"))
 
 
 def _rejected(shape: Shape, reason: str) -> Candidate:

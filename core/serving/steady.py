@@ -51,9 +51,10 @@ tokens actually cached (the 16 contexts above).
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, NamedTuple
 
 import attrs
 import numpy as np
@@ -133,7 +134,13 @@ class Estimate:
         return self.usd_per_mtok * self.output_tokens / (self.input_tokens + self.output_tokens)
 
     def __attrs_post_init__(self) -> None:
-        """No estimate holds inf or NaN: a non-finite figure is a :class:`NonFiniteError` naming it."""
+        """No estimate holds inf or NaN: a non-finite figure is a :class:`NonFiniteError` naming it.
+        The plain number fields are checked first; the whole :meth:`to_dict` is walked (and the
+        first bad field named) only when one of them, or anything nested, may not be finite."""
+        numbers = [getattr(self, name) for name in _float_fields()] + [self.usd_per_mtok_in_out]
+        plain = self.workload.speculative is None and not self.list_price  # nothing nested holds a float
+        if plain and all(v is None or math.isfinite(v) for v in numbers):
+            return
         bounds.check_finite(self.to_dict(), "estimate")
 
     def to_dict(self, *, breakdown: bool = False) -> dict[str, Any]:
@@ -162,6 +169,18 @@ class Estimate:
         from ..io.frames import records_to_arrow
 
         return records_to_arrow([self.to_dict()])
+
+
+@functools.cache
+def _default_economics() -> Economics:
+    """``Economics()`` (frozen), built once."""
+    return Economics()
+
+
+@functools.cache
+def _float_fields() -> tuple[str, ...]:
+    """The :class:`Estimate` fields that hold a number that could come out non-finite."""
+    return tuple(f.name for f in attrs.fields(Estimate) if f.type in ("float", "float | None"))
 
 
 def estimate(
@@ -218,7 +237,7 @@ def estimate(
         kv_reservation=kv_reservation,
     )
     batch, inp, out, speculative = wl.batch, wl.input_tokens, wl.output_tokens, wl.speculative
-    economics = bounds.check_type("economics", economics, Economics, "a tokenfab.Economics") or Economics()
+    economics = bounds.check_type("economics", economics, Economics, "a tokenfab.Economics") or _default_economics()
     chunked_prefill = bounds.check_flag("chunked_prefill", chunked_prefill)
     target = backend if backend is not None and not isinstance(backend, Deployment) else None
     if explicit_mapping(dep) is None:  # the mapping search picks it (tokenfab.planning.mappings)
@@ -236,6 +255,23 @@ def estimate(
         deployment=dep,
         registry=registry,
     )
+    scheduler = Scheduler(chunked_prefill=chunked_prefill, prefill_chunk_tokens=prefill_chunk_tokens)
+    return serve(plan, wl, scheduler, economics, registry)
+
+
+@attrs.frozen
+class Scheduler:
+    """How the serving engine batches prompts with decode steps (see the module docstring)."""
+
+    chunked_prefill: bool = True
+    prefill_chunk_tokens: int = 8192
+
+
+def serve(plan, wl: Workload, scheduler: Scheduler, economics: Economics, registry: Registry | None) -> Estimate:
+    """The :class:`Estimate` of ``wl`` on a resolved ``plan`` (what :func:`estimate` returns once
+    the plan is chosen; the mapping search calls it with each candidate's plan)."""
+    batch, inp, out, speculative = wl.batch, wl.input_tokens, wl.output_tokens, wl.speculative
+    chunked_prefill, prefill_chunk_tokens = scheduler.chunked_prefill, scheduler.prefill_chunk_tokens
     B = int(np.ceil(batch / plan.replicas))
     kv_tokens = _kv_tokens(B, inp, out, wl.kv_reservation)
     if inp + out > plan.model.max_context:
@@ -243,9 +279,9 @@ def estimate(
             f"input_tokens + output_tokens: must be <= the {plan.model.max_context}-token context "
             f"of {plan.model.id}, got {inp + out}"
         )
-    if not bool(plan.fits(np.float64(B), np.float64(kv_tokens), np.float64(1))):
+    if not plan.fits_one(float(B), float(kv_tokens), 1.0):
         raise plan.fit_error(B, kv_tokens, 1)
-    pre = run_plan(plan, "prefill", 1, inp, 0, check_fit=False)
+    pre = _run(plan, "prefill", 1, inp, 0)
     contexts = np.floor(inp + (np.arange(DECODE_SAMPLES) + 0.5) / DECODE_SAMPLES * max(out - 1, 0))
     steps = out - 1
     spec_tokens, draft_devices = 1.0, 0
@@ -254,7 +290,7 @@ def estimate(
             plan, speculative, B, contexts, registry, wl
         )
     else:
-        dec = run_plan(plan, "decode", B, 1, contexts, check_fit=False)
+        dec = _run(plan, "decode", B, 1, contexts)
         step, step_joules = host_paced(plan, dec, host_step_s(wl, B, plan.mapping.ep))
     mixed = chunked_prefill and steps and speculative is None
     if mixed:
@@ -275,7 +311,7 @@ def estimate(
     joules += host_joules
     cost = usd_per_mtok(plan.device, economics, devices=n_devices, tokens_per_s=tokens_per_s, joules_per_token=joules)
     listed = list_price(plan.device, plan.model.id, input_tokens=inp, output_tokens=out)
-    used = plan.memory_per_device(np.float64(B), np.float64(kv_tokens), np.float64(1))
+    used = plan.memory_one(float(B), float(kv_tokens), 1.0)
     levels = sorted(used)
     dec_bounds = np.asarray(dec.bound).ravel().tolist()  # not np.unique: it imports numpy.ma (~10 ms)
     return Estimate(
@@ -322,6 +358,42 @@ def estimate(
     )
 
 
+def _run(plan, phase: str, batch: Any, tokens: Any, context: Any, extra: Part | None = None) -> StepCost:
+    """:func:`~tokenfab.engine.run_plan` (``check_fit=False``) through the fused C pass
+    (:func:`tokenfab.fastpath.fused_step`, breakdown built on first access), or through the numpy
+    reference when the C kernel is unavailable."""
+    from ..cost.fastpath import fused_step
+
+    cost = fused_step(plan, phase, batch, tokens, context, extra)
+    return cost if cost is not None else run_plan(plan, phase, batch, tokens, context, check_fit=False, extra=extra)
+
+
+def _mixed(plan, B: int, contexts: np.ndarray, part: Part) -> Any:
+    """Seconds and joules (arrays over ``contexts``; all of the step that is used) of the decode
+    steps of ``B`` sequences with the prompt chunk ``part`` mixed in: the fused C pass's totals, or
+    :func:`~tokenfab.cost.engine.run_plan` without the C kernel."""
+    from ..cost.fastpath import _chunk, fused_totals
+
+    chunk, n = _chunk(part), contexts.size
+    fused = None
+    if chunk is not None:
+        fused = fused_totals(plan, "decode", np.full(n, float(B)), np.ones(n), contexts, work=False, extra=chunk)
+    if fused is None:
+        return run_plan(plan, "decode", B, 1, contexts, check_fit=False, extra=part)
+    return _StepTotals(seconds=fused["seconds"], joules=fused["joules"])
+
+
+class _StepTotals(NamedTuple):
+    seconds: np.ndarray
+    joules: np.ndarray
+
+
+def _mean(values: np.ndarray) -> float:
+    """``float(np.mean(values))`` of a 1-D float64 array, bit for bit (numpy's mean is this
+    pairwise sum over the count), without the dispatch of ``np.mean``."""
+    return float(np.add.reduce(values, axis=None) / values.size)
+
+
 def _prompt_part(ep: int, tokens: float, context: float, per_group: float = 1.0) -> Part:
     """A prompt chunk of ``tokens`` after ``context`` for each of ``per_group`` sequences in each of
     the ``ep`` attention groups (run_plan spreads it over the groups again)."""
@@ -355,13 +427,12 @@ def _chunked_prefill(plan, B: int, inp: int, steps: int, budget: int, contexts, 
     chunk = max(group * inp / steps, min(inp, budget))
     whole = chunk >= inp
     part = _prompt_part(ep, inp, 0.0, chunk / inp) if whole else _prompt_part(ep, chunk, (inp - chunk) / 2.0)
-    mix = run_plan(plan, "decode", B, 1, contexts, check_fit=False, extra=part)
-    t_mix, e_mix = host_paced(plan, mix, host)
+    t_mix, e_mix = host_paced(plan, _mixed(plan, B, contexts, part), host)
     pieces = 1 if whole else math.ceil(inp / chunk)
     t_last = t_mix
     if not whole and inp - (pieces - 1) * chunk < chunk:
         last = _prompt_part(ep, inp - (pieces - 1) * chunk, (pieces - 1) * chunk)
-        t_last = host_paced(plan, run_plan(plan, "decode", B, 1, contexts, check_fit=False, extra=last), host)[0]
+        t_last = host_paced(plan, _mixed(plan, B, contexts, last), host)[0]
     slowest = max(t_mix, t_last) if pieces > 1 else t_last
     ttft = (pieces - 1) * t_mix / pp + (pp - 1) * slowest / pp + t_last / pp
     f = group * inp / chunk / steps
@@ -396,7 +467,7 @@ def host_paced(plan, cost: StepCost, host_s: float) -> tuple[float, float]:
     device_s = np.asarray(cost.seconds, dtype=np.float64)
     paced = np.maximum(device_s, host_s)
     idle = plan.device.power.idle_w * plan.mapping.devices * (paced - device_s)
-    return float(np.mean(paced)), float(np.mean(np.asarray(cost.joules) + idle))
+    return _mean(paced), _mean(np.asarray(cost.joules) + idle)
 
 
 def _speculative_step(plan, spec: Speculative, B: int, contexts: np.ndarray, registry, wl: Workload):
@@ -421,8 +492,8 @@ def _speculative_step(plan, spec: Speculative, B: int, contexts: np.ndarray, reg
     if problem:
         where = f"{plan.devices} x {plan.device.id}"
         raise FitError(f"{target.id} with draft {draft.id} does not fit on {where}: {problem}")
-    drafted = run_plan(draft_plan, "decode", B, 1, contexts, check_fit=False)
-    verify = run_plan(plan, "decode", B, spec.tokens + 1, contexts, check_fit=False)
+    drafted = _run(draft_plan, "decode", B, 1, contexts)
+    verify = _run(plan, "decode", B, spec.tokens + 1, contexts)
     per_cycle = spec.tokens * np.asarray(drafted.seconds) + np.asarray(verify.seconds)
     energy = spec.tokens * np.asarray(drafted.joules) + np.asarray(verify.joules)
     gain = spec.expected_tokens
