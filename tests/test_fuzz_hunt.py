@@ -140,6 +140,17 @@ def test_train_dp_beyond_the_global_batch_is_refused(capsys):
     assert_one_line_error(capsys, argv, "dp: must be <= global_batch / micro_batch")
 
 
+def test_csv_output_refuses_nan_like_json(capsys):
+    # print_json checked for NaN; print_csv wrote "nan" into the cell
+    from tokenfab.cli._common import print_csv
+
+    with pytest.raises(tokenfab.NonFiniteError, match=r"\[1\].seconds"):
+        print_csv([{"seconds": 1.0}, {"seconds": float("nan")}], ["seconds"])
+    assert capsys.readouterr().out == ""
+    print_csv([{"seconds": 1.5}], ["seconds"])
+    assert capsys.readouterr().out.split() == ["seconds", "1.5"]
+
+
 # -- Python API: raw exceptions and hangs ----------------------------------------------------------
 
 W = tokenfab.Workload(input_tokens=10, output_tokens=5)

@@ -132,11 +132,13 @@ def exit_code(result: Any) -> int:
 
 
 def print_csv(rows: Sequence[dict], keys: Sequence[str]) -> None:
-    """CSV with a header row; nested values (dicts, lists) are written as JSON."""
+    """CSV with a header row; nested values (dicts, lists) are written as JSON. A non-finite
+    number is an error naming its field, never ``nan`` in a cell (as for :func:`print_json`)."""
     import csv
     import io
     import json
 
+    check_finite(list(rows), "output")
     rows = [{k: json.dumps(v) if isinstance(v, (dict, list)) else v for k, v in row.items()} for row in rows]
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=list(keys), extrasaction="ignore")

@@ -143,17 +143,32 @@ _OPTIONS = (
     "--pue",
     "--usd-per-device-hour",
     "--disable-pack",
+    "--rate",
+    "--seed",
+    "--requests",
+    "--duration",
+    "--limit",
+    "--dp",
+    "--steps",
+    "--global-batch",
+    "--micro-batch",
+    "--seq-len",
+    "--vendor",
 )
+#: Commands that take ``--model`` and ``--backend`` (one backend) or ``--backends``.
+_ONE_BACKEND = ("estimate", "mappings", "simulate", "train")
+_MANY_BACKENDS = ("compare", "sweep")
 
 
 @st.composite
 def cli_argvs(draw: Any) -> list[str]:
     """Command lines for the listing and serving commands: valid, odd and broken options."""
-    command = draw(st.sampled_from(["backends", "models", "plugins", "estimate", "compare", "sweep", "nope"]))
+    commands = ["backends", "models", "plugins", "validate", *_ONE_BACKEND, *_MANY_BACKENDS, "nope"]
+    command = draw(st.sampled_from(commands))
     argv = [command]
-    if command in ("estimate", "compare", "sweep"):
+    if command in _ONE_BACKEND + _MANY_BACKENDS:
         argv += ["--model", draw(st.sampled_from(MODELS))]
-        argv += ["--backend" if command == "estimate" else "--backends", draw(st.sampled_from(BACKENDS))]
+        argv += ["--backend" if command in _ONE_BACKEND else "--backends", draw(st.sampled_from(BACKENDS))]
     for _ in range(draw(st.integers(0, 4))):
         option = draw(st.sampled_from(_OPTIONS))
         argv += [option] if draw(st.integers(0, 9)) == 0 else [option, draw(_VALUES)]
