@@ -228,27 +228,23 @@ def deep_copy(value: Any) -> Any:
         return copy.deepcopy(value)
 
 
-_pickled: dict[int, tuple[Any, bytes]] = {}
+_pickled: dict[tuple[int, ...], tuple[tuple, bytes]] = {}
 _PICKLED_SIZE = 64
 
 
-def _fresh_copy(value: Any) -> Any:
-    """A deep copy of one hook argument. Numbers and strings are immutable (no copy needed); an
-    attrs value (the core hands packs frozen models, devices and systems) is pickled once and
-    unpickled per call, so each call still gets a copy of its own."""
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
-    if getattr(type(value), "__attrs_attrs__", None) is None:
-        return deep_copy(value)
-    hit = _pickled.get(id(value))
-    if hit is None or hit[0] is not value:
+def _fresh_copies(values: tuple) -> tuple:
+    """Deep copies of attrs values (the core hands packs frozen models, devices and systems),
+    pickled together once and unpickled per call, so each call still gets copies of its own."""
+    key = tuple(id(value) for value in values)
+    hit = _pickled.get(key)
+    if hit is None or any(a is not b for a, b in zip(hit[0], values, strict=True)):
         try:
-            hit = (value, pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
+            hit = (values, pickle.dumps(values, protocol=pickle.HIGHEST_PROTOCOL))
         except Exception:  # noqa: BLE001 - as in deep_copy
-            return copy.deepcopy(value)
+            return copy.deepcopy(values)
         if len(_pickled) >= _PICKLED_SIZE:
             _pickled.clear()
-        _pickled[id(value)] = hit  # the value is kept alive with its bytes: its id cannot be reused
+        _pickled[key] = hit  # the values are kept alive with their bytes: their ids cannot be reused
     return pickle.loads(hit[1])
 
 
@@ -278,9 +274,19 @@ class Snapshot:
 
 
 def _copies(kwargs: dict[str, Any]) -> dict[str, Any]:
-    """Deep copies of hook arguments: what a pack does to them stays with the pack."""
+    """Deep copies of hook arguments: what a pack does to them stays with the pack. Numbers and
+    strings are immutable (passed as they are); attrs values travel as one cached pickle
+    (:func:`_fresh_copies`); anything else is deep-copied."""
     try:
-        return {name: _fresh_copy(value) for name, value in kwargs.items()}
+        plain = (type(None), bool, int, float, str)
+        frozen = [name for name, value in kwargs.items() if getattr(type(value), "__attrs_attrs__", None) is not None]
+        copies = {
+            name: value if isinstance(value, plain) else deep_copy(value)
+            for name, value in kwargs.items()
+            if name not in frozen
+        }
+        copies.update(zip(frozen, _fresh_copies(tuple(kwargs[name] for name in frozen)), strict=True))
+        return copies
     except Exception:  # an uncopyable argument is handed over as is (only plain values reach hooks)
         return dict(kwargs)
 

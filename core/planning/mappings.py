@@ -148,10 +148,11 @@ class Sizing:
 def _plan(builder: Any, shape: Shape) -> tuple[Any | None, str]:
     """The plan of ``shape``, or ``None`` and why the shape is invalid for this model and device
     (other errors, such as a memory level the device lacks, concern every shape and propagate)."""
-    reason = builder.invalid(shape.mapping)
+    mapping = shape.mapping
+    reason = builder.invalid(mapping)
     if reason:
         return None, reason
-    return builder.build(shape.mapping, shape.dp), ""
+    return builder.build(mapping, shape.dp), ""
 
 
 def fewest_stages(builder: Any, sizing: Sizing, tp: int, ep: int, dp: int, max_pp: int) -> int | None:
