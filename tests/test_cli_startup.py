@@ -97,3 +97,25 @@ def test_help_width_is_shutils(monkeypatch, columns):
     else:
         monkeypatch.setenv("COLUMNS", columns)
     assert _terminal_columns() == shutil.get_terminal_size().columns
+
+
+def test_main_inside_a_program_leaves_the_collector_alone(capsys):
+    import gc
+
+    frozen, enabled = gc.get_freeze_count(), gc.isenabled()
+    assert main(["models", "--json"]) == 0
+    assert gc.get_freeze_count() == frozen and gc.isenabled() == enabled
+    capsys.readouterr()
+
+
+def test_a_tokenfab_process_freezes_its_modules_and_collects_after():
+    # the console-script path (no argv): setup objects frozen, the collector on for the command
+    import subprocess
+    import sys
+
+    code = (
+        "import gc, sys\nfrom tokenfab.cli import main\nsys.argv = ['tokenfab', 'models', '--json']\n"
+        "rc = main()\nprint(rc, gc.isenabled(), gc.get_freeze_count() > 1000, file=sys.stderr)"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert proc.stderr.split()[-3:] == ["0", "True", "True"] and '"llama-2-70b"' in proc.stdout
