@@ -68,6 +68,9 @@ from ..hardware.registry import Registry, default_registry
 from ..models.description import load_model
 
 DECODE_SAMPLES = 16
+#: Where the decode samples sit in the output, as fractions: (i + 1/2) / DECODE_SAMPLES.
+_SAMPLE_POINTS = (np.arange(DECODE_SAMPLES) + 0.5) / DECODE_SAMPLES
+_SAMPLE_POINTS.flags.writeable = False
 METRICS = {  # name -> True when larger is better
     "tokens_per_s": True,
     "tokens_per_s_per_user": True,
@@ -282,7 +285,7 @@ def serve(plan, wl: Workload, scheduler: Scheduler, economics: Economics, regist
     if not plan.fits_one(float(B), float(kv_tokens), 1.0):
         raise plan.fit_error(B, kv_tokens, 1)
     pre = _run(plan, "prefill", 1, inp, 0)
-    contexts = np.floor(inp + (np.arange(DECODE_SAMPLES) + 0.5) / DECODE_SAMPLES * max(out - 1, 0))
+    contexts = np.floor(inp + _SAMPLE_POINTS * max(out - 1, 0))
     steps = out - 1
     spec_tokens, draft_devices = 1.0, 0
     if speculative is not None:
@@ -465,6 +468,8 @@ def host_paced(plan, cost: StepCost, host_s: float) -> tuple[float, float]:
         joules = joules_device + idle_w * devices_per_replica * (t - t_device)
     """
     device_s = np.asarray(cost.seconds, dtype=np.float64)
+    if host_s <= 0.0:  # no host time: t = t_device and no idle wait (the same figures, fewer array ops)
+        return _mean(device_s), _mean(np.asarray(cost.joules, dtype=np.float64))
     paced = np.maximum(device_s, host_s)
     idle = plan.device.power.idle_w * plan.mapping.devices * (paced - device_s)
     return _mean(paced), _mean(np.asarray(cost.joules) + idle)
