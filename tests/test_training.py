@@ -420,3 +420,33 @@ def test_grouped_expert_gemm_pays_half_a_tile_per_expert():
     # 128-row tile: (128 - 1) / 2 = 63.5 rows per expert on top of the dense curve, forward and backward
     assert half[:, names.index("moe_experts")] == pytest.approx([h + 63.5, h + 63.5])
     assert half[:, names.index("shared_experts")] == pytest.approx([h, h])  # a dense GEMM pads nothing
+
+
+def test_attention_rate_follows_the_head_dimension():
+    from tokenfab.training.flops import training_ops
+    from tokenfab.training.step import _kernel_inputs, head_dim_rates
+    from tokenfab.training.validation import _device
+
+    # FlashAttention-3 paper, cuDNN on H100, 4k tokens: forward 408/609 = 0.66995, backward 417/499 = 0.83567
+    assert head_dim_rates(attrs.evolve(DENSE, head_dim=64)) == pytest.approx((0.66995, 0.83567), abs=1e-5)
+    assert head_dim_rates(DENSE) == pytest.approx((0.66995, 0.83567), abs=1e-5)  # 16 <= 64: the 64 figure
+    # 112 (MPT-30B): three quarters of the way from 64 to 128: 0.66995 + 0.33005 * 0.75 = 0.91749
+    assert head_dim_rates(attrs.evolve(DENSE, head_dim=112)) == pytest.approx((0.91749, 0.95892), abs=1e-5)
+    assert head_dim_rates(attrs.evolve(DENSE, head_dim=128)) == (1.0, 1.0)
+    # MLA reads its query/key width, nope + rope: 128 + 64 = 192 (DeepSeek-V3) -> 1; 8 + 8 = 16 -> the 64 figure
+    mla = dict(head_dim=128, q_lora_rank=32, kv_lora_rank=16, v_head_dim=128)
+    assert head_dim_rates(attrs.evolve(DENSE, qk_nope_head_dim=128, qk_rope_head_dim=64, **mla)) == (1.0, 1.0)
+    small = attrs.evolve(DENSE, qk_nope_head_dim=8, qk_rope_head_dim=8, **mla)
+    assert head_dim_rates(small) == pytest.approx((0.66995, 0.83567), abs=1e-5)
+
+    device = _device("nvidia:h100-sxm", None)
+    mapping, recipe = TrainingMapping(), TrainingRecipe(seq_len=8, global_batch=1, steps=1)
+    ops = training_ops(DENSE, mapping, recipe)
+    at = [op.name for op in ops].index("attention")
+    base = _kernel_inputs(device, mapping, recipe, ops, 0.0).flop_rate[:, at]
+    slow = _kernel_inputs(device, mapping, recipe, ops, 0.0, (0.5, 0.25)).flop_rate[:, at]
+    assert slow == pytest.approx(base * [0.5, 0.25])
+    mlp = [op.name for op in ops].index("mlp")  # GEMMs keep their rate
+    assert _kernel_inputs(device, mapping, recipe, ops, 0.0, (0.5, 0.25)).flop_rate[:, mlp] == pytest.approx(
+        _kernel_inputs(device, mapping, recipe, ops, 0.0).flop_rate[:, mlp]
+    )

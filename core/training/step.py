@@ -47,6 +47,28 @@ DUALPIPE_COMM_SM_SHARE = 20.0 / 132.0
 #: tokens, backward 415 / 505 counting 2.5x the forward FLOPs, against ~760 for the layer's GEMMs.
 ATTENTION_FWD = (0.98, 1725.0)
 ATTENTION_BWD = (0.825, 2048.0)
+#: Attention rate at head dimension 64 over the rate at 128 (the head dimension of the measurement above),
+#: (forward, backward): cuDNN on an H100 SXM5, bf16, 4k tokens, no causal mask (Shah et al. 2024,
+#: FlashAttention-3, arXiv 2407.08608, figures 5 and 6): forward 408 / 609 TFLOP/s, backward 417 / 499.
+#: A 64-wide head halves the work of each QK^T and PV product per softmax element (the exp, max and
+#: rescale per score do not shrink), and the same K/V tile feeds half the FLOPs.
+HEAD_DIM_64_RATE = (408.0 / 609.0, 417.0 / 499.0)
+
+
+def head_dim_rates(model: Model) -> tuple[float, float]:
+    """(forward, backward) attention rate over the measured head-dimension-128 rate.
+
+    ``1`` at a head dimension ``d >= 128`` (MLA counts its query/key width, 192), ``HEAD_DIM_64_RATE``
+    at ``d <= 64``, linear in ``d`` between (no kernel was measured there)::
+
+        factor(d) = f64 + (1 - f64) * (d - 64) / 64          for 64 < d < 128
+    """
+    d = float(model.qk_nope_head_dim + model.qk_rope_head_dim if model.is_mla else model.head_dim)
+    share = min(max((d - 64.0) / 64.0, 0.0), 1.0)
+    fwd, bwd = HEAD_DIM_64_RATE
+    return fwd + (1.0 - fwd) * share, bwd + (1.0 - bwd) * share
+
+
 #: Element-wise work (norms, SwiGLU, residual adds, permutations) reaches this share of the HBM peak
 #: under tokenfab's byte counts: measured forward + backward in eager PyTorch on the same H200,
 #: RMSNorm 0.39, SwiGLU 0.15, residual add 0.57; geometric mean 0.32.
@@ -124,9 +146,15 @@ def gemm_rows(op: TrainOp, mapping: TrainingMapping) -> tuple[float, float]:
 
 
 def _kernel_inputs(
-    device: Device, mapping: TrainingMapping, recipe: TrainingRecipe, ops: list[TrainOp], share: float
+    device: Device,
+    mapping: TrainingMapping,
+    recipe: TrainingRecipe,
+    ops: list[TrainOp],
+    share: float,
+    head_dim: tuple[float, float] = (1.0, 1.0),
 ) -> KernelInputs:
-    """Forward and backward scenarios of ``ops``, one instance of each (counts are applied after)."""
+    """Forward and backward scenarios of ``ops``, one instance of each (counts are applied after);
+    ``head_dim`` scales the attention rates (:func:`head_dim_rates`)."""
     fwd = np.array([op.flops for op in ops])
     redo = np.array([op.flops if _recomputed(op, recipe) else 0.0 for op in ops])
     redo_bytes = np.array([(op.weight_bytes + op.act_bytes) if _recomputed(op, recipe) else 0.0 for op in ops])
@@ -141,7 +169,10 @@ def _kernel_inputs(
     pad = np.array([op.pad_rows for op in ops])
     half = np.where(matrix, device.efficiency.gemm_half_rows + pad, 0.0)
     rates = np.stack(
-        [np.where(attention, rate * ATTENTION_FWD[0], rate), np.where(attention, rate * ATTENTION_BWD[0], rate)]
+        [
+            np.where(attention, rate * ATTENTION_FWD[0] * head_dim[0], rate),
+            np.where(attention, rate * ATTENTION_BWD[0] * head_dim[1], rate),
+        ]
     )
     return KernelInputs(
         flops=np.stack([fwd, bwd]),
@@ -191,7 +222,7 @@ def stage_pass(model: Model, device: Device, mapping: TrainingMapping, recipe: T
     """Run the kernel on one micro-batch's forward and backward through the busiest stage."""
     ops = training_ops(model, mapping, recipe)
     share = DUALPIPE_COMM_SM_SHARE if mapping.schedule == "dualpipe" else 0.0
-    inputs = _kernel_inputs(device, mapping, recipe, ops, share)
+    inputs = _kernel_inputs(device, mapping, recipe, ops, share, head_dim_rates(model))
     out = evaluate(inputs)
     one = out["seconds"]  # per instance
     count, layers = stage_counts(model, mapping, ops, one[0] + one[1])
