@@ -118,6 +118,9 @@ TRAIN = ["train", "--model", M, "--backend", "nvidia:h100-sxm", "--devices", "8"
         (["report", "--model", M, "--backends", B, "--html", "/nonexistent-dir/r.html"], "html: must be a file"),
         (["compare", "--model", M, "--backends", B, "--batch", "1", "--plot", "/nonexistent-dir/p.png"], "plot: must"),
         (["sweep", "--model", M, "--backends", B, "--out", "/nonexistent-dir/rows.csv"], "out: must be a file"),
+        # load limits without --rate were silently ignored before
+        (["estimate", "--model", M, "--backend", B, "--ttft", "1s"], "ttft: --ttft applies to the load simulation"),
+        (["estimate", "--model", M, "--backend", B, "--requests", "5"], "requests: --requests applies"),
         # the listing, exit 0, for an empty pack name before
         (["plugins", "--check", ""], "pack: no installed pack named ''"),
     ],
@@ -199,6 +202,8 @@ H100, RECIPE = "nvidia:h100-sxm", {"seq_len": 4096, "global_batch": 64, "tokens"
         (lambda: tokenfab.train(M, H100, RECIPE, devices="8"), "devices"),
         (lambda: tokenfab.train(M, H100, RECIPE, devices=8, tdp_w="x"), "tdp_w"),
         (lambda: tokenfab.train(M, H100, RECIPE, devices=8, economics=3), "economics"),
+        (lambda: tokenfab.validate(points=[{"x": 1}]), "points"),
+        (lambda: tokenfab.validate(points=3), "points"),
     ],
 )
 def test_api_junk_raises_tokenfab_errors_naming_the_field(call, field):

@@ -104,6 +104,14 @@ def _add_load_options(parser: argparse.ArgumentParser) -> None:
 def _simulate_if_rate(args: argparse.Namespace):
     """With ``--rate``: the load simulation of the same deployment, ``--batch`` as its most concurrent sequences."""
     if args.rate is None:
+        load = {"ttft": args.ttft, "tpot": args.tpot, "tokens-per-user": args.tokens_per_user}
+        load.update(requests=args.requests, duration=args.duration)
+        given = [name for name, value in load.items() if value is not None]
+        if given:  # judged only under load: silently ignoring it would answer another question
+            from ..errors import TokenfabError
+
+            flag = given[0]
+            raise TokenfabError(f"{flag.replace('-', '_')}: --{flag} applies to the load simulation and needs --rate")
         return None
     from .simulate import run_simulation
 

@@ -165,7 +165,7 @@ def validate(
     """
     if role not in (None, "all", *ROLES):
         raise ValidationError(f"role: must be one of calibration, check, all, got {role!r}")
-    selected = list(load_points() if points is None else points)
+    selected = list(load_points() if points is None else _checked_points(points))
     if vendor is not None:
         _check_known("vendor", str(vendor).lower(), {str(p.get("vendor", "")).lower() for p in selected})
         selected = [p for p in selected if str(p.get("vendor", "")).lower() == str(vendor).lower()]
@@ -175,6 +175,20 @@ def validate(
         _check_known("kind", kind, {p["kind"] for p in selected})
         selected = [p for p in selected if p["kind"] == kind]
     return ValidationReport(rows=tuple(_predict(p, registry) for p in selected))
+
+
+def _checked_points(points: Any) -> list:
+    """User-given points: mappings with at least ``id``, ``kind`` and ``role`` (a KeyError is not an answer)."""
+    if isinstance(points, (str, bytes, Mapping)) or not isinstance(points, Iterable):
+        raise ValidationError(f"points: expected a list of point mappings, got {type(points).__name__}", field="points")
+    out = list(points)
+    for index, point in enumerate(out):
+        missing = [k for k in ("id", "kind", "role") if not isinstance(point, Mapping) or k not in point]
+        if missing:
+            raise ValidationError(
+                f"points[{index}]: needs keys id, kind and role, missing {missing[0]!r}", field="points"
+            )
+    return out
 
 
 def _check_known(field: str, value: Any, known: set[str]) -> None:
