@@ -3,6 +3,7 @@ through the entry-point group, shows up in comparisons, and disappears when unin
 
 import json
 import pathlib
+import shutil
 import subprocess
 import sys
 import venv
@@ -10,6 +11,10 @@ import venv
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
+# What a working checkout may hold that a fresh clone does not: setuptools' in-tree `build/`
+# folders (stale ones install modules that no longer exist, so the venv would load two copies
+# of tokenfab's classes), virtual environments, caches and the in-place kernel build.
+LOCAL_ONLY = shutil.ignore_patterns("build", ".venv*", ".git", "*.egg-info", "__pycache__", "*.so", ".hypothesis")
 
 
 def run(cmd, **kw):
@@ -24,8 +29,10 @@ def env(tmp_path_factory):
     venv.create(where, with_pip=True)
     bindir = where / ("Scripts" if sys.platform == "win32" else "bin")
     pip = [str(bindir / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
-    run([*pip, str(ROOT)])
-    run([*pip, str(ROOT / "examples" / "tokenfab-gaudi")])
+    source = tmp_path_factory.mktemp("source") / "tokenfab"
+    shutil.copytree(ROOT, source, ignore=LOCAL_ONLY)
+    run([*pip, str(source)])
+    run([*pip, str(source / "examples" / "tokenfab-gaudi")])
     return bindir
 
 
