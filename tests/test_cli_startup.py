@@ -56,8 +56,20 @@ def test_mistyped_command_still_suggests_from_every_command(capsys):
 
 # Modules a `tokenfab estimate` process has no use for: rich (plain output is written by
 # tokenfab.io.plain), the optional extras, importlib.metadata and email (discovery reads the
-# dist-info files itself), and the TOML reader (only declarative packs need it).
-HEAVY = ("rich", "pandas", "pyarrow", "matplotlib", "dask", "distributed", "importlib.metadata", "email", "tomllib")
+# dist-info files itself), the TOML reader (only declarative packs need it), and shutil (argparse
+# imports it to ask the terminal width unless the formatter is sized first).
+HEAVY = (
+    "rich",
+    "pandas",
+    "pyarrow",
+    "matplotlib",
+    "dask",
+    "distributed",
+    "importlib.metadata",
+    "email",
+    "tomllib",
+    "shutil",
+)
 ESTIMATE = ["estimate", "--model", "llama-2-70b", "--backend", "nvidia:h100-sxm", "--devices", "8", "--batch", "8"]
 
 

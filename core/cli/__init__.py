@@ -58,8 +58,9 @@ class OneLineParser(argparse.ArgumentParser):
         self.exit(2, f"tokenfab: error: {' '.join(message.split())} (see '{self.prog} --help')\n")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # Sized before argparse adds -h: its default formatter would import shutil to ask the terminal.
+        kwargs["formatter_class"] = _sized(kwargs.get("formatter_class", argparse.HelpFormatter))
         super().__init__(*args, **kwargs)
-        self.formatter_class = _sized(self.formatter_class)
 
     def format_help(self) -> str:
         if callable(self.description):
