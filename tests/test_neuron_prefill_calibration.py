@@ -3,12 +3,9 @@ AWS's latency table (never one point): recompute it and check the shipped consta
 
 from __future__ import annotations
 
-import math
-
-import attrs
 import pytest
 import tokenfab
-from tokenfab.registry import build_registry
+from _calibration import points_log_error, trial_registry
 from tokenfab.validation.validate import load_points, predict_inference
 
 CALIBRATES = "trainium efficiency.gemm_max"
@@ -20,22 +17,8 @@ def _calibration_points() -> list[dict]:
 
 def _log_error(gemm_max: float) -> float:
     """Sum over the calibration points of log(predicted TTFT / published TTFT)^2 at ``gemm_max``."""
-    device = tokenfab.get_backend("trainium:trn1")
-    trial = attrs.evolve(
-        device, id="trial:neuron", efficiency=attrs.evolve(device.efficiency, gemm_max_default=gemm_max)
-    )
-
-    class Trial:
-        @tokenfab.hookimpl
-        def tokenfab_devices(self):
-            return [trial]
-
-    registry = build_registry([Trial()], entry_points=False)
-    total = 0.0
-    for point in _calibration_points():
-        predicted, _ = predict_inference({**point, "backend": "trial:neuron"}, registry)
-        total += math.log(predicted / point["value"]) ** 2
-    return total
+    registry = trial_registry("trainium:trn1", "trial:neuron", gemm_max_default=gemm_max)
+    return points_log_error(_calibration_points(), predict_inference, registry, "trial:neuron")
 
 
 def test_five_points_from_two_models_and_three_prompt_lengths():

@@ -4,11 +4,8 @@ optimum, and that the Llama 3.1 rows of a later Neuron release (checks) were not
 
 from __future__ import annotations
 
-import math
-
-import attrs
 import tokenfab
-from tokenfab.registry import build_registry
+from _calibration import points_log_error, trial_registry
 from tokenfab.training.validation import predict_training
 from tokenfab.validation.validate import load_points
 
@@ -21,23 +18,9 @@ def _calibration_points() -> list[dict]:
 
 def _log_error(fraction: float) -> float:
     """Sum over the calibration points of log(predicted / published tokens/s per chip)^2 at ``fraction``."""
-    device = tokenfab.get_backend("trainium:trn1")
     sustained = {"bf16": fraction, "fp16": fraction}
-    trial = attrs.evolve(
-        device, id="trial:neuron", efficiency=attrs.evolve(device.efficiency, gemm_sustained=sustained)
-    )
-
-    class Trial:
-        @tokenfab.hookimpl
-        def tokenfab_devices(self):
-            return [trial]
-
-    registry = build_registry([Trial()], entry_points=False)
-    total = 0.0
-    for point in _calibration_points():
-        predicted, _ = predict_training({**point, "backend": "trial:neuron"}, registry)
-        total += math.log(predicted / point["value"]) ** 2
-    return total
+    registry = trial_registry("trainium:trn1", "trial:neuron", gemm_sustained=sustained)
+    return points_log_error(_calibration_points(), predict_training, registry, "trial:neuron")
 
 
 def test_three_llama2_rows_calibrate_and_the_llama31_rows_check():

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import math
 
-import attrs
 import pytest
 import tokenfab
-from tokenfab.registry import build_registry
+from _calibration import trial_registry
 
 # (backend, weights, [(model, published tokens/s per user)]): the packs' calibration points.
 CALIBRATION = {
@@ -40,15 +39,7 @@ GROQ_RELEASES = {
 def _log_error(backend: str, overhead_s: float, points=None) -> float:
     """Sum of squared log errors of the per-user speed with ``overhead_s`` per operator, over the backend's
     calibration points or ``points`` = ``[(model, published, weights)]``."""
-    device = tokenfab.get_backend(backend)
-    trial = attrs.evolve(device, id="trial:sram", efficiency=attrs.evolve(device.efficiency, overhead_s=overhead_s))
-
-    class Trial:
-        @tokenfab.hookimpl
-        def tokenfab_devices(self):
-            return [trial]
-
-    registry = build_registry([Trial()], entry_points=False)
+    registry = trial_registry(backend, "trial:sram", overhead_s=overhead_s)
     if points is None:
         weights, calibration = CALIBRATION[backend]
         points = [(model, published, weights) for model, published in calibration]
