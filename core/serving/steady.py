@@ -36,10 +36,7 @@ or ``"mtp"``: the target's own multi-token-prediction layers (DeepSeek-V3).
 Host time per engine step (``Workload.host_s_per_sequence`` = ``h``, 0 by default; sourced figures
 per serving stack in :data:`HOST_S_PER_SEQUENCE`): the host's per-request work overlaps the device's
 next step, so every decode and mixed step lasts ``max(t_device, (B / ep) * h)`` (:func:`host_paced`).
-
-Host time per engine step (``Workload.host_s_per_sequence`` = ``h``, 0 by default; sourced figures
-per serving stack in :data:`HOST_S_PER_SEQUENCE`): the host's per-request work overlaps the device's
-next step, so every decode and mixed step lasts ``max(t_device, (B / ep) * h)`` (:func:`host_paced`).
+Speculative decoding's draft-and-verify cycles are not host-paced yet (docs/modelling.md section 8).
 
 Memory fit: weights, the KV cache the scheduler reserves and the step workspace must fit every
 device. By default (``Workload.kv_reservation="completion"``, TensorRT-LLM's
