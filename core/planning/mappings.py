@@ -147,7 +147,18 @@ class Sizing:
 
 def _plan(builder: Any, shape: Shape) -> tuple[Any | None, str]:
     """The plan of ``shape``, or ``None`` and why the shape is invalid for this model and device
-    (other errors, such as a memory level the device lacks, concern every shape and propagate)."""
+    (other errors, such as a memory level the device lacks, concern every shape and propagate).
+    Kept in the builder's store when no scenario changes it (:meth:`PlanBuilder.scenario_free`)."""
+    if not builder.scenario_free():
+        return _build(builder, shape)
+    key = ("shape", shape)
+    hit = builder._built.get(key)
+    if hit is None:
+        hit = builder._built[key] = _build(builder, shape)
+    return hit
+
+
+def _build(builder: Any, shape: Shape) -> tuple[Any | None, str]:
     mapping = shape.mapping
     reason = builder.invalid(mapping)
     if reason:
