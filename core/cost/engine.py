@@ -270,8 +270,16 @@ class Plan:
         return used
 
     def fits_one(self, batch: float, kv_tokens: float, step_tokens: float) -> bool:
-        """:meth:`fits` of one scenario, in plain floats."""
-        return self.memory_fit_one(batch, kv_tokens, step_tokens)[1]
+        """:meth:`fits` of one scenario, in plain floats (the sums of :meth:`memory_fit_one`)."""
+        ep, window, kv_full, kv_window, weights, width, act, vocab, tp, usable_w, usable_kv = _per_plan(
+            "fit_terms", self, _fit_terms
+        )
+        group = float(math.ceil(batch / ep))
+        kv = group * (kv_full * kv_tokens + kv_window * min(kv_tokens, window))
+        on_weights = weights + (group * step_tokens * width * act + group * vocab / tp * 4.0)
+        if usable_kv is None:  # weights and KV cache share a level
+            return on_weights + kv <= usable_w
+        return on_weights <= usable_w and 0.0 + kv <= usable_kv
 
     def memory_fit_one(self, batch: float, kv_tokens: float, step_tokens: float) -> tuple[float, bool]:
         """(bytes per device over all levels, whether every level fits) of one scenario, in plain
@@ -623,16 +631,28 @@ def make_plan(
     system's by default) or the fewest devices that fit, and among the shapes of that count the
     one with the shortest step at this scenario.
     """
+    base, fixed = _request(model, backend, deployment, registry=registry, **keywords)
+    builder = base.at(float(batch), float(kv_tokens))
+    if fixed is not None:
+        return _fixed_plan(builder, *fixed, step_tokens)
+    return _searched_plan(builder, batch, kv_tokens, step_tokens)
+
+
+_requests: OrderedDict = OrderedDict()
+
+
+@memoised(_requests, BUILDER_CACHE_SIZE)
+def _request(
+    model: Any, backend: Any, deployment: Deployment | None, *, registry: Registry, **keywords: Any
+) -> tuple[PlanBuilder, tuple[ParallelMapping, int] | None]:
+    """The scenario-free part of :func:`make_plan` (the same for every scenario of a model, backend
+    and deployment): (the resolved :class:`PlanBuilder`, the mapping the deployment fixes or ``None``)."""
     unknown = sorted(set(keywords) - set(attrs.fields_dict(Deployment)) - {"backend"}) if keywords else ()
     if unknown:
         known = ", ".join(attrs.fields_dict(Deployment))
         raise ValidationError(f"{unknown[0]}: not a deployment field (known: {known})")
     dep = as_deployment(backend, deployment, **keywords)
-    builder = plan_builder(model, backend, dep, batch=batch, kv_tokens=kv_tokens, registry=registry)
-    fixed = explicit_mapping(dep)
-    if fixed is not None:
-        return _fixed_plan(builder, *fixed, step_tokens)
-    return _searched_plan(builder, batch, kv_tokens, step_tokens)
+    return _resolved_builder(model, backend, dep, registry=registry), explicit_mapping(dep)
 
 
 def _searched_plan(builder: PlanBuilder, batch: float, kv_tokens: float, step_tokens: float) -> Plan:
@@ -640,12 +660,16 @@ def _searched_plan(builder: PlanBuilder, batch: float, kv_tokens: float, step_to
     streamed from external memory when nothing fits on the device (:func:`streaming_fallback`)."""
     from ..planning.mappings import Sizing, candidate_shapes, feasible, no_fit_error
 
+    kv, step = float(kv_tokens), float(step_tokens)
+
     def size(dp: int) -> tuple[float, float, float]:
-        return float(math.ceil(batch / dp)), float(kv_tokens), float(step_tokens)
+        return float(math.ceil(batch / dp)), kv, step
+
+    sizing = Sizing(size=size)
 
     def search(b: PlanBuilder, explain: bool = False):
-        count, shapes, _ = candidate_shapes(b, Sizing(size=size), int(np.ceil(batch)), b.deployment.devices)
-        return (count, *feasible(b, Sizing(size=size), shapes, explain))
+        count, shapes, _ = candidate_shapes(b, sizing, math.ceil(batch), b.deployment.devices)
+        return (count, *feasible(b, sizing, shapes, explain))
 
     count, fitting, rejected, unfit = search(builder)
     fallback = streaming_fallback(builder) if not fitting else None

@@ -208,10 +208,18 @@ def fewest_devices(builder: Any, sizing: Sizing, batch: int, limits: dict) -> tu
 
 
 def hook_limits(builder: Any, total_kv_bytes: float) -> tuple[dict, Shape | None]:
-    """The pack's ``tokenfab_default_mapping`` answer: restrictions and a seed shape (or none)."""
-    model, prec = builder.model, builder.precisions
+    """The pack's ``tokenfab_default_mapping`` answer: restrictions and a seed shape (or none).
+    Whether any pack is asked about this backend is worked out once per builder store."""
     from ..cost.engine import _bytes
     from ..hardware import guard
+
+    asked = builder._built.get(("mapping hook asked",))
+    if asked is None:
+        asked = bool(guard.asked(builder.registry, "tokenfab_default_mapping", builder.backend))
+        builder._built[("mapping hook asked",)] = asked
+    if not asked:
+        return {}, None
+    model, prec = builder.model, builder.precisions
 
     hooked = guard.call_first(
         builder.registry,
@@ -265,11 +273,17 @@ def feasible(
     shapes that do not fit, with their plans). Without ``explain`` the reason a shape does not
     fit is left empty (writing it works out the memory again: a caller that only ranks skips it)."""
     fitting, rejected, unfit = [], {}, []
+    sizes: dict[int, tuple] = {}  # dp -> the scenario (few distinct dp among the shapes)
     for shape in shapes:
         plan, reason = _plan(builder, shape)
         if plan is None:
             rejected[shape] = reason
-        elif not sizing.fits(plan, shape.dp):
+            continue
+        size = sizes.get(shape.dp)
+        if size is None:
+            b, kv, t = sizing.size(shape.dp)
+            size = sizes[shape.dp] = (float(b), float(kv), float(t))
+        if not plan.fits_one(*size):  # Sizing.fits
             rejected[shape] = sizing.fit_reason(plan, shape.dp) if explain else ""
             unfit.append((shape, plan))
         else:
