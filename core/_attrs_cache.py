@@ -155,7 +155,8 @@ def find_spec(name: str, path: Any = None, target: Any = None) -> Any:
 
 
 class _Loader:
-    """The standard loader of ``attr._make``, with :func:`_patch` after the module ran."""
+    """The standard loader of ``attr._make``, with :func:`cached_compile` as the module's ``compile``
+    from the start (a module-level name the module itself never assigns)."""
 
     def __init__(self, loader: Any) -> None:
         self._loader = loader
@@ -164,8 +165,8 @@ class _Loader:
         return self._loader.create_module(spec)
 
     def exec_module(self, module: Any) -> None:
+        module.compile = cached_compile  # before it runs: attrs' own classes in it go through the cache too
         self._loader.exec_module(module)
-        _patch(module)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._loader, name)

@@ -30,9 +30,36 @@ from typing import Any
 from .. import __version__
 from ..errors import TokenfabError
 
+#: The module that registers each command, so that a run naming one imports that module only
+#: (importing all of them is about 1% of an estimate process). A command missing here still works
+#: (every module is then imported); ``tests/test_cli_startup.py`` holds the table to the modules.
+COMMAND_MODULES = {
+    "backends": "listing",
+    "compare": "serving",
+    "estimate": "serving",
+    "mappings": "mappings",
+    "models": "listing",
+    "new-pack": "newpack",
+    "pareto": "pareto",
+    "plan": "plan",
+    "plugins": "listing",
+    "report": "report",
+    "simulate": "simulate",
+    "sweep": "sweep",
+    "train": "train",
+    "validate": "validate",
+}
+#: Commands that ask about the one backend of their ``--backend`` only: a ``tokenfab`` process
+#: running one loads, of the built-in packs, just the one that provides it
+#: (:func:`tokenfab.hardware.registry.focus`).
+ONE_BACKEND_COMMANDS = frozenset({"estimate", "mappings", "simulate", "train"})
 
-def command_modules() -> list:
-    """The command modules of this package, in help order (``ORDER``, then name)."""
+
+def command_modules(command: str | None = None) -> list:
+    """The command modules of this package, in help order (``ORDER``, then name); with
+    ``command`` in :data:`COMMAND_MODULES`, only the module that registers it."""
+    if command in COMMAND_MODULES:
+        return [importlib.import_module(f"{__name__}.{COMMAND_MODULES[command]}")]
     names = [info.name for info in pkgutil.iter_modules(__path__) if not info.name.startswith("_")]
     modules = [importlib.import_module(f"{__name__}.{name}") for name in names]
     return sorted(modules, key=lambda mod: (getattr(mod, "ORDER", 100), mod.__name__))
@@ -145,9 +172,9 @@ def named_command(argv: Sequence[str] | None) -> str | None:
 
 def build_parser(argv: Sequence[str] | None = None) -> tuple[argparse.ArgumentParser, dict[str, Callable]]:
     """The parser and ``{command: handler}``. With ``argv`` naming a command, only that command's
-    parser gets its options (building all of them costs more than answering an estimate); other
-    commands are still registered, so ``handlers`` holds every command. ``--help`` and a mistyped
-    command get the full parser."""
+    parser gets its options (building all of them costs more than answering an estimate), and only
+    the module that registers it (:data:`COMMAND_MODULES`) is imported, so ``handlers`` holds that
+    module's commands. ``--help`` and a mistyped command get the full parser and every handler."""
     command = named_command(argv)
     parser = OneLineParser(prog="tokenfab", description="What a token costs, and how fast it comes, on each AI chip.")
     parser.add_argument("--version", action="version", version=f"tokenfab {__version__}")
@@ -155,7 +182,7 @@ def build_parser(argv: Sequence[str] | None = None) -> tuple[argparse.ArgumentPa
     parser.add_argument("--disable-pack", dest="disable_pack", **disable)
     sub = parser.add_subparsers(dest="command", required=True)
     handlers: dict[str, Callable] = {}
-    for module in command_modules():
+    for module in command_modules(command):
         handlers.update(module.register(sub if command is None else _OnlyCommand(sub, command)))
     if command is not None and command not in sub.choices:  # not a command: the full parser says so
         return build_parser()
@@ -239,6 +266,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     disabled = [*args.disable_pack, *getattr(args, "disable_pack_after", [])]
     if disabled:
         disable_packs(disabled)
+    if argv is None and args.command in ONE_BACKEND_COMMANDS and isinstance(getattr(args, "backend", None), str):
+        from ..hardware.registry import focus
+
+        focus([args.backend])
     try:
         with warnings.catch_warnings():
             warnings.showwarning = _one_line_warning

@@ -28,13 +28,12 @@ CLI's ``--disable-pack NAME``): a disabled entry-point pack is not even imported
 
 from __future__ import annotations
 
-import copy
 import io
 import os
 import pickle
-import queue
 import sys
 import threading
+from _queue import SimpleQueue  # queue.SimpleQueue itself, without the queue module (and heapq)
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -161,7 +160,7 @@ class _Worker:
     call overran its deadline is abandoned, like the thread of a call before (never reused)."""
 
     def __init__(self, name: str):
-        self.jobs: queue.SimpleQueue = queue.SimpleQueue()
+        self.jobs: SimpleQueue = SimpleQueue()
         threading.Thread(target=self._loop, name=f"tokenfab-pack:{name}", daemon=True).start()
 
     def _loop(self) -> None:
@@ -225,7 +224,7 @@ def deep_copy(value: Any) -> Any:
     try:
         return pickle.loads(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
     except Exception:  # noqa: BLE001 - pickle raises several unrelated types for what it cannot take
-        return copy.deepcopy(value)
+        return _deepcopy(value)
 
 
 _pickled: dict[tuple[int, ...], tuple[tuple, bytes]] = {}
@@ -241,11 +240,18 @@ def _fresh_copies(values: tuple) -> tuple:
         try:
             hit = (values, pickle.dumps(values, protocol=pickle.HIGHEST_PROTOCOL))
         except Exception:  # noqa: BLE001 - as in deep_copy
-            return copy.deepcopy(values)
+            return _deepcopy(values)
         if len(_pickled) >= _PICKLED_SIZE:
             _pickled.clear()
         _pickled[key] = hit  # the values are kept alive with their bytes: their ids cannot be reused
     return pickle.loads(hit[1])
+
+
+def _deepcopy(value: Any) -> Any:
+    """:func:`copy.deepcopy`, for what pickle cannot take (rare: :mod:`copy` is imported then)."""
+    import copy
+
+    return copy.deepcopy(value)
 
 
 class Snapshot:
@@ -262,7 +268,7 @@ class Snapshot:
             self._blob: bytes | None = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
             self._value = None
         except Exception:  # noqa: BLE001 - as deep_copy: what pickle cannot take, deepcopy can
-            self._blob, self._value = None, copy.deepcopy(value)
+            self._blob, self._value = None, _deepcopy(value)
 
     def value(self) -> Any:
         """The copy (the same object on every call)."""

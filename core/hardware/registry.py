@@ -14,6 +14,15 @@ An id already taken is a collision, reported naming both packs, and the first ke
 the second pack lists the id in ``TOKENFAB_OVERRIDES = {"vendor:device": "why"}``: then it
 replaces it and :attr:`Registry.overrides` (shown by ``tokenfab plugins``) records who replaced
 whom and why. The registry is safe to read and extend from several threads.
+
+A process that asks about one backend only (a ``tokenfab estimate``, ``train``, ``simulate`` or
+``mappings`` process) may load, of the built-in packs, only the one whose prefix the backend id
+names (:func:`focus`): importing the other five and snapshotting their devices is about 5% of such a
+process. This gives the same answer as loading all of them, because a built-in pack contributes no
+models and answers its hooks for its own ids only (``tests/test_registry_focus.py`` holds both);
+third-party and TOML packs always load, so their ids, models and overrides are all there. An id
+that such a registry does not know is looked up again in a full one (:meth:`Registry.get`), so
+the error names every known id.
 """
 
 from __future__ import annotations
@@ -109,6 +118,7 @@ class Registry:
     _reported: set = attrs.field(factory=set, repr=False)
     _models: dict[str, Any] | None = attrs.field(default=None, repr=False)
     hook_cache: dict = attrs.field(factory=dict, repr=False)  # firstresult answers by arguments (guard.call_first)
+    skipped: frozenset[str] = frozenset()  # built-in packs not loaded (:func:`focus`): this registry is partial
 
     def get(self, backend_id: str) -> Device | System:
         if not isinstance(backend_id, str):
@@ -117,7 +127,8 @@ class Registry:
             )
         key = backend_id.strip().lower()
         if key not in self.backends:
-            raise UnknownIdError("backend", backend_id, list(self.backends))
+            known = self.backends if not self.skipped else build_registry().backends  # name every id
+            raise UnknownIdError("backend", backend_id, list(known))
         return self.backends[key]
 
     def pack_name(self, plugin: object) -> str:
@@ -207,7 +218,7 @@ def _entry_points(registry: Registry, dists: list[Any]) -> list[tuple[Any, Any]]
     except Exception as exc:  # a broken installed distribution must not stop discovery
         registry.report("discovery", "entry points", f"{type(exc).__name__}: {exc}")
         found = []
-    return sorted(found, key=lambda pair: (not str(pair[0].value).startswith(BUILTIN_MODULE_PREFIX), pair[0].name))
+    return sorted(found, key=lambda pair: (not _names_builtin(pair[0]), pair[0].name))
 
 
 def _distributions(registry: Registry) -> list[Any]:
@@ -219,10 +230,16 @@ def _distributions(registry: Registry) -> list[Any]:
         return []
 
 
-def _load_entry_points(registry: Registry, disabled: frozenset[str], dists: list[Any]) -> None:
+def _load_entry_points(
+    registry: Registry, disabled: frozenset[str], dists: list[Any], builtin: frozenset[str] | None = None
+) -> None:
     pm = registry.pm
+    skipped = set()
     for ep, dist in _entry_points(registry, dists):
         if pm.has_plugin(ep.name) or ep.name in registry.packs:
+            continue
+        if builtin is not None and _names_builtin(ep) and ep.name.lower() not in builtin:
+            skipped.add(ep.name)
             continue
         version = f"{dist.metadata['Name']} {dist.version}"
         registry.versions[ep.name] = version
@@ -241,6 +258,12 @@ def _load_entry_points(registry: Registry, disabled: frozenset[str], dists: list
         info = _pack_info(ep.name, outcome.value, "entry point", ep.value, (ep.name.lower(),))
         info.version = version
         _register(registry, outcome.value, info)
+    registry.skipped = frozenset(skipped)
+
+
+def _names_builtin(ep: Any) -> bool:
+    """Whether entry point ``ep`` names one of tokenfab's own packs (``tokenfab.plugins.*``)."""
+    return str(ep.value).startswith(BUILTIN_MODULE_PREFIX)
 
 
 def _is_builtin(registry: Registry, pack: str) -> bool:
@@ -255,10 +278,14 @@ def _collect_devices(registry: Registry) -> None:
         _add_backends(registry, pack, result)
 
 
-def build_registry(extra_plugins: Iterable[object] = (), *, entry_points: bool = True) -> Registry:
+def build_registry(
+    extra_plugins: Iterable[object] = (), *, entry_points: bool = True, builtin: Iterable[str] | None = None
+) -> Registry:
     """Create the plugin manager, load packs from entry points (and ``extra_plugins``), and
     collect every device and system they return. Packs named in ``TOKENFAB_DISABLE_PACKS`` (or
-    :func:`tokenfab.guard.disable_packs`) are listed as disabled and not imported."""
+    :func:`tokenfab.guard.disable_packs`) are listed as disabled and not imported. ``builtin``:
+    the built-in packs to load (entry-point names; ``None``, all): see :func:`focus`."""
+    builtin = None if builtin is None else frozenset(str(name).lower() for name in builtin)
     pm = pluggy.PluginManager("tokenfab")
     pm.add_hookspecs(hookspecs)
     registry = Registry(pm=pm)
@@ -271,7 +298,7 @@ def build_registry(extra_plugins: Iterable[object] = (), *, entry_points: bool =
         _register(registry, plugin, _pack_info(name, plugin, "local", str(getattr(plugin, "__name__", name)), ()))
     dists = _distributions(registry) if entry_points else []
     if entry_points:
-        _load_entry_points(registry, disabled, dists)
+        _load_entry_points(registry, disabled, dists, builtin)
     _collect_devices(registry)
     if entry_points:
         _load_data_packs(registry, disabled, dists)
@@ -395,6 +422,20 @@ def collect_models(registry: Registry) -> dict[str, object]:
 
 _DEFAULT: Registry | None = None
 _DEFAULT_LOCK = threading.Lock()
+_FOCUS: frozenset[str] | None = None
+
+
+def focus(backend_ids: Iterable[str] | None) -> None:
+    """Let the process-wide registry, when next built, load of the built-in packs only those
+    that the prefixes of ``backend_ids`` name (``None``: all of them, as usual). For a process
+    that asks about these backends only (the ``tokenfab`` command for one ``--backend``); third-party
+    and TOML packs always load (see the module docstring). Takes effect on the next build: call it
+    before the first :func:`default_registry`, or reset that with :func:`set_default_registry`."""
+    global _FOCUS
+    if backend_ids is None:
+        _FOCUS = None
+        return
+    _FOCUS = frozenset(str(backend_id).partition(":")[0].strip().lower() for backend_id in backend_ids)
 
 
 def default_registry() -> Registry:
@@ -405,7 +446,7 @@ def default_registry() -> Registry:
         return registry
     with _DEFAULT_LOCK:
         if _DEFAULT is None:
-            built = build_registry()
+            built = build_registry(builtin=_FOCUS)
             for problem in built.problems:
                 warnings.warn(f"tokenfab: {problem}; skipped", RuntimeWarning, stacklevel=2)
             built.announce = True
