@@ -94,28 +94,22 @@ def test_a_checked_workload_copy_equals_the_constructed_one():
         _workload(8, 2 * 10**12, 1)
 
 
-class Scoped:
-    """A pack that declares the backends its hooks answer about (``TOKENFAB_HOOK_PREFIXES``)."""
+class Everywhere:
+    """A pack whose mapping hook answers about every backend (None) and notes each question."""
+
+    def __init__(self):
+        self.asked = []
+
+    @hookimpl
+    def tokenfab_default_mapping(self, model, backend, weights_bytes, kv_bytes):
+        self.asked.append((backend.id, kv_bytes))
+        return None
+
+
+class Scoped(Everywhere):
+    """The same, declaring the backends its hooks answer about (``TOKENFAB_HOOK_PREFIXES``)."""
 
     TOKENFAB_HOOK_PREFIXES = ("toy",)
-
-    def __init__(self):
-        self.asked = []
-
-    @hookimpl
-    def tokenfab_default_mapping(self, model, backend, weights_bytes, kv_bytes):
-        self.asked.append((backend.id, kv_bytes))
-        return None
-
-
-class Everywhere:
-    def __init__(self):
-        self.asked = []
-
-    @hookimpl
-    def tokenfab_default_mapping(self, model, backend, weights_bytes, kv_bytes):
-        self.asked.append((backend.id, kv_bytes))
-        return None
 
 
 class Broken:

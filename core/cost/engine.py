@@ -271,20 +271,25 @@ class Plan:
 
     def fits_one(self, batch: float, kv_tokens: float, step_tokens: float) -> bool:
         """:meth:`fits` of one scenario, in plain floats (the sums of :meth:`memory_fit_one`)."""
-        ep, window, kv_full, kv_window, weights, width, act, vocab, tp, usable_w, usable_kv = _per_plan(
-            "fit_terms", self, _fit_terms
-        )
-        group = float(math.ceil(batch / ep))
-        kv = group * (kv_full * kv_tokens + kv_window * min(kv_tokens, window))
-        on_weights = weights + (group * step_tokens * width * act + group * vocab / tp * 4.0)
+        on_weights, kv, usable_w, usable_kv = self._used_one(batch, kv_tokens, step_tokens)
         if usable_kv is None:  # weights and KV cache share a level
             return on_weights + kv <= usable_w
         return on_weights <= usable_w and 0.0 + kv <= usable_kv
 
     def memory_fit_one(self, batch: float, kv_tokens: float, step_tokens: float) -> tuple[float, bool]:
         """(bytes per device over all levels, whether every level fits) of one scenario, in plain
-        floats: what :class:`StepCost` reports as ``memory_per_device_bytes`` and ``fits``. The
-        same operations in the same order as :meth:`memory_one` (so the same values), with what no
+        floats: what :class:`StepCost` reports as ``memory_per_device_bytes`` and ``fits``."""
+        on_weights, kv, usable_w, usable_kv = self._used_one(batch, kv_tokens, step_tokens)
+        if usable_kv is None:  # weights and KV cache share a level
+            on_weights = on_weights + kv
+            return on_weights, on_weights <= usable_w
+        kv = 0.0 + kv
+        return on_weights + kv, on_weights <= usable_w and kv <= usable_kv
+
+    def _used_one(self, batch: float, kv_tokens: float, step_tokens: float) -> tuple:
+        """(bytes on the weights' level before the KV cache, KV cache bytes, usable bytes of the
+        weights' level, of the KV cache's level or ``None`` when they share one): the same
+        operations in the same order as :meth:`memory_one` (so the same values), with what no
         scenario changes worked out once per plan (:func:`_fit_terms`)."""
         ep, window, kv_full, kv_window, weights, width, act, vocab, tp, usable_w, usable_kv = _per_plan(
             "fit_terms", self, _fit_terms
@@ -292,11 +297,7 @@ class Plan:
         group = float(math.ceil(batch / ep))
         kv = group * (kv_full * kv_tokens + kv_window * min(kv_tokens, window))
         on_weights = weights + (group * step_tokens * width * act + group * vocab / tp * 4.0)
-        if usable_kv is None:  # weights and KV cache share a level
-            on_weights = on_weights + kv
-            return on_weights, on_weights <= usable_w
-        kv = 0.0 + kv
-        return on_weights + kv, on_weights <= usable_w and kv <= usable_kv
+        return on_weights, kv, usable_w, usable_kv
 
     def usable_bytes(self, level: str) -> float:
         return self.device.level(level).capacity_bytes * (1.0 - self.device.efficiency.memory_reserve_fraction)
