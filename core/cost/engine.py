@@ -271,16 +271,34 @@ class Plan:
         return used
 
     def fits_one(self, batch: float, kv_tokens: float, step_tokens: float) -> bool:
-        """:meth:`fits` of one scenario, in plain floats."""
-        used = self.memory_one(batch, kv_tokens, step_tokens)
-        return all(amount <= self.usable_bytes(level) for level, amount in used.items())
+        """:meth:`fits` of one scenario, in plain floats (the sums of :meth:`memory_fit_one`)."""
+        on_weights, kv, usable_w, usable_kv = self._used_one(batch, kv_tokens, step_tokens)
+        if usable_kv is None:  # weights and KV cache share a level
+            return on_weights + kv <= usable_w
+        return on_weights <= usable_w and 0.0 + kv <= usable_kv
 
     def memory_fit_one(self, batch: float, kv_tokens: float, step_tokens: float) -> tuple[float, bool]:
         """(bytes per device over all levels, whether every level fits) of one scenario, in plain
         floats: what :class:`StepCost` reports as ``memory_per_device_bytes`` and ``fits``."""
-        used = self.memory_one(batch, kv_tokens, step_tokens)
-        memory = sum(used.values()) if self.weights_level != self.kv_level else used[self.weights_level]
-        return memory, all(amount <= self.usable_bytes(level) for level, amount in used.items())
+        on_weights, kv, usable_w, usable_kv = self._used_one(batch, kv_tokens, step_tokens)
+        if usable_kv is None:  # weights and KV cache share a level
+            on_weights = on_weights + kv
+            return on_weights, on_weights <= usable_w
+        kv = 0.0 + kv
+        return on_weights + kv, on_weights <= usable_w and kv <= usable_kv
+
+    def _used_one(self, batch: float, kv_tokens: float, step_tokens: float) -> tuple:
+        """(bytes on the weights' level before the KV cache, KV cache bytes, usable bytes of the
+        weights' level, of the KV cache's level or ``None`` when they share one): the same
+        operations in the same order as :meth:`memory_one` (so the same values), with what no
+        scenario changes worked out once per plan (:func:`_fit_terms`)."""
+        ep, window, kv_full, kv_window, weights, width, act, vocab, tp, usable_w, usable_kv = _per_plan(
+            "fit_terms", self, _fit_terms
+        )
+        group = float(math.ceil(batch / ep))
+        kv = group * (kv_full * kv_tokens + kv_window * min(kv_tokens, window))
+        on_weights = weights + (group * step_tokens * width * act + group * vocab / tp * 4.0)
+        return on_weights, kv, usable_w, usable_kv
 
     def usable_bytes(self, level: str) -> float:
         return self.device.level(level).capacity_bytes * (1.0 - self.device.efficiency.memory_reserve_fraction)
@@ -315,6 +333,30 @@ def _bytes(precision: str) -> float:
     return PRECISION_BITS[precision] / 8.0
 
 
+def _fit_terms(plan: Plan) -> tuple:
+    """The scenario-free terms of :meth:`Plan.memory_one` and :meth:`Plan.fits`: experts per
+    group, sliding window, KV bytes per token (full, windowed), weight bytes per device, the
+    activation width ``2 d + widest projection`` and bytes per element, vocabulary, tp, and the
+    usable bytes of the weights' level and of the KV cache's (``None`` when they share one)."""
+    m, tp = plan.model, plan.mapping.tp
+    expert_width = m.experts_per_token * 2 * m.moe_intermediate_size * plan.mapping.ep
+    widest = max((m.num_heads + 2 * m.num_kv_heads) * m.head_dim, 2 * m.intermediate_size, expert_width) / tp
+    shared = plan.weights_level == plan.kv_level
+    return (
+        plan.mapping.ep,
+        m.sliding_window or 0,
+        plan.kv_bytes_per_token,
+        plan.kv_window_bytes_per_token,
+        plan.weight_bytes_per_device,
+        2 * m.hidden_size + widest,
+        PRECISION_BITS[plan.precisions.activations] / 8.0,
+        m.vocab_size,
+        tp,
+        plan.usable_bytes(plan.weights_level),
+        None if shared else plan.usable_bytes(plan.kv_level),
+    )
+
+
 def _placement(
     registry: Registry,
     model: Model,
@@ -328,7 +370,7 @@ def _placement(
     weight_bytes, kv_bytes, act_bytes = bytes_
     choice = None
     asked = deployment.weights_memory is None or deployment.kv_memory is None
-    if asked and registry.pm.hook.tokenfab_placement.get_hookimpls():  # no pack places: no call to make
+    if asked and guard.asked(registry, "tokenfab_placement", device):  # no pack places: no call to make
         choice = guard.call_first(
             registry,
             "tokenfab_placement",
@@ -457,12 +499,23 @@ class PlanBuilder:
             self._built[key] = reason
         return reason
 
+    def scenario_free(self) -> bool:
+        """Whether the plans this builder builds are the same at every scenario: no pack's
+        placement hook is asked (the deployment fixes both levels, or no pack places this
+        backend), so only the mapping and the replicas decide a plan. Worked out once per store."""
+        free = self._built.get(("scenario free",))
+        if free is None:
+            d = self.deployment
+            asked = d.weights_memory is None or d.kv_memory is None
+            free = not (asked and guard.asked(self.registry, "tokenfab_placement", self.device))
+            self._built[("scenario free",)] = free
+        return free
+
     def _levels(self, mapping: ParallelMapping, w: float, kv_full: float, kv_window: float) -> tuple[str, str]:
         """(weights level, KV level) at this builder's scenario (see :func:`_placement`); once per
         mapping when no pack's placement hook is asked (the deployment fixes both, or none has one)."""
         d = self.deployment
-        asked = d.weights_memory is None or d.kv_memory is None
-        if not (asked and self.registry.pm.hook.tokenfab_placement.get_hookimpls()):
+        if self.scenario_free():
             key = ("levels", mapping)
             levels = self._built.get(key)
             if levels is None:
@@ -580,16 +633,28 @@ def make_plan(
     system's by default) or the fewest devices that fit, and among the shapes of that count the
     one with the shortest step at this scenario.
     """
+    base, fixed = _request(model, backend, deployment, registry=registry, **keywords)
+    builder = base.at(float(batch), float(kv_tokens))
+    if fixed is not None:
+        return _fixed_plan(builder, *fixed, step_tokens)
+    return _searched_plan(builder, batch, kv_tokens, step_tokens)
+
+
+_requests: OrderedDict = OrderedDict()
+
+
+@memoised(_requests, BUILDER_CACHE_SIZE)
+def _request(
+    model: Any, backend: Any, deployment: Deployment | None, *, registry: Registry, **keywords: Any
+) -> tuple[PlanBuilder, tuple[ParallelMapping, int] | None]:
+    """The scenario-free part of :func:`make_plan` (the same for every scenario of a model, backend
+    and deployment): (the resolved :class:`PlanBuilder`, the mapping the deployment fixes or ``None``)."""
     unknown = sorted(set(keywords) - set(attrs.fields_dict(Deployment)) - {"backend"}) if keywords else ()
     if unknown:
         known = ", ".join(attrs.fields_dict(Deployment))
         raise ValidationError(f"{unknown[0]}: not a deployment field (known: {known})")
     dep = as_deployment(backend, deployment, **keywords)
-    builder = plan_builder(model, backend, dep, batch=batch, kv_tokens=kv_tokens, registry=registry)
-    fixed = explicit_mapping(dep)
-    if fixed is not None:
-        return _fixed_plan(builder, *fixed, step_tokens)
-    return _searched_plan(builder, batch, kv_tokens, step_tokens)
+    return _resolved_builder(model, backend, dep, registry=registry), explicit_mapping(dep)
 
 
 def _searched_plan(builder: PlanBuilder, batch: float, kv_tokens: float, step_tokens: float) -> Plan:
@@ -597,12 +662,16 @@ def _searched_plan(builder: PlanBuilder, batch: float, kv_tokens: float, step_to
     streamed from external memory when nothing fits on the device (:func:`streaming_fallback`)."""
     from ..planning.mappings import Sizing, candidate_shapes, feasible, no_fit_error
 
+    kv, step = float(kv_tokens), float(step_tokens)
+
     def size(dp: int) -> tuple[float, float, float]:
-        return float(math.ceil(batch / dp)), float(kv_tokens), float(step_tokens)
+        return float(math.ceil(batch / dp)), kv, step
+
+    sizing = Sizing(size=size)
 
     def search(b: PlanBuilder, explain: bool = False):
-        count, shapes, _ = candidate_shapes(b, Sizing(size=size), int(np.ceil(batch)), b.deployment.devices)
-        return (count, *feasible(b, Sizing(size=size), shapes, explain))
+        count, shapes, _ = candidate_shapes(b, sizing, math.ceil(batch), b.deployment.devices)
+        return (count, *feasible(b, sizing, shapes, explain))
 
     count, fitting, rejected, unfit = search(builder)
     fallback = streaming_fallback(builder) if not fitting else None

@@ -147,7 +147,18 @@ class Sizing:
 
 def _plan(builder: Any, shape: Shape) -> tuple[Any | None, str]:
     """The plan of ``shape``, or ``None`` and why the shape is invalid for this model and device
-    (other errors, such as a memory level the device lacks, concern every shape and propagate)."""
+    (other errors, such as a memory level the device lacks, concern every shape and propagate).
+    Kept in the builder's store when no scenario changes it (:meth:`PlanBuilder.scenario_free`)."""
+    if not builder.scenario_free():
+        return _build(builder, shape)
+    key = ("shape", shape)
+    hit = builder._built.get(key)
+    if hit is None:
+        hit = builder._built[key] = _build(builder, shape)
+    return hit
+
+
+def _build(builder: Any, shape: Shape) -> tuple[Any | None, str]:
     mapping = shape.mapping
     reason = builder.invalid(mapping)
     if reason:
@@ -197,10 +208,18 @@ def fewest_devices(builder: Any, sizing: Sizing, batch: int, limits: dict) -> tu
 
 
 def hook_limits(builder: Any, total_kv_bytes: float) -> tuple[dict, Shape | None]:
-    """The pack's ``tokenfab_default_mapping`` answer: restrictions and a seed shape (or none)."""
-    model, prec = builder.model, builder.precisions
+    """The pack's ``tokenfab_default_mapping`` answer: restrictions and a seed shape (or none).
+    Whether any pack is asked about this backend is worked out once per builder store."""
     from ..cost.engine import _bytes
     from ..hardware import guard
+
+    asked = builder._built.get(("mapping hook asked",))
+    if asked is None:
+        asked = bool(guard.asked(builder.registry, "tokenfab_default_mapping", builder.backend))
+        builder._built[("mapping hook asked",)] = asked
+    if not asked:
+        return {}, None
+    model, prec = builder.model, builder.precisions
 
     hooked = guard.call_first(
         builder.registry,
@@ -254,11 +273,17 @@ def feasible(
     shapes that do not fit, with their plans). Without ``explain`` the reason a shape does not
     fit is left empty (writing it works out the memory again: a caller that only ranks skips it)."""
     fitting, rejected, unfit = [], {}, []
+    sizes: dict[int, tuple] = {}  # dp -> the scenario (few distinct dp among the shapes)
     for shape in shapes:
         plan, reason = _plan(builder, shape)
         if plan is None:
             rejected[shape] = reason
-        elif not sizing.fits(plan, shape.dp):
+            continue
+        size = sizes.get(shape.dp)
+        if size is None:
+            b, kv, t = sizing.size(shape.dp)
+            size = sizes[shape.dp] = (float(b), float(kv), float(t))
+        if not plan.fits_one(*size):  # Sizing.fits
             rejected[shape] = sizing.fit_reason(plan, shape.dp) if explain else ""
             unfit.append((shape, plan))
         else:
