@@ -287,6 +287,23 @@ class Plan:
         kv = 0.0 + kv
         return on_weights + kv, on_weights <= usable_w and kv <= usable_kv
 
+    def memory_fit_contexts(self, batch: float, kv_tokens: np.ndarray, step_tokens: float) -> tuple:
+        """:meth:`memory_fit_one` over an array of ``kv_tokens`` (``batch`` and ``step_tokens`` one
+        number each, as a serving estimate's decode steps): arrays of bytes per device and of fit,
+        the values of :meth:`memory_per_device` and :meth:`fits` (the same operations in the same
+        order), with the scalar part in plain floats instead of numpy scalars."""
+        ep, window, kv_full, kv_window, weights, width, act, vocab, tp, usable_w, usable_kv = _per_plan(
+            "fit_terms", self, _fit_terms
+        )
+        group = float(math.ceil(float(batch) / ep))
+        kv = group * (kv_full * kv_tokens + kv_window * np.minimum(kv_tokens, window))
+        on_weights = weights + (group * float(step_tokens) * width * act + group * vocab / tp * 4.0)
+        if usable_kv is None:  # weights and KV cache share a level
+            total = on_weights + kv
+            return total, total <= usable_w
+        kv = 0.0 + kv
+        return on_weights + kv, (kv <= usable_kv) & (on_weights <= usable_w)
+
     def _used_one(self, batch: float, kv_tokens: float, step_tokens: float) -> tuple:
         """(bytes on the weights' level before the KV cache, KV cache bytes, usable bytes of the
         weights' level, of the KV cache's level or ``None`` when they share one): the same
