@@ -2,9 +2,10 @@
 
 Device time per operator (see :mod:`tokenfab.kernel` for the exact maths):
 
-* compute = FLOPs / (peak[precision] * gemm_max * rows / (rows + gemm_half_rows)) for matrix
+* compute = FLOPs / (peak[precision] * gemm_max * f_K * rows / (rows + gemm_half_rows)) for matrix
   products and attention, FLOPs / vector rate for element-wise work; a grouped expert GEMM adds
-  the rows it pads per expert to ``gemm_half_rows`` (:func:`expert_padding_rows`);
+  the rows it pads per expert to ``gemm_half_rows`` (:func:`expert_padding_rows`); ``f_K`` is the
+  contraction-length factor of a matrix product (:func:`gemm_k_factors`, 1 for attention);
 * memory  = weight, activation and KV bytes / (bandwidth * efficiency) of the level they sit in;
 * communication = alpha-beta cost of the collective on the link that spans the group;
 * the op takes the max of the three (the bound) plus a per-operation overhead.
@@ -1061,6 +1062,18 @@ def _allreduce_rates(plan: Plan, comm_bytes: np.ndarray, latency_row: np.ndarray
     return latency, bandwidth
 
 
+def gemm_k_factors(plan: Plan) -> np.ndarray:
+    """Per op: the rate factor of its contraction length, ``Efficiency.gemm_k_factor`` of the
+    activations' precision at ``op.gemm_k`` for matrix products (1 for every other op).
+
+    Each output tile of a GEMM pays a fixed time (pipeline fill, epilogue store) besides its K
+    loop, so a GEMM of length ``K`` runs at ``K / (K + gemm_half_k)`` of the K loop's rate; taken
+    relative to the ``gemm_k_ref`` that ``gemm_max`` was measured at and capped at 1, the rows
+    curve of long-K GEMMs stays as measured (docs/modelling.md, "GEMM contraction length")."""
+    eff, compute = plan.device.efficiency, plan.precisions.compute
+    return np.array([eff.gemm_k_factor(compute, op.gemm_k) if op.kind == "gemm" else 1.0 for op in plan.ops])
+
+
 def device_rows(plan: Plan) -> dict[str, Any]:
     """Per op of ``plan``: FLOP rate, GEMM half-efficiency rows, link (wire bytes per message byte,
     latency, bytes/s), J per FLOP and bandwidth scale; and ``jcomm``, J per wire byte. An
@@ -1074,6 +1087,8 @@ def device_rows(plan: Plan) -> dict[str, Any]:
     rate_row = np.array(
         [attention_rate if k == "attention" else gemm_rate if k == "gemm" else device.vector_flops_per_s for k in kinds]
     )
+    jflop = (device.power.tdp_w - device.power.idle_w) / rate_row  # the tensor cores' J/FLOP, before the K factor
+    rate_row = rate_row * gemm_k_factors(plan)
     half_row = np.array([eff.gemm_half_rows if k in ("gemm", "attention") else 0.0 for k in kinds])
     weight_only = PRECISION_BITS[prec.weights] < PRECISION_BITS[prec.activations]
     if weight_only:
@@ -1082,7 +1097,6 @@ def device_rows(plan: Plan) -> dict[str, Any]:
     factor_row, latency_row, bw_row, jcomm = _link_rows(plan)
     ends = np.array([[0.0, 1e30]])  # wire bytes: the smallest and the largest message
     latency, bandwidth = _allreduce_rates(plan, np.repeat(ends.T, len(kinds), axis=1), latency_row, bw_row)
-    power = device.power
     return {
         "rate": rate_row,
         "half": half_row,
@@ -1091,7 +1105,7 @@ def device_rows(plan: Plan) -> dict[str, Any]:
         "bw": bandwidth[0],
         "latency_large": latency[1],
         "bw_large": bandwidth[1],
-        "jflop": (power.tdp_w - power.idle_w) / rate_row,
+        "jflop": jflop,
         "scale": np.where(np.array(kinds) == "attention", eff.attention_memory_fraction, 1.0),
         "jcomm": jcomm,
         "link_latency": latency_row,
