@@ -82,6 +82,24 @@ def test_fit_terms_give_the_numpy_memory_sums(case, batch, kv_tokens, step_token
     assert plan.fits_one(b, kv, t) is fits
 
 
+@settings(max_examples=40, deadline=None)
+@given(
+    case=st.sampled_from(PLANS),
+    batch=st.integers(1, 512),
+    contexts=st.lists(st.integers(0, 200_000), min_size=1, max_size=20),
+    step_tokens=st.integers(1, 8192),
+)
+def test_fit_terms_over_contexts_give_the_numpy_memory_sums(case, batch, contexts, step_tokens):
+    model, backend, options = case
+    plan = make_plan(model, backend, batch=1, kv_tokens=1, step_tokens=1, **options)
+    kv = np.asarray(contexts, dtype=np.float64) + step_tokens
+    used = plan.memory_per_device(batch, kv, step_tokens)
+    total = sum(used.values()) if plan.weights_level != plan.kv_level else used[plan.weights_level]
+    memory, fits = plan.memory_fit_contexts(batch, kv, step_tokens)
+    assert memory.dtype == np.float64 and fits.dtype == bool
+    assert np.array_equal(memory, total) and np.array_equal(fits, plan.fits(batch, kv, step_tokens, used=used))
+
+
 def test_the_memory_sums_cover_both_layouts():
     levels = [make_plan(m, b, batch=1, kv_tokens=1, step_tokens=1, **o) for m, b, o in PLANS]
     assert {plan.weights_level == plan.kv_level for plan in levels} == {True, False}
@@ -186,3 +204,11 @@ def test_a_malformed_prefix_declaration_is_ignored():
     registry = _registry(odd)
     tokenfab.decode_step("llama-3.2-1b", "other:chip", batch=1, context=100, devices=1, registry=registry)
     assert odd.asked
+
+
+def test_remembered_deployments_keep_the_validators_errors():
+    good = tokenfab.estimate("llama-3.1-8b", "nvidia:h100-sxm", batch=1, input_tokens=10, output_tokens=1, devices=1)
+    assert good.devices == 1
+    for bad in (True, 1.5, "1"):  # True == 1 and hashes like it: still refused, as the constructor does
+        with pytest.raises(tokenfab.ValidationError, match="devices"):
+            tokenfab.estimate("llama-3.1-8b", "nvidia:h100-sxm", batch=1, input_tokens=10, output_tokens=1, devices=bad)

@@ -17,6 +17,7 @@ draws exactly TDP.
 
 from __future__ import annotations
 
+import functools
 import math
 import weakref
 from collections import OrderedDict
@@ -36,7 +37,7 @@ from ..models.description import Model, load_model
 from ..models.lowering import Op, ParallelMapping, kv_bytes_per_token_split, lower
 from ..planning.stages import split_stages
 from . import collectives
-from .fastpath import memoised, plan_cache
+from .fastpath import fused_many, memoised, plan_cache, step_totals
 from .kernel import BOUND_NAMES, KernelInputs, evaluate
 
 #: Precisions a matrix unit computes in directly; integer weights default to bf16 activations.
@@ -286,6 +287,23 @@ class Plan:
             return on_weights, on_weights <= usable_w
         kv = 0.0 + kv
         return on_weights + kv, on_weights <= usable_w and kv <= usable_kv
+
+    def memory_fit_contexts(self, batch: float, kv_tokens: np.ndarray, step_tokens: float) -> tuple:
+        """:meth:`memory_fit_one` over an array of ``kv_tokens`` (``batch`` and ``step_tokens`` one
+        number each, as a serving estimate's decode steps): arrays of bytes per device and of fit,
+        the values of :meth:`memory_per_device` and :meth:`fits` (the same operations in the same
+        order), with the scalar part in plain floats instead of numpy scalars."""
+        ep, window, kv_full, kv_window, weights, width, act, vocab, tp, usable_w, usable_kv = _per_plan(
+            "fit_terms", self, _fit_terms
+        )
+        group = float(math.ceil(float(batch) / ep))
+        kv = group * (kv_full * kv_tokens + kv_window * np.minimum(kv_tokens, window))
+        on_weights = weights + (group * float(step_tokens) * width * act + group * vocab / tp * 4.0)
+        if usable_kv is None:  # weights and KV cache share a level
+            total = on_weights + kv
+            return total, total <= usable_w
+        kv = 0.0 + kv
+        return on_weights + kv, (kv <= usable_kv) & (on_weights <= usable_w)
 
     def _used_one(self, batch: float, kv_tokens: float, step_tokens: float) -> tuple:
         """(bytes on the weights' level before the KV cache, KV cache bytes, usable bytes of the
@@ -657,11 +675,19 @@ def _request(
     return _resolved_builder(model, backend, dep, registry=registry), explicit_mapping(dep)
 
 
+@functools.cache
+def _search_functions() -> tuple:
+    """What :func:`_searched_plan` uses of :mod:`tokenfab.planning.mappings` (imported on first use:
+    an import statement in the function would cost a microsecond a call)."""
+    from ..planning.mappings import Sizing, candidate_shapes, feasible, no_fit_error
+
+    return Sizing, candidate_shapes, feasible, no_fit_error
+
+
 def _searched_plan(builder: PlanBuilder, batch: float, kv_tokens: float, step_tokens: float) -> Plan:
     """The fastest fitting shape (one step at the scenario) at the search's device count; weights
     streamed from external memory when nothing fits on the device (:func:`streaming_fallback`)."""
-    from ..planning.mappings import Sizing, candidate_shapes, feasible, no_fit_error
-
+    Sizing, candidate_shapes, feasible, no_fit_error = _search_functions()
     kv, step = float(kv_tokens), float(step_tokens)
 
     def size(dp: int) -> tuple[float, float, float]:
@@ -684,19 +710,14 @@ def _searched_plan(builder: PlanBuilder, batch: float, kv_tokens: float, step_to
     if not fitting:
         raise no_fit_error(builder, count, search(builder, explain=True)[2])
 
-    def scenario(shape: Any) -> tuple[float, float, float]:  # (replica batch, tokens, context) of a shape
-        b, kv, t = size(shape.dp)
-        return b, t, max(float(math.floor(kv - t)), 0.0)
-
-    seconds = _decode_seconds([(plan, scenario(shape)) for shape, plan in fitting])
+    context = max(float(math.floor(kv - step)), 0.0)  # each shape's scenario: (its replica batch, step, context)
+    seconds = _decode_seconds([(plan, (size(shape.dp)[0], step, context)) for shape, plan in fitting])
     return fitting[min(range(len(fitting)), key=seconds.__getitem__)][1]  # the first of the fastest
 
 
 def _decode_seconds(items: list[tuple[Plan, tuple[float, float, float]]]) -> list[float]:
     """Decode step seconds of each (plan, scenario): the step's totals only, all plans in one fused
     C call (:func:`tokenfab.fastpath.fused_many`), else one numpy pass per plan."""
-    from .fastpath import fused_many, step_totals
-
     fused = fused_many([plan for plan, _ in items], "decode", [scenario for _, scenario in items])
     if fused is not None:
         return fused
@@ -1260,6 +1281,15 @@ def _max(value: Any) -> float:
     return float(np.max(np.asarray(value, dtype=np.float64)))
 
 
+@functools.cache
+def _scalar_functions() -> tuple:
+    """:func:`tokenfab.scalar.is_scalar` and :func:`~tokenfab.scalar.scalar_step` (that module
+    imports this one, so they are looked up on first use, once)."""
+    from .scalar import is_scalar, scalar_step
+
+    return is_scalar, scalar_step
+
+
 def step(
     phase: str,
     model: Any,
@@ -1288,8 +1318,7 @@ def step(
         batch = workload.batch if batch is None else batch
         tokens = (workload.input_tokens if phase == "prefill" else 1) if tokens is None else tokens
         context = (0 if phase == "prefill" else workload.input_tokens) if context is None else context
-    from .scalar import is_scalar, scalar_step
-
+    is_scalar, scalar_step = _scalar_functions()
     if is_scalar(batch) and is_scalar(tokens) and is_scalar(context):  # one scenario: no array machinery
         options = dict(deployment=deployment, check_fit=check_fit, breakdown=breakdown, registry=registry, **keywords)
         return scalar_step(phase, model, backend, workload, (batch, tokens, context), options)

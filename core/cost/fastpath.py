@@ -508,10 +508,14 @@ def fused_step(plan: Any, phase: str, batch: Any, tokens: Any, context: Any, ext
             return None
         # memory and fit on the inputs as given: a scalar batch or tokens stays a scalar
         b_in, t_in = (x if isinstance(x, numbers) else y for x, y in ((batch, B), (tokens, T)))
-        kv_tokens = C + t_in
-        used = plan.memory_per_device(b_in, kv_tokens, t_in)
-        fits = plan.fits(b_in, kv_tokens, t_in, used=used).reshape(shape)  # kv_tokens is full-sized: so are these
-        total = sum(used.values()) if plan.weights_level != plan.kv_level else used[plan.weights_level]
+        kv_tokens = C + t_in  # full-sized: so are memory and fits
+        if isinstance(b_in, numbers) and isinstance(t_in, numbers):  # contexts only: numpy for the array part
+            total, fits = plan.memory_fit_contexts(b_in, kv_tokens, t_in)
+        else:
+            used = plan.memory_per_device(b_in, kv_tokens, t_in)
+            fits = plan.fits(b_in, kv_tokens, t_in, used=used)
+            total = sum(used.values()) if plan.weights_level != plan.kv_level else used[plan.weights_level]
+        fits = fits.reshape(shape)
         memory, b, t, c = (x.reshape(shape) for x in (total, B, T, C))
         seconds, joules = fused["seconds"].reshape(shape), fused["joules"].reshape(shape)
         bound = _bound_array()[fused["bound"]].reshape(shape)
