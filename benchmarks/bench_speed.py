@@ -8,7 +8,9 @@
 The case: Llama-2-70B, bf16, tensor-parallel over 8 H100 SXM, one decode step (batch 8, 2048
 tokens of context) for the scalar call and the predicted step time; grids of batch x context for
 the scenarios/s rows. Every measurement runs in its own process under ``taskset -c CPU`` with
-BLAS/OpenMP threads at 1, and prints JSON back; times are the best of a few repeats. Peers that
+BLAS/OpenMP threads at 1, and prints JSON back. A scalar call's time is the median of the CPU
+times of many single calls (tokenfab and the peers alike: a new question each call is timed as
+it comes, not by its luckiest call); a grid's time is the best of a few repeats. Peers that
 are far too slow to run 1e6 scenarios are timed on a sample of the grid and their rate is that
 sample's (stated in the table). Start-up figures are medians of 20 interleaved runs of each
 process (``--runs``). The machine may be shared and noisy: read the ratios, which are measured
@@ -40,16 +42,22 @@ THREADS["TOKENFAB_MAX_SCENARIOS"] = "20000000"
 
 TOKENFAB = textwrap.dedent(
     """
-    import json, sys, time
+    import json, statistics, sys, time
     import numpy as np
     import tokenfab
     MODEL, BACKEND, OPTS = "llama-2-70b", "nvidia:h100-sxm", dict(devices=8)
 
-    def best(fn, repeat):  # CPU time of this process: robust when the machine is shared
+    def cpu_times(fn, repeat):  # CPU time of this process per call: robust when the machine is shared
         times = []
         for _ in range(repeat):
             start = time.process_time(); fn(); times.append(time.process_time() - start)
-        return min(times)
+        return times
+
+    def best(fn, repeat):  # grids: the best of a few repeats
+        return min(cpu_times(fn, repeat))
+
+    def median(fn, repeat):  # scalar calls: the median of single calls
+        return statistics.median(cpu_times(fn, repeat))
 
     def grid(n):  # batch 1..256 x contexts up to 4000 (Llama-2-70B holds 4096 tokens)
         nb = int(round(n ** 0.5)); nc = n // nb
@@ -64,20 +72,22 @@ TOKENFAB = textwrap.dedent(
     out = {}
     step = tokenfab.decode_step(MODEL, BACKEND, batch=8, context=2048, **OPTS)
     out["step_ms"] = float(step.seconds) * 1e3
-    out["decode_us"] = best(lambda: tokenfab.decode_step(MODEL, BACKEND, batch=8, context=2048, **OPTS), 200) * 1e6
+    out["decode_us"] = median(lambda: tokenfab.decode_step(MODEL, BACKEND, batch=8, context=2048, **OPTS), 500) * 1e6
     if FAST:
-        out["decode_fast_us"] = best(
-            lambda: tokenfab.decode_step(MODEL, BACKEND, batch=8, context=2048, **FAST, **OPTS), 200) * 1e6
-    out["prefill_us"] = best(lambda: tokenfab.prefill(MODEL, BACKEND, batch=1, tokens=2048, **OPTS), 200) * 1e6
-    out["estimate_us"] = best(
-        lambda: tokenfab.estimate(MODEL, BACKEND, batch=8, input_tokens=2048, output_tokens=256, **OPTS), 50) * 1e6
+        out["decode_fast_us"] = median(
+            lambda: tokenfab.decode_step(MODEL, BACKEND, batch=8, context=2048, **FAST, **OPTS), 500) * 1e6
+    out["prefill_us"] = median(lambda: tokenfab.prefill(MODEL, BACKEND, batch=1, tokens=2048, **OPTS), 500) * 1e6
+    out["estimate_us"] = median(
+        lambda: tokenfab.estimate(MODEL, BACKEND, batch=8, input_tokens=2048, output_tokens=256, **OPTS), 200) * 1e6
     fresh = iter(range(1, 10**6))  # a new question every call: nothing is answered from a cache
-    out["estimate_new_us"] = best(lambda: tokenfab.estimate(
-        MODEL, BACKEND, batch=8, input_tokens=1024 + next(fresh), output_tokens=256, **OPTS), 20) * 1e6
-    out["estimate_tp_us"] = best(lambda: tokenfab.estimate(
-        MODEL, BACKEND, batch=8, input_tokens=1024 + next(fresh), output_tokens=256, tp=8, **OPTS), 50) * 1e6
-    out["decode_new_us"] = best(lambda: tokenfab.decode_step(
-        MODEL, BACKEND, batch=8, context=next(fresh) % 4000, **OPTS), 200) * 1e6
+    out["estimate_new_us"] = median(lambda: tokenfab.estimate(
+        MODEL, BACKEND, batch=8, input_tokens=1024 + next(fresh), output_tokens=256, **OPTS), 100) * 1e6
+    out["estimate_tp_us"] = median(lambda: tokenfab.estimate(
+        MODEL, BACKEND, batch=8, input_tokens=1024 + next(fresh), output_tokens=256, tp=8, **OPTS), 200) * 1e6
+    out["decode_new_us"] = median(lambda: tokenfab.decode_step(
+        MODEL, BACKEND, batch=8, context=next(fresh) % 4000, **OPTS), 500) * 1e6
+    out["prefill_new_us"] = median(lambda: tokenfab.prefill(
+        MODEL, BACKEND, batch=1, tokens=1 + next(fresh) % 4000, **OPTS), 500) * 1e6
     for n in (10**3,) if "quick" in sys.argv else (10**3, 10**5, 10**6):
         b, c = grid(n)
         def run():
@@ -91,13 +101,15 @@ TOKENFAB = textwrap.dedent(
 )
 
 # The timing every peer script ends with: ``call(batch, context)`` and ``out`` are defined above it;
-# the best of REPEATS calls at batch 8 / context 2048, then calls over varied scenarios for 3 s.
+# the median of REPEATS single calls at batch 8 / context 2048 (as tokenfab's scalar calls), then
+# calls over varied scenarios for 3 s.
 PEER_TIMING = textwrap.dedent(
     """
+    import statistics
     times = []
     for _ in range(REPEATS):
         start = time.process_time(); call(8, 2048); times.append(time.process_time() - start)
-    out["decode_us"] = min(times) * 1e6
+    out["decode_us"] = statistics.median(times) * 1e6
     n, start = 0, time.process_time()
     while time.process_time() - start < 3.0:
         call(1 + n % 256, 128 + (n * 37) % 3872); n += 1
@@ -293,6 +305,7 @@ def report(res: dict[str, dict]) -> None:
         ("scalar decode_step breakdown=False, us", "decode_fast_us"),
         ("scalar prefill (2048 tokens), us", "prefill_us"),
         ("scalar decode_step, new context each call, us", "decode_new_us"),
+        ("scalar prefill, new prompt length each call, us", "prefill_new_us"),
         ("scalar estimate, repeated question, us", "estimate_us"),
         ("scalar estimate, new question (search), us", "estimate_new_us"),
         ("scalar estimate, new question, tp=8 given, us", "estimate_tp_us"),
@@ -310,7 +323,10 @@ def report(res: dict[str, dict]) -> None:
             value = r.get(key, r.get("rate") if key.startswith("rate_") else None)
             cells.append(fmt(value))
         print(f"{label:{width}}" + "".join(f"{c:>16}" for c in cells))
-    print("  times are CPU time (process_time, or user+sys of child processes); scalar calls repeat one case")
+    print(
+        "  times are CPU time (process_time, or user+sys of child processes); a scalar call's time is the MEDIAN of "
+        "single calls (tokenfab and peers alike), a grid's the best of a few repeats"
+    )
     for n in names:
         if "array_path" in res[n]:
             print(f"  {n}: array path measured {res[n]['array_path']}")
@@ -336,7 +352,8 @@ def report(res: dict[str, dict]) -> None:
         print(
             f"  llm-analysis inference() / tokenfab scalar decode_step time: {la['decode_us'] / tf['decode_us']:.1f}x"
         )
-        scalar = ("decode_fast_us", "decode_new_us", "prefill_us", "estimate_us", "estimate_new_us", "estimate_tp_us")
+        scalar = ("decode_fast_us", "decode_new_us", "prefill_us", "prefill_new_us", "estimate_us", "estimate_new_us")
+        scalar += ("estimate_tp_us",)
         for key in scalar:
             if key in tf:
                 print(f"  llm-analysis inference() / tokenfab scalar {key[:-3]} time: {la['decode_us'] / tf[key]:.1f}x")

@@ -68,16 +68,17 @@ def _load() -> dict:
 
 
 def _with_salt(code: CodeType, old: int, new: int) -> CodeType:
-    """``code`` with the integer constant ``old`` replaced by ``new``, in nested functions too."""
-    consts = tuple(
-        new
-        if type(const) is int and const == old
-        else _with_salt(const, old, new)
-        if isinstance(const, CodeType)
-        else const
-        for const in code.co_consts
-    )
-    return code.replace(co_consts=consts)
+    """``code`` with the integer constant ``old`` replaced by ``new``, in nested functions too
+    (only the code objects that hold it are rebuilt: ``__hash__`` and those that contain it)."""
+    consts, changed = list(code.co_consts), False
+    for i, const in enumerate(consts):
+        if type(const) is int and const == old:
+            consts[i], changed = new, True
+        elif isinstance(const, CodeType):
+            replaced = _with_salt(const, old, new)
+            if replaced is not const:
+                consts[i], changed = replaced, True
+    return code.replace(co_consts=tuple(consts)) if changed else code
 
 
 def _key(source: str, filename: str) -> _Key:
@@ -91,7 +92,8 @@ def cached_compile(source: Any, filename: Any, mode: str, *args: Any, **kwargs: 
         return builtins.compile(source, filename, mode, *args, **kwargs)
     salted = _SALT.search(source)
     salt = int(salted.group(2)) if salted else None
-    key = _key(source if salted is None else _SALT.sub(r"\g<1>0\3", source, count=1), filename)
+    unsalted = source if salted is None else f"{source[: salted.start(2)]}0{source[salted.end(2) :]}"
+    key = _key(unsalted, filename)
     hit = _load().get(key)
     if hit is not None and (hit[1] is None) == (salt is None):
         try:

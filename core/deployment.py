@@ -22,6 +22,7 @@ tokens, optionally with speculative decoding.
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any
 
@@ -276,7 +277,26 @@ def as_deployment(backend: Any, deployment: Deployment | None, **overrides: Any)
     """One :class:`Deployment` from a backend (id or object), an optional deployment, and keyword
     overrides (``devices=``, ``tp=``, ``weights=`` ...; ``None`` values leave the field as it is).
 
-    A backend given both positionally and in the deployment must name the same id."""
+    A backend given both positionally and in the deployment must name the same id. Answers for a
+    backend id (or none) and hashable overrides are remembered (:func:`_remembered_deployment`:
+    the answer is a frozen value, and a repeated question skips the validators); errors are not."""
+    if (backend is None or isinstance(backend, str)) and (deployment is None or isinstance(deployment, Deployment)):
+        try:  # keyed by type too: True == 1 and 8.0 == 8, but only some of them are valid
+            key = tuple((name, type(value), value) for name, value in sorted(overrides.items()))
+            hash(key)
+        except TypeError:  # an unhashable override (a list ...): worked out, not remembered
+            key = None
+        if key is not None:
+            return _remembered_deployment(backend, deployment, key)
+    return _as_deployment(backend, deployment, overrides)
+
+
+@functools.lru_cache(maxsize=256)
+def _remembered_deployment(backend: str | None, deployment: Deployment | None, overrides: tuple) -> Deployment:
+    return _as_deployment(backend, deployment, {name: value for name, _, value in overrides})
+
+
+def _as_deployment(backend: Any, deployment: Deployment | None, overrides: dict[str, Any]) -> Deployment:
     if isinstance(backend, Deployment):
         backend, deployment = deployment, backend
     if deployment is not None and not isinstance(deployment, Deployment):

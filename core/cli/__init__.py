@@ -20,7 +20,6 @@ import contextlib
 import gc
 import importlib
 import os
-import pkgutil
 import re
 import sys
 import warnings
@@ -60,6 +59,8 @@ def command_modules(command: str | None = None) -> list:
     ``command`` in :data:`COMMAND_MODULES`, only the module that registers it."""
     if command in COMMAND_MODULES:
         return [importlib.import_module(f"{__name__}.{COMMAND_MODULES[command]}")]
+    import pkgutil
+
     names = [info.name for info in pkgutil.iter_modules(__path__) if not info.name.startswith("_")]
     modules = [importlib.import_module(f"{__name__}.{name}") for name in names]
     return sorted(modules, key=lambda mod: (getattr(mod, "ORDER", 100), mod.__name__))

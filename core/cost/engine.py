@@ -2,9 +2,10 @@
 
 Device time per operator (see :mod:`tokenfab.kernel` for the exact maths):
 
-* compute = FLOPs / (peak[precision] * gemm_max * rows / (rows + gemm_half_rows)) for matrix
+* compute = FLOPs / (peak[precision] * gemm_max * f_K * rows / (rows + gemm_half_rows)) for matrix
   products and attention, FLOPs / vector rate for element-wise work; a grouped expert GEMM adds
-  the rows it pads per expert to ``gemm_half_rows`` (:func:`expert_padding_rows`);
+  the rows it pads per expert to ``gemm_half_rows`` (:func:`expert_padding_rows`); ``f_K`` is the
+  contraction-length factor of a matrix product (:func:`gemm_k_factors`, 1 for attention);
 * memory  = weight, activation and KV bytes / (bandwidth * efficiency) of the level they sit in;
 * communication = alpha-beta cost of the collective on the link that spans the group;
 * the op takes the max of the three (the bound) plus a per-operation overhead.
@@ -16,6 +17,7 @@ draws exactly TDP.
 
 from __future__ import annotations
 
+import functools
 import math
 import weakref
 from collections import OrderedDict
@@ -35,7 +37,7 @@ from ..models.description import Model, load_model
 from ..models.lowering import Op, ParallelMapping, head_weight_bytes, kv_bytes_per_token_split, lower
 from ..planning.stages import split_stages
 from . import collectives
-from .fastpath import memoised, plan_cache
+from .fastpath import fused_many, memoised, plan_cache, step_totals
 from .kernel import BOUND_NAMES, KernelInputs, evaluate
 
 #: Precisions a matrix unit computes in directly; integer weights default to bf16 activations.
@@ -270,16 +272,51 @@ class Plan:
         return used
 
     def fits_one(self, batch: float, kv_tokens: float, step_tokens: float) -> bool:
-        """:meth:`fits` of one scenario, in plain floats."""
-        used = self.memory_one(batch, kv_tokens, step_tokens)
-        return all(amount <= self.usable_bytes(level) for level, amount in used.items())
+        """:meth:`fits` of one scenario, in plain floats (the sums of :meth:`memory_fit_one`)."""
+        on_weights, kv, usable_w, usable_kv = self._used_one(batch, kv_tokens, step_tokens)
+        if usable_kv is None:  # weights and KV cache share a level
+            return on_weights + kv <= usable_w
+        return on_weights <= usable_w and 0.0 + kv <= usable_kv
 
     def memory_fit_one(self, batch: float, kv_tokens: float, step_tokens: float) -> tuple[float, bool]:
         """(bytes per device over all levels, whether every level fits) of one scenario, in plain
         floats: what :class:`StepCost` reports as ``memory_per_device_bytes`` and ``fits``."""
-        used = self.memory_one(batch, kv_tokens, step_tokens)
-        memory = sum(used.values()) if self.weights_level != self.kv_level else used[self.weights_level]
-        return memory, all(amount <= self.usable_bytes(level) for level, amount in used.items())
+        on_weights, kv, usable_w, usable_kv = self._used_one(batch, kv_tokens, step_tokens)
+        if usable_kv is None:  # weights and KV cache share a level
+            on_weights = on_weights + kv
+            return on_weights, on_weights <= usable_w
+        kv = 0.0 + kv
+        return on_weights + kv, on_weights <= usable_w and kv <= usable_kv
+
+    def memory_fit_contexts(self, batch: float, kv_tokens: np.ndarray, step_tokens: float) -> tuple:
+        """:meth:`memory_fit_one` over an array of ``kv_tokens`` (``batch`` and ``step_tokens`` one
+        number each, as a serving estimate's decode steps): arrays of bytes per device and of fit,
+        the values of :meth:`memory_per_device` and :meth:`fits` (the same operations in the same
+        order), with the scalar part in plain floats instead of numpy scalars."""
+        ep, window, kv_full, kv_window, weights, width, act, vocab, tp, usable_w, usable_kv = _per_plan(
+            "fit_terms", self, _fit_terms
+        )
+        group = float(math.ceil(float(batch) / ep))
+        kv = group * (kv_full * kv_tokens + kv_window * np.minimum(kv_tokens, window))
+        on_weights = weights + (group * float(step_tokens) * width * act + group * vocab / tp * 4.0)
+        if usable_kv is None:  # weights and KV cache share a level
+            total = on_weights + kv
+            return total, total <= usable_w
+        kv = 0.0 + kv
+        return on_weights + kv, (kv <= usable_kv) & (on_weights <= usable_w)
+
+    def _used_one(self, batch: float, kv_tokens: float, step_tokens: float) -> tuple:
+        """(bytes on the weights' level before the KV cache, KV cache bytes, usable bytes of the
+        weights' level, of the KV cache's level or ``None`` when they share one): the same
+        operations in the same order as :meth:`memory_one` (so the same values), with what no
+        scenario changes worked out once per plan (:func:`_fit_terms`)."""
+        ep, window, kv_full, kv_window, weights, width, act, vocab, tp, usable_w, usable_kv = _per_plan(
+            "fit_terms", self, _fit_terms
+        )
+        group = float(math.ceil(batch / ep))
+        kv = group * (kv_full * kv_tokens + kv_window * min(kv_tokens, window))
+        on_weights = weights + (group * step_tokens * width * act + group * vocab / tp * 4.0)
+        return on_weights, kv, usable_w, usable_kv
 
     def usable_bytes(self, level: str) -> float:
         return self.device.level(level).capacity_bytes * (1.0 - self.device.efficiency.memory_reserve_fraction)
@@ -314,6 +351,30 @@ def _bytes(precision: str) -> float:
     return PRECISION_BITS[precision] / 8.0
 
 
+def _fit_terms(plan: Plan) -> tuple:
+    """The scenario-free terms of :meth:`Plan.memory_one` and :meth:`Plan.fits`: experts per
+    group, sliding window, KV bytes per token (full, windowed), weight bytes per device, the
+    activation width ``2 d + widest projection`` and bytes per element, vocabulary, tp, and the
+    usable bytes of the weights' level and of the KV cache's (``None`` when they share one)."""
+    m, tp = plan.model, plan.mapping.tp
+    expert_width = m.experts_per_token * 2 * m.moe_intermediate_size * plan.mapping.ep
+    widest = max((m.num_heads + 2 * m.num_kv_heads) * m.head_dim, 2 * m.intermediate_size, expert_width) / tp
+    shared = plan.weights_level == plan.kv_level
+    return (
+        plan.mapping.ep,
+        m.sliding_window or 0,
+        plan.kv_bytes_per_token,
+        plan.kv_window_bytes_per_token,
+        plan.weight_bytes_per_device,
+        2 * m.hidden_size + widest,
+        PRECISION_BITS[plan.precisions.activations] / 8.0,
+        m.vocab_size,
+        tp,
+        plan.usable_bytes(plan.weights_level),
+        None if shared else plan.usable_bytes(plan.kv_level),
+    )
+
+
 def _placement(
     registry: Registry,
     model: Model,
@@ -327,7 +388,7 @@ def _placement(
     weight_bytes, kv_bytes, act_bytes = bytes_
     choice = None
     asked = deployment.weights_memory is None or deployment.kv_memory is None
-    if asked and registry.pm.hook.tokenfab_placement.get_hookimpls():  # no pack places: no call to make
+    if asked and guard.asked(registry, "tokenfab_placement", device):  # no pack places: no call to make
         choice = guard.call_first(
             registry,
             "tokenfab_placement",
@@ -457,12 +518,23 @@ class PlanBuilder:
             self._built[key] = reason
         return reason
 
+    def scenario_free(self) -> bool:
+        """Whether the plans this builder builds are the same at every scenario: no pack's
+        placement hook is asked (the deployment fixes both levels, or no pack places this
+        backend), so only the mapping and the replicas decide a plan. Worked out once per store."""
+        free = self._built.get(("scenario free",))
+        if free is None:
+            d = self.deployment
+            asked = d.weights_memory is None or d.kv_memory is None
+            free = not (asked and guard.asked(self.registry, "tokenfab_placement", self.device))
+            self._built[("scenario free",)] = free
+        return free
+
     def _levels(self, mapping: ParallelMapping, w: float, kv_full: float, kv_window: float) -> tuple[str, str]:
         """(weights level, KV level) at this builder's scenario (see :func:`_placement`); once per
         mapping when no pack's placement hook is asked (the deployment fixes both, or none has one)."""
         d = self.deployment
-        asked = d.weights_memory is None or d.kv_memory is None
-        if not (asked and self.registry.pm.hook.tokenfab_placement.get_hookimpls()):
+        if self.scenario_free():
             key = ("levels", mapping)
             levels = self._built.get(key)
             if levels is None:
@@ -580,29 +652,53 @@ def make_plan(
     system's by default) or the fewest devices that fit, and among the shapes of that count the
     one with the shortest step at this scenario.
     """
-    unknown = sorted(set(keywords) - set(attrs.fields_dict(Deployment)) - {"backend"}) if keywords else ()
-    if unknown:
-        known = ", ".join(attrs.fields_dict(Deployment))
-        raise ValidationError(f"{unknown[0]}: not a deployment field (known: {known})")
-    dep = as_deployment(backend, deployment, **keywords)
-    builder = plan_builder(model, backend, dep, batch=batch, kv_tokens=kv_tokens, registry=registry)
-    fixed = explicit_mapping(dep)
+    base, fixed = _request(model, backend, deployment, registry=registry, **keywords)
+    builder = base.at(float(batch), float(kv_tokens))
     if fixed is not None:
         return _fixed_plan(builder, *fixed, step_tokens)
     return _searched_plan(builder, batch, kv_tokens, step_tokens)
 
 
+_requests: OrderedDict = OrderedDict()
+
+
+@memoised(_requests, BUILDER_CACHE_SIZE)
+def _request(
+    model: Any, backend: Any, deployment: Deployment | None, *, registry: Registry, **keywords: Any
+) -> tuple[PlanBuilder, tuple[ParallelMapping, int] | None]:
+    """The scenario-free part of :func:`make_plan` (the same for every scenario of a model, backend
+    and deployment): (the resolved :class:`PlanBuilder`, the mapping the deployment fixes or ``None``)."""
+    unknown = sorted(set(keywords) - set(attrs.fields_dict(Deployment)) - {"backend"}) if keywords else ()
+    if unknown:
+        known = ", ".join(attrs.fields_dict(Deployment))
+        raise ValidationError(f"{unknown[0]}: not a deployment field (known: {known})")
+    dep = as_deployment(backend, deployment, **keywords)
+    return _resolved_builder(model, backend, dep, registry=registry), explicit_mapping(dep)
+
+
+@functools.cache
+def _search_functions() -> tuple:
+    """What :func:`_searched_plan` uses of :mod:`tokenfab.planning.mappings` (imported on first use:
+    an import statement in the function would cost a microsecond a call)."""
+    from ..planning.mappings import Sizing, candidate_shapes, feasible, no_fit_error
+
+    return Sizing, candidate_shapes, feasible, no_fit_error
+
+
 def _searched_plan(builder: PlanBuilder, batch: float, kv_tokens: float, step_tokens: float) -> Plan:
     """The fastest fitting shape (one step at the scenario) at the search's device count; weights
     streamed from external memory when nothing fits on the device (:func:`streaming_fallback`)."""
-    from ..planning.mappings import Sizing, candidate_shapes, feasible, no_fit_error
+    Sizing, candidate_shapes, feasible, no_fit_error = _search_functions()
+    kv, step = float(kv_tokens), float(step_tokens)
 
     def size(dp: int) -> tuple[float, float, float]:
-        return float(math.ceil(batch / dp)), float(kv_tokens), float(step_tokens)
+        return float(math.ceil(batch / dp)), kv, step
+
+    sizing = Sizing(size=size)
 
     def search(b: PlanBuilder, explain: bool = False):
-        count, shapes, _ = candidate_shapes(b, Sizing(size=size), int(np.ceil(batch)), b.deployment.devices)
-        return (count, *feasible(b, Sizing(size=size), shapes, explain))
+        count, shapes, _ = candidate_shapes(b, sizing, math.ceil(batch), b.deployment.devices)
+        return (count, *feasible(b, sizing, shapes, explain))
 
     count, fitting, rejected, unfit = search(builder)
     fallback = streaming_fallback(builder) if not fitting else None
@@ -615,19 +711,14 @@ def _searched_plan(builder: PlanBuilder, batch: float, kv_tokens: float, step_to
     if not fitting:
         raise no_fit_error(builder, count, search(builder, explain=True)[2])
 
-    def scenario(shape: Any) -> tuple[float, float, float]:  # (replica batch, tokens, context) of a shape
-        b, kv, t = size(shape.dp)
-        return b, t, max(float(math.floor(kv - t)), 0.0)
-
-    seconds = _decode_seconds([(plan, scenario(shape)) for shape, plan in fitting])
+    context = max(float(math.floor(kv - step)), 0.0)  # each shape's scenario: (its replica batch, step, context)
+    seconds = _decode_seconds([(plan, (size(shape.dp)[0], step, context)) for shape, plan in fitting])
     return fitting[min(range(len(fitting)), key=seconds.__getitem__)][1]  # the first of the fastest
 
 
 def _decode_seconds(items: list[tuple[Plan, tuple[float, float, float]]]) -> list[float]:
     """Decode step seconds of each (plan, scenario): the step's totals only, all plans in one fused
     C call (:func:`tokenfab.fastpath.fused_many`), else one numpy pass per plan."""
-    from .fastpath import fused_many, step_totals
-
     fused = fused_many([plan for plan, _ in items], "decode", [scenario for _, scenario in items])
     if fused is not None:
         return fused
@@ -972,6 +1063,18 @@ def _allreduce_rates(plan: Plan, comm_bytes: np.ndarray, latency_row: np.ndarray
     return latency, bandwidth
 
 
+def gemm_k_factors(plan: Plan) -> np.ndarray:
+    """Per op: the rate factor of its contraction length, ``Efficiency.gemm_k_factor`` of the
+    activations' precision at ``op.gemm_k`` for matrix products (1 for every other op).
+
+    Each output tile of a GEMM pays a fixed time (pipeline fill, epilogue store) besides its K
+    loop, so a GEMM of length ``K`` runs at ``K / (K + gemm_half_k)`` of the K loop's rate; taken
+    relative to the ``gemm_k_ref`` that ``gemm_max`` was measured at and capped at 1, the rows
+    curve of long-K GEMMs stays as measured (docs/modelling.md, "GEMM contraction length")."""
+    eff, compute = plan.device.efficiency, plan.precisions.compute
+    return np.array([eff.gemm_k_factor(compute, op.gemm_k) if op.kind == "gemm" else 1.0 for op in plan.ops])
+
+
 def device_rows(plan: Plan) -> dict[str, Any]:
     """Per op of ``plan``: FLOP rate, GEMM half-efficiency rows, link (wire bytes per message byte,
     latency, bytes/s), J per FLOP and bandwidth scale; and ``jcomm``, J per wire byte. An
@@ -985,6 +1088,8 @@ def device_rows(plan: Plan) -> dict[str, Any]:
     rate_row = np.array(
         [attention_rate if k == "attention" else gemm_rate if k == "gemm" else device.vector_flops_per_s for k in kinds]
     )
+    jflop = (device.power.tdp_w - device.power.idle_w) / rate_row  # the tensor cores' J/FLOP, before the K factor
+    rate_row = rate_row * gemm_k_factors(plan)
     half_row = np.array([eff.gemm_half_rows if k in ("gemm", "attention") else 0.0 for k in kinds])
     weight_only = PRECISION_BITS[prec.weights] < PRECISION_BITS[prec.activations]
     if weight_only:
@@ -993,7 +1098,6 @@ def device_rows(plan: Plan) -> dict[str, Any]:
     factor_row, latency_row, bw_row, jcomm = _link_rows(plan)
     ends = np.array([[0.0, 1e30]])  # wire bytes: the smallest and the largest message
     latency, bandwidth = _allreduce_rates(plan, np.repeat(ends.T, len(kinds), axis=1), latency_row, bw_row)
-    power = device.power
     return {
         "rate": rate_row,
         "half": half_row,
@@ -1002,7 +1106,7 @@ def device_rows(plan: Plan) -> dict[str, Any]:
         "bw": bandwidth[0],
         "latency_large": latency[1],
         "bw_large": bandwidth[1],
-        "jflop": (power.tdp_w - power.idle_w) / rate_row,
+        "jflop": jflop,
         "scale": np.where(np.array(kinds) == "attention", eff.attention_memory_fraction, 1.0),
         "jcomm": jcomm,
         "link_latency": latency_row,
@@ -1172,6 +1276,15 @@ def _max(value: Any) -> float:
     return float(np.max(np.asarray(value, dtype=np.float64)))
 
 
+@functools.cache
+def _scalar_functions() -> tuple:
+    """:func:`tokenfab.scalar.is_scalar` and :func:`~tokenfab.scalar.scalar_step` (that module
+    imports this one, so they are looked up on first use, once)."""
+    from .scalar import is_scalar, scalar_step
+
+    return is_scalar, scalar_step
+
+
 def step(
     phase: str,
     model: Any,
@@ -1200,8 +1313,7 @@ def step(
         batch = workload.batch if batch is None else batch
         tokens = (workload.input_tokens if phase == "prefill" else 1) if tokens is None else tokens
         context = (0 if phase == "prefill" else workload.input_tokens) if context is None else context
-    from .scalar import is_scalar, scalar_step
-
+    is_scalar, scalar_step = _scalar_functions()
     if is_scalar(batch) and is_scalar(tokens) and is_scalar(context):  # one scenario: no array machinery
         options = dict(deployment=deployment, check_fit=check_fit, breakdown=breakdown, registry=registry, **keywords)
         return scalar_step(phase, model, backend, workload, (batch, tokens, context), options)

@@ -30,9 +30,7 @@ def _model_key(model: Any) -> Any:
     """A hashable stand-in for ``model``: an id, a config path with its modification time, or a
     hashable :class:`Model`; ``None`` (do not cache) for dicts and anything unhashable."""
     if isinstance(model, str):
-        from ..models.catalog import CATALOG
-
-        if model.strip().lower() in CATALOG:  # a built-in id wins over any file of that name (load_model)
+        if model.strip().lower() in _catalog():  # a built-in id wins over any file of that name (load_model)
             return model
         try:
             return (model, os.stat(model).st_mtime_ns)
@@ -45,6 +43,22 @@ def _model_key(model: Any) -> Any:
     return model
 
 
+@functools.cache
+def _catalog() -> dict:
+    """:data:`tokenfab.models.catalog.CATALOG` (looked up once: an import statement per call costs
+    about a microsecond)."""
+    from ..models.catalog import CATALOG
+
+    return CATALOG
+
+
+@functools.cache
+def _registry_module() -> Any:
+    from ..hardware import registry
+
+    return registry
+
+
 def memoised(store: OrderedDict, size: int) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Memoise a pure function of (model, backend, keywords, registry) in ``store``, an LRU of at
     most ``size`` entries, keyed on the arguments (all hashable: ids, frozen attrs values,
@@ -54,12 +68,10 @@ def memoised(store: OrderedDict, size: int) -> Callable[[Callable[..., Any]], Ca
     def wrap(fn: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(fn)
         def cached(model: Any, backend: Any = None, *args: Any, registry: Any = None, **kwargs: Any) -> Any:
-            from ..hardware.registry import default_registry
-
-            registry = registry or default_registry()
+            registry = registry or _registry_module().default_registry()
             model_key = _model_key(model)
             try:
-                key = (model_key, backend, args, id(registry), tuple(sorted(kwargs.items())))
+                key = (model_key, backend, args, id(registry), tuple(sorted(kwargs.items())) if kwargs else ())
                 hash(key)
             except TypeError:
                 key = None
@@ -400,24 +412,47 @@ def totals_step_cost(
     )
 
 
+_PLAN_SETS_SIZE = 64
+_plan_sets: OrderedDict[tuple, tuple[list, Any, list]] = OrderedDict()
+
+
+def _plan_set(plans: list) -> tuple[Any, list] | None:
+    """(a C array of the prepared inputs of ``plans``, what its pointers point into), kept for
+    the last few sets of plans (a search ranks the same candidates scenario after scenario);
+    ``None`` when a plan cannot be prepared (see :func:`plan_inputs`)."""
+    key = tuple(id(plan) for plan in plans)
+    hit = _plan_sets.get(key)
+    if hit is not None and all(a is b for a, b in zip(hit[0], plans, strict=True)):
+        _plan_sets.move_to_end(key)
+        return hit[1], hit[2]
+    prepared = [plan_inputs(plan) for plan in plans]
+    if any(entry is None for entry in prepared):
+        return None
+    templates = kernel._ffi.new("tf_plan_inputs *[]", [entry[0] for entry in prepared])
+    _plan_sets[key] = (list(plans), templates, prepared)  # the plans kept alive: their ids stay theirs
+    if len(_plan_sets) > _PLAN_SETS_SIZE:
+        _plan_sets.popitem(last=False)
+    return templates, prepared
+
+
 def fused_many(plans: list, phase: str, scenarios: list[tuple[float, float, float]]) -> list[float] | None:
     """Step seconds of one scenario on each of ``plans`` (``scenarios[i]`` = (replica batch, tokens,
     context) of ``plans[i]``) in one C call (``tf_plans_totals``): how the mapping search ranks its
     candidates. ``None`` when the C kernel is unavailable or predates that entry point."""
     if not plans or kernel._lib is None or not hasattr(kernel._lib, "tf_plans_totals"):
         return None
-    prepared = [plan_inputs(plan) for plan in plans]  # held (structs and their arrays) until the call returns
-    if any(entry is None for entry in prepared):
+    held = _plan_set(plans)  # held (structs and their arrays) until the call returns
+    if held is None:
         return None
-    templates = [entry[0] for entry in prepared]
     ffi, n = kernel._ffi, len(plans)
-    given = [ffi.new("double[]", column) for column in zip(*scenarios, strict=True)]
-    seconds, joules, codes = ffi.new("double[]", n), ffi.new("double[]", n), ffi.new("signed char[]", n)
-    bad = ffi.new("size_t *")
+    columns = [x for column in zip(*scenarios, strict=True) for x in column]  # batch..., tokens..., context...
+    doubles = ffi.new("double[]", columns + [0.0] * (2 * n))  # inputs, then seconds and joules
+    codes, bad = ffi.new("signed char[]", n), ffi.new("size_t *")
     prompt = 1.0 if phase == "prefill" else 0.0
-    status = kernel._lib.tf_plans_totals(templates, n, *given, prompt, seconds, joules, codes, bad)
+    given, out = (doubles, doubles + n, doubles + 2 * n), (doubles + 3 * n, doubles + 4 * n)
+    status = kernel._lib.tf_plans_totals(held[0], n, *given, prompt, *out, codes, bad)
     _status(status, bad)
-    return list(seconds)
+    return ffi.unpack(out[0], n)
 
 
 def _engine() -> Any:
@@ -473,10 +508,14 @@ def fused_step(plan: Any, phase: str, batch: Any, tokens: Any, context: Any, ext
             return None
         # memory and fit on the inputs as given: a scalar batch or tokens stays a scalar
         b_in, t_in = (x if isinstance(x, numbers) else y for x, y in ((batch, B), (tokens, T)))
-        kv_tokens = C + t_in
-        used = plan.memory_per_device(b_in, kv_tokens, t_in)
-        fits = plan.fits(b_in, kv_tokens, t_in, used=used).reshape(shape)  # kv_tokens is full-sized: so are these
-        total = sum(used.values()) if plan.weights_level != plan.kv_level else used[plan.weights_level]
+        kv_tokens = C + t_in  # full-sized: so are memory and fits
+        if isinstance(b_in, numbers) and isinstance(t_in, numbers):  # contexts only: numpy for the array part
+            total, fits = plan.memory_fit_contexts(b_in, kv_tokens, t_in)
+        else:
+            used = plan.memory_per_device(b_in, kv_tokens, t_in)
+            fits = plan.fits(b_in, kv_tokens, t_in, used=used)
+            total = sum(used.values()) if plan.weights_level != plan.kv_level else used[plan.weights_level]
+        fits = fits.reshape(shape)
         memory, b, t, c = (x.reshape(shape) for x in (total, B, T, C))
         seconds, joules = fused["seconds"].reshape(shape), fused["joules"].reshape(shape)
         bound = _bound_array()[fused["bound"]].reshape(shape)

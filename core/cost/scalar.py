@@ -17,6 +17,7 @@ import math
 import numbers
 from typing import Any
 
+import attrs
 import numpy as np
 
 from .. import bounds
@@ -46,44 +47,74 @@ def scalar_step(
     plan = make_plan(model, backend, batch=b, kv_tokens=c + t, step_tokens=t, **options)
     if workload is None:  # the scenario the plan is sized for, as a workload
         inp, out = (c + t, 1) if phase == "prefill" else (max(c, 1), t)
-        workload = Workload(batch=int(b), input_tokens=int(inp), output_tokens=int(out))
+        workload = _workload(int(b), int(inp), int(out))
     if c + t > plan.model.max_context:
         bounds.check_context(plan.model, c, t)  # raises, naming the limit
     replica = float(math.ceil(b / plan.replicas))  # one replica's share of the batch
-    totals = one_scenario_totals(plan, phase, replica, t, c)
-    fits = bool(totals.fits[0])
+    seconds, joules, code, memory, fits = one_scenario(plan, phase, replica, t, c)
     if check_fit and not fits:
         raise plan.fit_error(replica, c + t, t)
-    seconds, joules = float(totals.seconds[0]), float(totals.joules[0])
-    bounds.check_finite({"seconds": seconds, "joules": joules}, "step cost")
+    if not (math.isfinite(seconds) and math.isfinite(joules)):
+        bounds.check_finite({"seconds": seconds, "joules": joules}, "step cost")  # raises, naming the field
     return StepCost(
         phase=phase,
         seconds=seconds,
         joules=joules,
-        bound=BOUND_NAMES[int(totals.bound_code[0])],
+        bound=BOUND_NAMES[code],
         breakdown=functools.partial(breakdown_of, plan, phase, replica, t, c) if lazy else (),
         devices=plan.mapping.devices,
         batch=replica,
         tokens=t,
         context=c,
-        memory_per_device_bytes=float(totals.memory_per_device_bytes[0]),
+        memory_per_device_bytes=memory,
         fits=fits,
         plan=plan,
         workload=workload,
     )
 
 
-def one_scenario_totals(plan: Plan, phase: str, batch: float, tokens: float, context: float) -> Totals:
-    """:func:`tokenfab.fastpath.step_totals` of one scenario, with memory and fit worked out once
-    in plain floats (:meth:`Plan.memory_one`, the same sums as :meth:`Plan.memory_per_device`)."""
+_WORKLOAD_FIELDS = tuple(field.name for field in attrs.fields(Workload))
+_DEFAULT_WORKLOAD = Workload(input_tokens=1, output_tokens=1)
+
+
+def _workload(batch: int, input_tokens: int, output_tokens: int) -> Workload:
+    """``Workload(batch=..., input_tokens=..., output_tokens=...)`` of integers already checked
+    (:func:`tokenfab.bounds.check_int`): a copy of a checked default with the three set, without
+    running its validators again; through the constructor when a count is out of its range, so
+    that the error is the one the constructor raises."""
+    if not all(1 <= value <= bounds.MAX_COUNT for value in (batch, input_tokens, output_tokens)):
+        return Workload(batch=batch, input_tokens=input_tokens, output_tokens=output_tokens)
+    new = object.__new__(Workload)
+    for name in _WORKLOAD_FIELDS:
+        object.__setattr__(new, name, getattr(_DEFAULT_WORKLOAD, name))
+    object.__setattr__(new, "batch", batch)
+    object.__setattr__(new, "input_tokens", input_tokens)
+    object.__setattr__(new, "output_tokens", output_tokens)
+    return new
+
+
+def one_scenario(plan: Plan, phase: str, batch: float, tokens: float, context: float) -> tuple:
+    """(seconds, joules, bound code, memory per device, fits) of one scenario as plain Python
+    numbers: the fused C pass (:func:`tokenfab.fastpath.fused_one`) with memory and fit worked out
+    in plain floats (:meth:`Plan.memory_fit_one`, the same sums as :meth:`Plan.memory_per_device`),
+    or :func:`tokenfab.fastpath.step_totals` (the numpy reference) without the C kernel."""
     one = fused_one(plan, phase, batch, tokens, context)
     if one is None:  # no C kernel: the numpy reference
-        return step_totals(plan, phase, np.array([batch]), np.array([tokens]), np.array([context]))
-    memory, fits = plan.memory_fit_one(batch, context + tokens, tokens)
+        totals = step_totals(plan, phase, np.array([batch]), np.array([tokens]), np.array([context]))
+        one = (totals.seconds[0], totals.joules[0], totals.bound_code[0])
+        memory, fits = totals.memory_per_device_bytes[0], totals.fits[0]
+    else:
+        memory, fits = plan.memory_fit_one(batch, context + tokens, tokens)
+    return float(one[0]), float(one[1]), int(one[2]), float(memory), bool(fits)
+
+
+def one_scenario_totals(plan: Plan, phase: str, batch: float, tokens: float, context: float) -> Totals:
+    """:func:`one_scenario` as one-element :class:`~tokenfab.fastpath.Totals` arrays."""
+    seconds, joules, code, memory, fits = one_scenario(plan, phase, batch, tokens, context)
     return Totals(
-        seconds=np.array([one[0]]),
-        joules=np.array([one[1]]),
-        bound_code=np.array([one[2]], dtype=np.int8),
-        memory_per_device_bytes=np.array([float(memory)]),
+        seconds=np.array([seconds]),
+        joules=np.array([joules]),
+        bound_code=np.array([code], dtype=np.int8),
+        memory_per_device_bytes=np.array([memory]),
         fits=np.array([fits]),
     )

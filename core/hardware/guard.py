@@ -304,29 +304,38 @@ def call_each(registry: Any, hook_name: str, check: Callable[[Any], Any] | None 
     ``registry`` and left out; ``None`` results are left out too."""
     hook = getattr(registry.pm.hook, hook_name)
     for impl in reversed(hook.get_hookimpls()):
-        pack = registry.pack_name(impl.plugin)
-        if pack in registry.hung:
-            continue
-        args = _copies({name: kwargs[name] for name in impl.argnames})
-        outcome = run_guarded(impl.function, **args)
-        if outcome.output:
-            registry.record_output(pack, outcome.output)
-        if outcome.timed_out:
-            registry.hung.add(pack)
-        if outcome.error is not None:
-            registry.report(pack, hook_name, outcome.error)
-            continue
-        if outcome.value is None:
-            continue
-        try:
-            value = check(outcome.value) if check is not None else outcome.value
-        except Exception as exc:  # noqa: BLE001 - any way a result can be wrong is the pack's
-            registry.report(pack, hook_name, f"returned an unusable result: {_describe(exc)}")
-            continue
-        yield pack, value
+        yield from _call_impl(registry, hook_name, impl, check, {name: kwargs[name] for name in impl.argnames})
 
 
-_MEMO_SIZE = 4096
+def _call_impl(registry: Any, hook_name: str, impl: Any, check: Callable[[Any], Any] | None, kwargs: dict) -> Iterator:
+    """``(pack name, checked result)`` of one hook implementation called with copies of
+    ``kwargs`` (see :func:`call_each`); nothing when it is hung, fails or answers ``None``."""
+    pack = registry.pack_name(impl.plugin)
+    if pack in registry.hung:
+        return
+    outcome = run_guarded(impl.function, **_copies(kwargs))
+    if outcome.output:
+        registry.record_output(pack, outcome.output)
+    if outcome.timed_out:
+        registry.hung.add(pack)
+    if outcome.error is not None:
+        registry.report(pack, hook_name, outcome.error)
+        return
+    if outcome.value is None:
+        return
+    try:
+        value = check(outcome.value) if check is not None else outcome.value
+    except Exception as exc:  # noqa: BLE001 - any way a result can be wrong is the pack's
+        registry.report(pack, hook_name, f"returned an unusable result: {_describe(exc)}")
+        return
+    yield pack, value
+
+
+#: Hook answers a registry remembers (:func:`call_first`; least recently used dropped first).
+MEMO_SIZE = 4096
+#: Module (or plugin object) attribute: prefixes of the backend ids a pack's ``tokenfab_placement``
+#: and ``tokenfab_default_mapping`` answer for; the core does not ask them about other backends.
+HOOK_PREFIXES_ATTRIBUTE = "TOKENFAB_HOOK_PREFIXES"
 
 
 def _memo_key(hook_name: str, kwargs: dict[str, Any]) -> tuple[tuple, list]:
@@ -343,23 +352,76 @@ def _memo_key(hook_name: str, kwargs: dict[str, Any]) -> tuple[tuple, list]:
     return tuple(parts), keep
 
 
+def _backend_ids(target: Any) -> tuple[str, ...] | None:
+    """The ids a hook call about ``target`` (a backend, or a device) concerns: its own and, for a
+    system, its device's; ``None`` when it has none (a hook about no backend)."""
+    ids = tuple(getattr(item, "id", None) for item in (target, getattr(target, "device", None)) if item is not None)
+    ids = tuple(i for i in ids if isinstance(i, str))
+    return ids or None
+
+
+def in_scope(impl: Any, backend_ids: tuple[str, ...] | None) -> bool:
+    """Whether ``impl`` may answer a hook call about ``backend_ids`` (:func:`_backend_ids`): always,
+    unless its pack declares ``TOKENFAB_HOOK_PREFIXES`` (see CONTRIBUTING.md) and none of the ids
+    is under one of them."""
+    prefixes = getattr(impl.plugin, HOOK_PREFIXES_ATTRIBUTE, None)
+    if backend_ids is None or prefixes is None:
+        return True
+    try:
+        names = {str(prefix).strip().lower() for prefix in prefixes}
+    except TypeError:  # not a list of names: the declaration is ignored, the pack is asked as before
+        return True
+    return any(backend_id.partition(":")[0].lower() in names for backend_id in backend_ids)
+
+
+def asked(registry: Any, hook_name: str, backend: Any) -> list:
+    """The hook implementations a call about ``backend`` goes to (in scope, not hung), in call
+    order; empty when no pack would be asked, so the caller can skip the call and cache its default."""
+    impls = reversed(getattr(registry.pm.hook, hook_name).get_hookimpls())
+    ids = _backend_ids(backend)
+    return [impl for impl in impls if registry.pack_name(impl.plugin) not in registry.hung and in_scope(impl, ids)]
+
+
+def _remembered(memo: dict, key: tuple, compute: Callable[[], Any], keep: list) -> Any:
+    """``memo[key]`` (a least-recently-used store of at most :data:`MEMO_SIZE` answers, moved to the
+    end on use), or ``compute()`` stored there with ``keep`` (objects its key names by identity)."""
+    hit = memo.pop(key, None)  # pop and put back: the dict's order is its recency
+    if hit is None:
+        hit = (compute(), keep)
+        while len(memo) >= MEMO_SIZE:
+            memo.pop(next(iter(memo)), None)
+    memo[key] = hit
+    return hit[0]
+
+
 def call_first(registry: Any, hook_name: str, check: Callable[[Any], Any] | None = None, **kwargs: Any) -> Any:
     """The first usable non-``None`` result of a ``firstresult`` hook (see :func:`call_each`), or ``None``.
 
-    Hooks are pure functions of their arguments (the hook contract), so a registry remembers
-    the answer for identical arguments (at most 4096 of them): a sweep or a mapping search
-    pays the guarded call once, not once per scenario."""
+    A hook is a pure function of its arguments (the hook contract, CONTRIBUTING.md), so a
+    registry remembers each pack's answer, checked, by the call's arguments (at most
+    :data:`MEMO_SIZE` answers, least recently used dropped first): a sweep or a mapping search
+    pays the guarded call once per distinct question, not once per scenario. A pack whose call
+    failed, timed out or returned something unusable is reported once, when it is first asked,
+    and remembered as having no answer. A pack that declares ``TOKENFAB_HOOK_PREFIXES`` is not
+    asked about backends outside them."""
     memo = getattr(registry, "hook_cache", None)
-    key, keep = _memo_key(hook_name, kwargs)
-    if memo is not None and key in memo:
-        value = memo[key][0]
-        return None if value is None else dict(value)
-    value = next((value for _pack, value in call_each(registry, hook_name, check, **kwargs)), None)
-    if memo is not None:
-        if len(memo) >= _MEMO_SIZE:
-            memo.clear()
-        memo[key] = (value, keep)
-    return None if value is None else dict(value)
+    ids = _backend_ids(kwargs.get("backend", kwargs.get("device")))
+    for impl in reversed(getattr(registry.pm.hook, hook_name).get_hookimpls()):
+        if not in_scope(impl, ids):
+            continue
+        args = {name: kwargs[name] for name in impl.argnames}
+
+        def ask(impl: Any = impl, args: dict = args) -> Any:
+            return next((value for _pack, value in _call_impl(registry, hook_name, impl, check, args)), None)
+
+        if memo is None:
+            value = ask()
+        else:  # keyed on every argument, not only the pack's: ``check`` may depend on the others
+            key, keep = _memo_key(hook_name, kwargs)
+            value = _remembered(memo, (impl.function, key), ask, keep)
+        if value is not None:
+            return dict(value)
+    return None
 
 
 # -- checks of what the firstresult hooks return ----------------------------------------------

@@ -2,6 +2,13 @@
 
 A pack is a module or object with functions marked ``@tokenfab.hookimpl`` and registered
 through the ``tokenfab`` entry-point group. All hooks are optional.
+
+The ``firstresult`` hooks (:func:`tokenfab_placement`, :func:`tokenfab_default_mapping`) are pure
+functions of their arguments: a registry remembers each pack's answer by the call's arguments
+(:func:`tokenfab.guard.call_first`) and asks the same question once. They are asked about every
+backend unless the pack declares ``TOKENFAB_HOOK_PREFIXES = ("prefix", ...)`` (a module or
+plugin-object attribute): then only about backends whose id, or whose device's id, has one of
+those prefixes.
 """
 
 from __future__ import annotations

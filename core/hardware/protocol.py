@@ -244,6 +244,12 @@ class Efficiency:
     for the runtime (CUDA context, allocator slack) when checking fit. ``gemm_sustained`` is the
     fraction GEMMs keep when the device computes back to back for seconds (training): clocks settle
     at the power limit; it falls back to ``gemm_max`` where that was measured on long GEMMs already.
+
+    Short contraction lengths: each output tile of a GEMM pays a fixed time (pipeline fill, epilogue
+    store) that its K loop does not amortise, so a GEMM of contraction length ``K`` runs at
+    ``K / (K + gemm_half_k[precision])`` of the rate the K loop alone would reach. ``gemm_max`` was
+    measured on GEMMs of ``K >= gemm_k_ref``, so the factor is taken relative to that length and
+    capped at 1 (:meth:`gemm_k_factor`); no ``gemm_half_k`` entry, no K term.
     """
 
     gemm_max_default: float = 0.7
@@ -254,9 +260,16 @@ class Efficiency:
     attention_memory_fraction: float = 1.0
     memory_reserve_fraction: float = 0.05
     gemm_sustained: Mapping[str, float] = attrs.field(factory=dict, converter=dict)
+    gemm_half_k: Mapping[str, float] = attrs.field(factory=dict, converter=_as_dict)
+    gemm_k_ref: float = 4096.0
 
     def __attrs_post_init__(self) -> None:
         _check("Efficiency", "gemm_max_default", self.gemm_max_default, high=1.0)
+        for name, value in self.gemm_half_k.items():
+            if name not in PRECISION_BITS:
+                raise ValidationError(f"Efficiency: gemm_half_k key must be a precision, got {name!r}")
+            _check("Efficiency", f"gemm_half_k[{name!r}]", value, inclusive=True, unit="elements")
+        _check("Efficiency", "gemm_k_ref", self.gemm_k_ref, unit="elements")
         for name, value in self.gemm_max.items():
             if name not in PRECISION_BITS:
                 raise ValidationError(f"Efficiency: gemm_max key must be a precision, got {name!r}")
@@ -277,6 +290,15 @@ class Efficiency:
     def sustained_gemm_fraction(self, precision: str) -> float:
         """GEMM fraction under sustained load (training): ``gemm_sustained``, else ``gemm_fraction``."""
         return self.gemm_sustained.get(precision, self.gemm_fraction(precision))
+
+    def gemm_k_factor(self, precision: str, k: float) -> float:
+        """Rate factor of a GEMM of contraction length ``k`` (per device) against the GEMMs
+        ``gemm_max`` was measured on: ``min(1, (k / (k + h)) / (k_ref / (k_ref + h)))`` with
+        ``h = gemm_half_k[precision]`` and ``k_ref = gemm_k_ref``; 1 without ``h`` or ``k``."""
+        h = self.gemm_half_k.get(precision, 0.0)
+        if h <= 0.0 or k <= 0.0:
+            return 1.0
+        return min(1.0, (k / (k + h)) * ((self.gemm_k_ref + h) / self.gemm_k_ref))
 
 
 @attrs.frozen(kw_only=True)

@@ -83,6 +83,10 @@ class Op:
     rows_per_seq_token: float = 0.0
     window: float = 0.0  # sliding window of an attention op (0: full context)
     expert_imbalance: float = 0.0  # c of the busiest expert-parallel device's load, 1 + c/sqrt(R) times the mean
+    # Contraction length K of a matrix product on one device (0: none); an op of several GEMMs
+    # carries their FLOP-weighted harmonic mean (:func:`harmonic_k`), the one K whose per-tile cost
+    # K/(K + h) equals theirs together (tokenfab.hardware.protocol.Efficiency.gemm_k_factor).
+    gemm_k: float = 0.0
     layer: bool = True
 
 
@@ -107,7 +111,18 @@ class ParallelMapping:
         return self.tp * self.pp * self.ep
 
 
-def _gemm(name: str, elems: float, in_dim: float, out_dim: float, count: float, wb: float, ab: float) -> Op:
+def harmonic_k(*parts: tuple[float, float]) -> float:
+    """The contraction length standing for GEMMs of ``(FLOP share, K)`` run as one op:
+    ``1 / sum(share / K)``. A tile's fixed cost makes a GEMM's time ``FLOPs (1 + h/K) / rate``,
+    linear in ``1/K``, so the op's time is that of one GEMM of this K (below the reference K)."""
+    return 1.0 / sum(share / max(k, GEMM_K_MIN) for share, k in parts)
+
+
+def _gemm(
+    name: str, elems: float, in_dim: float, out_dim: float, count: float, wb: float, ab: float, k: float = 0.0
+) -> Op:
+    """A matrix product ``in_dim -> out_dim``: its contraction length is ``in_dim`` unless ``k`` says
+    otherwise (an op of two GEMMs, :func:`harmonic_k`)."""
     return Op(
         name=name,
         kind="gemm",
@@ -117,6 +132,7 @@ def _gemm(name: str, elems: float, in_dim: float, out_dim: float, count: float, 
         flops_per_token=2.0 * elems,
         act_bytes_per_token=(in_dim + out_dim) * ab,
         rows_per_token=1.0,
+        gemm_k=float(k or max(in_dim, GEMM_K_MIN)),
     )
 
 
@@ -228,6 +244,17 @@ def _mlp_ops(model: Model, mapping: ParallelMapping, wb: float, ab: float) -> li
     return ops
 
 
+#: Shortest contraction length the per-tile cost was calibrated on (DeepGEMM's K = 512, H800 FP8,
+#: benchmarks/fit_gemm_k.py); shorter GEMMs are costed at it rather than extrapolated.
+GEMM_K_MIN = 512.0
+
+
+def _expert_k(d: float, f: float) -> float:
+    """K of a gated expert's FC1 (``d -> 2f``, 2/3 of its FLOPs) and FC2 (``f -> d``, 1/3) together
+    (experts are gated: :attr:`Model.expert_params`)."""
+    return harmonic_k((2.0 / 3.0, d), (1.0 / 3.0, f))
+
+
 def _moe_ops(model: Model, mapping: ParallelMapping, wb: float, ab: float) -> list[Op]:
     """Router, then the routed experts as the kernels a serving stack runs (TensorRT-LLM's
     ``CutlassMoeFCRunner::runMoe``, vLLM's and SGLang's fused-MoE path): top-k softmax and sort,
@@ -270,6 +297,7 @@ def _moe_ops(model: Model, mapping: ParallelMapping, wb: float, ab: float) -> li
             flops_per_token=2.0 * k * model.expert_params / spread,  # per token routed in the replica
             act_bytes_per_token=copies * d * (ab + hb) + k * f * (2.0 * hb + ab),
             expert_imbalance=expert_load_spread(spread, k) if mapping.ep > 1 else 0.0,
+            gemm_k=_expert_k(d, f),
         ),
         Op(
             name="moe_act",
@@ -288,7 +316,8 @@ def _moe_ops(model: Model, mapping: ParallelMapping, wb: float, ab: float) -> li
     ]
     if model.num_shared_experts:
         shared = model.num_shared_experts * model.expert_params / tp
-        ops.append(_gemm("shared_experts", shared, d, 2 * shared / (3 * d), count, wb, ab))
+        shared_k = _expert_k(d, shared / (3 * d))
+        ops.append(_gemm("shared_experts", shared, d, 2 * shared / (3 * d), count, wb, ab, k=shared_k))
     if mapping.ep > 1:
         n = spread
         ops.append(
@@ -465,6 +494,7 @@ def lower(
             flops_per_seq=2.0 * lm,
             act_bytes_per_seq=(d + vocab) * ab,
             rows_per_seq=1.0,
+            gemm_k=float(d),
         )
     )
     if mapping.pp > 1:

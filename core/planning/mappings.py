@@ -147,7 +147,18 @@ class Sizing:
 
 def _plan(builder: Any, shape: Shape) -> tuple[Any | None, str]:
     """The plan of ``shape``, or ``None`` and why the shape is invalid for this model and device
-    (other errors, such as a memory level the device lacks, concern every shape and propagate)."""
+    (other errors, such as a memory level the device lacks, concern every shape and propagate).
+    Kept in the builder's store when no scenario changes it (:meth:`PlanBuilder.scenario_free`)."""
+    if not builder.scenario_free():
+        return _build(builder, shape)
+    key = ("shape", shape)
+    hit = builder._built.get(key)
+    if hit is None:
+        hit = builder._built[key] = _build(builder, shape)
+    return hit
+
+
+def _build(builder: Any, shape: Shape) -> tuple[Any | None, str]:
     mapping = shape.mapping
     reason = builder.invalid(mapping)
     if reason:
@@ -196,11 +207,26 @@ def fewest_devices(builder: Any, sizing: Sizing, batch: int, limits: dict) -> tu
     return min(s.devices for s in found), found
 
 
+def mapping_hook_asked(builder: Any) -> bool:
+    """Whether any pack's ``tokenfab_default_mapping`` is asked about the builder's backend
+    (:func:`tokenfab.guard.asked`), worked out once per builder store."""
+    asked = builder._built.get(("mapping hook asked",))
+    if asked is None:
+        from ..hardware import guard
+
+        asked = bool(guard.asked(builder.registry, "tokenfab_default_mapping", builder.backend))
+        builder._built[("mapping hook asked",)] = asked
+    return asked
+
+
 def hook_limits(builder: Any, total_kv_bytes: float) -> tuple[dict, Shape | None]:
     """The pack's ``tokenfab_default_mapping`` answer: restrictions and a seed shape (or none)."""
-    model, prec = builder.model, builder.precisions
     from ..cost.engine import _bytes
     from ..hardware import guard
+
+    if not mapping_hook_asked(builder):
+        return {}, None
+    model, prec = builder.model, builder.precisions
 
     hooked = guard.call_first(
         builder.registry,
@@ -223,11 +249,13 @@ def hook_limits(builder: Any, total_kv_bytes: float) -> tuple[dict, Shape | None
 
 def candidate_shapes(builder: Any, sizing: Sizing, batch: int, devices: int | None) -> tuple[int, list[Shape], str]:
     """(device count chosen, shapes to rank at that count, how the count was chosen)."""
-    from ..cost.engine import _bytes
+    limits, seed = {}, None
+    if mapping_hook_asked(builder):  # the whole-model KV bytes are the hook's argument
+        from ..cost.engine import _bytes
 
-    b, kv, _ = sizing.size(1)
-    total_kv = builder.model.kv_elements_per_token() * _bytes(builder.precisions.kv) * b * kv
-    limits, seed = hook_limits(builder, total_kv)
+        b, kv, _ = sizing.size(1)
+        total_kv = builder.model.kv_elements_per_token() * _bytes(builder.precisions.kv) * b * kv
+        limits, seed = hook_limits(builder, total_kv)
     if devices is None and isinstance(builder.backend, System):
         devices = builder.backend.device_count
         why = f"the {builder.backend.id} system's {devices} devices"
@@ -238,10 +266,11 @@ def candidate_shapes(builder: Any, sizing: Sizing, batch: int, devices: int | No
         if not devices:
             return 0, [], "no shape fits"
         why = f"the fewest devices that fit ({devices})"
-    key = ("shapes", devices, batch, tuple(sorted(limits.items())))  # the builder's store: per model and device
-    if key not in builder._built:
-        builder._built[key] = tuple(shapes_of(builder.model, builder.device, devices, batch, limits))
-    shapes = list(builder._built[key])
+    key = ("shapes", devices, batch, tuple(sorted(limits.items())) if limits else ())  # per model and device
+    shapes = builder._built.get(key)
+    if shapes is None:
+        shapes = builder._built[key] = tuple(shapes_of(builder.model, builder.device, devices, batch, limits))
+    shapes = list(shapes)
     if seed is not None and seed.devices == devices and seed not in shapes:
         shapes.append(seed)
     return devices, shapes, why
@@ -254,11 +283,17 @@ def feasible(
     shapes that do not fit, with their plans). Without ``explain`` the reason a shape does not
     fit is left empty (writing it works out the memory again: a caller that only ranks skips it)."""
     fitting, rejected, unfit = [], {}, []
+    sizes: dict[int, tuple] = {}  # dp -> the scenario (few distinct dp among the shapes)
     for shape in shapes:
         plan, reason = _plan(builder, shape)
         if plan is None:
             rejected[shape] = reason
-        elif not sizing.fits(plan, shape.dp):
+            continue
+        size = sizes.get(shape.dp)
+        if size is None:
+            b, kv, t = sizing.size(shape.dp)
+            size = sizes[shape.dp] = (float(b), float(kv), float(t))
+        if not plan.fits_one(*size):  # Sizing.fits
             rejected[shape] = sizing.fit_reason(plan, shape.dp) if explain else ""
             unfit.append((shape, plan))
         else:

@@ -12,6 +12,10 @@ from tokenfab import hookimpl
 
 from .devices import DEVICES
 
+#: This pack's placement and mapping hooks answer only about its own backends (``cerebras:*``): the
+#: core does not ask them about others (a hook is a pure function of its arguments, see CONTRIBUTING.md).
+TOKENFAB_HOOK_PREFIXES = ("cerebras",)
+
 
 def _usable_sram(device) -> float:
     return device.level("sram").capacity_bytes * (1.0 - device.efficiency.memory_reserve_fraction)

@@ -10,6 +10,10 @@ from tokenfab import hookimpl
 
 from .devices import DEVICES
 
+#: This pack's placement and mapping hooks answer only about its own backends (``groq:*``): the
+#: core does not ask them about others (a hook is a pure function of its arguments, see CONTRIBUTING.md).
+TOKENFAB_HOOK_PREFIXES = ("groq",)
+
 NODE_CHIPS = 8  # chips joined all-to-all in a GroqNode [tnp_groq2020]
 
 
