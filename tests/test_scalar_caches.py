@@ -212,3 +212,36 @@ def test_remembered_deployments_keep_the_validators_errors():
     for bad in (True, 1.5, "1"):  # True == 1 and hashes like it: still refused, as the constructor does
         with pytest.raises(tokenfab.ValidationError, match="devices"):
             tokenfab.estimate("llama-3.1-8b", "nvidia:h100-sxm", batch=1, input_tokens=10, output_tokens=1, devices=bad)
+
+
+def test_threads_sharing_the_small_caches_get_the_sequential_answers(monkeypatch):
+    import threading
+
+    from tokenfab.cost import fastpath
+
+    monkeypatch.setattr(guard, "MEMO_SIZE", 2)  # evictions all the time
+    monkeypatch.setattr(fastpath, "_PLAN_SETS_SIZE", 1)
+    registry = build_registry([Everywhere()])  # asked about NVIDIA backends too: its answers are remembered
+    contexts = list(range(100, 160))
+    case = dict(batch=8, devices=8)
+    expected = {
+        c: tokenfab.decode_step("llama-2-70b", "nvidia:h100-sxm", context=c, registry=build_registry(), **case).seconds
+        for c in contexts
+    }
+    got, errors = {}, []
+
+    def work(offset):
+        try:
+            for c in contexts[offset::4]:
+                make_plan.cache_clear()
+                step = tokenfab.decode_step("llama-2-70b", "nvidia:h100-sxm", context=c, registry=registry, **case)
+                got[c] = step.seconds
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == [] and got == expected

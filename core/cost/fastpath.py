@@ -423,15 +423,21 @@ def _plan_set(plans: list) -> tuple[Any, list] | None:
     key = tuple(id(plan) for plan in plans)
     hit = _plan_sets.get(key)
     if hit is not None and all(a is b for a, b in zip(hit[0], plans, strict=True)):
-        _plan_sets.move_to_end(key)
+        try:
+            _plan_sets.move_to_end(key)
+        except KeyError:  # dropped by another thread meanwhile: the entry in hand is still whole
+            pass
         return hit[1], hit[2]
     prepared = [plan_inputs(plan) for plan in plans]
     if any(entry is None for entry in prepared):
         return None
     templates = kernel._ffi.new("tf_plan_inputs *[]", [entry[0] for entry in prepared])
     _plan_sets[key] = (list(plans), templates, prepared)  # the plans kept alive: their ids stay theirs
-    if len(_plan_sets) > _PLAN_SETS_SIZE:
-        _plan_sets.popitem(last=False)
+    while len(_plan_sets) > _PLAN_SETS_SIZE:
+        try:
+            _plan_sets.popitem(last=False)
+        except KeyError:  # emptied by another thread
+            break
     return templates, prepared
 
 

@@ -389,7 +389,10 @@ def _remembered(memo: dict, key: tuple, compute: Callable[[], Any], keep: list) 
     if hit is None:
         hit = (compute(), keep)
         while len(memo) >= MEMO_SIZE:
-            memo.pop(next(iter(memo)), None)
+            try:
+                memo.pop(next(iter(memo)), None)
+            except (RuntimeError, StopIteration):  # another thread changed it meanwhile: look again
+                continue
     memo[key] = hit
     return hit[0]
 
