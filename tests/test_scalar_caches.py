@@ -245,3 +245,18 @@ def test_threads_sharing_the_small_caches_get_the_sequential_answers(monkeypatch
     for thread in threads:
         thread.join()
     assert errors == [] and got == expected
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    case=st.sampled_from(PLANS),
+    batch=st.integers(1, 4096),
+    kv_tokens=st.integers(1, 2_000_000),
+    step_tokens=st.integers(1, 8192),
+)
+def test_a_fit_error_of_numbers_reads_as_the_one_of_arrays(case, batch, kv_tokens, step_tokens):
+    model, backend, options = case
+    plan = make_plan(model, backend, batch=1, kv_tokens=1, step_tokens=1, **options)
+    of_numbers = plan.fit_error(batch, kv_tokens, step_tokens)
+    of_arrays = plan.fit_error(np.array(batch), np.array(kv_tokens), np.array(step_tokens))  # 0-d, as before
+    assert str(of_numbers) == str(of_arrays)
