@@ -60,7 +60,7 @@ def test_breakdown_false_leaves_it_empty_with_the_same_totals():
 # The messages of the array path for the same scalar inputs (before the scalar path existed).
 NOT_FIT = (
     "llama-2-70b does not fit on 8 x nvidia:h100-sxm (tp=8, pp=1, ep=1, weights bf16) at batch 100000 and 4001 "
-    "tokens of context: needs hbm 16411.7 GB of 76.0 GB usable per device; give more --devices or a smaller precision"
+    "tokens of context: needs hbm 16411.7 GB of 80.7 GB usable per device; give more --devices or a smaller precision"
 )
 TOO_LONG = (
     "context: context + tokens must be <= the 4096-token context of llama-2-70b, got 5001 (pass a model with a "

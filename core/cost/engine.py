@@ -34,7 +34,7 @@ from ..hardware import guard
 from ..hardware.protocol import PRECISION_BITS, Device, System
 from ..hardware.registry import Registry, default_registry
 from ..models.description import Model, load_model
-from ..models.lowering import Op, ParallelMapping, kv_bytes_per_token_split, lower
+from ..models.lowering import Op, ParallelMapping, head_weight_bytes, kv_bytes_per_token_split, lower
 from ..planning.stages import split_stages
 from . import collectives
 from .fastpath import fused_many, memoised, plan_cache, step_totals
@@ -505,7 +505,8 @@ class PlanBuilder:
         of the largest stage) of ``mapping``: everything of a plan that no scenario changes."""
         model, prec = self.model, self.precisions
         wb, ab, kb = _bytes(prec.weights), _bytes(prec.activations), _bytes(prec.kv)
-        ops = tuple(lower(model, mapping, weight_bytes=wb, act_bytes=ab, kv_bytes=kb))
+        head = head_weight_bytes(prec.weights, wb)  # embedding and LM head: 16-bit beside fp8/fp4 weights
+        ops = tuple(lower(model, mapping, weight_bytes=wb, act_bytes=ab, kv_bytes=kb, head_bytes=head))
         split = split_stages(ops, model.num_layers, mapping.pp)  # whole layers, balanced by bytes
         kv_full, kv_window = kv_bytes_per_token_split(model, mapping, kb, split.max_layers)
         return ops, split.weight_bytes, kv_full, kv_window, split.max_layers

@@ -404,6 +404,26 @@ def _activation_quantize(model: Model, mapping: ParallelMapping, ab: float, hb: 
     ]
 
 
+#: Bytes per element of the embedding table and the LM head beside narrow floating-point weights:
+#: they stay 16-bit. ModelOpt, which makes the FP8 and NVFP4 checkpoints TensorRT-LLM, vLLM and
+#: SGLang serve (and TensorRT-LLM's own ``--quantization FP8`` build), quantizes linear layers only
+#: and disables the ``*lm_head*`` quantizer in every default config (``_default_disabled_quantizer_cfg``,
+#: NVIDIA/TensorRT-Model-Optimizer modelopt/torch/quantization/config.py); its exported checkpoints
+#: state ``"exclude_modules": ["lm_head"]``; gpt-oss ships MXFP4 experts beside a bf16 embedding and
+#: unembedding. An embedding table is a lookup, never a quantized GEMM.
+HEAD_WEIGHT_BYTES = 2.0
+#: Weight formats the rule above covers. Integer storage (int8, int4) keeps its own bytes for the head:
+#: Groq's int8 storage is not documented layer by layer, and no int-format row in the validation set
+#: says otherwise.
+NARROW_FLOAT_WEIGHTS = ("fp8", "fp6", "fp4", "mxfp8", "mxfp6", "mxfp4", "nvfp4")
+
+
+def head_weight_bytes(weights: str, weight_bytes: float) -> float:
+    """Bytes per element of the embedding table and LM head for ``weights`` stored at ``weight_bytes``:
+    ``HEAD_WEIGHT_BYTES`` when ``weights`` is a narrow float format, else ``weight_bytes``."""
+    return HEAD_WEIGHT_BYTES if weights in NARROW_FLOAT_WEIGHTS else weight_bytes
+
+
 def hidden_state_bytes(act_bytes: float) -> float:
     """Bytes per element of what collectives carry between layers: the residual stream and the
     outputs of the matrix products stay bf16 (at least 2 bytes) even when the matrix products take
@@ -419,19 +439,28 @@ def dispatch_bytes(act_bytes: float) -> float:
 
 
 def lower(
-    model: Model, mapping: ParallelMapping, *, weight_bytes: float, act_bytes: float, kv_bytes: float
+    model: Model,
+    mapping: ParallelMapping,
+    *,
+    weight_bytes: float,
+    act_bytes: float,
+    kv_bytes: float,
+    head_bytes: float | None = None,
 ) -> list[Op]:
     """The op table of one decoder step of ``model`` on one device of ``mapping``.
 
     ``weight_bytes``, ``act_bytes`` and ``kv_bytes`` are bytes per element of weights,
-    activations and KV cache. Layer ops carry ``count`` = the layers of their kind (a token
-    passes through every layer; with ``pp`` stages each device holds ``1/pp`` of them).
+    activations and KV cache; ``head_bytes`` those of the embedding table and LM head
+    (:func:`head_weight_bytes`; ``weight_bytes`` when not given). Layer ops carry ``count`` = the
+    layers of their kind (a token passes through every layer; with ``pp`` stages each device holds
+    ``1/pp`` of them).
     """
     tp, d = mapping.tp, model.hidden_size
     wb, ab, kb = weight_bytes, act_bytes, kv_bytes
     hb = hidden_state_bytes(ab)
     layers = float(model.num_layers)
     vocab = model.vocab_size / tp
+    head_wb = wb if head_bytes is None else head_bytes
     ops = [
         Op(
             name="embedding",
@@ -439,7 +468,7 @@ def lower(
             count=1.0,
             act_bytes_per_token=2.0 * d * ab,
             layer=False,
-            stored_bytes=model.embedding_params / tp * wb,
+            stored_bytes=model.embedding_params / tp * head_wb,
         ),
         _norm("attn_norm", d, layers, ab),
     ]
@@ -459,9 +488,9 @@ def lower(
             name="lm_head",
             kind="gemm",
             count=1.0,
-            weight_bytes=lm * wb,
+            weight_bytes=lm * head_wb,
             layer=False,
-            stored_bytes=(lm * wb if not model.tie_word_embeddings else 0.0),
+            stored_bytes=(lm * head_wb if not model.tie_word_embeddings else 0.0),
             flops_per_seq=2.0 * lm,
             act_bytes_per_seq=(d + vocab) * ab,
             rows_per_seq=1.0,

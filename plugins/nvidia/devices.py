@@ -55,6 +55,12 @@ URL = {
     "M = 64 or 128, cta_group::2 M = 128 or 256; wgmma.mma_async M = 64)",
     "cutlass_bw_gemm": "https://github.com/NVIDIA/cutlass/tree/main/examples/cute/tutorial/blackwell (SM100 "
     "tcgen05.mma tutorials: a 1SM MMA of 128 rows; a 2SM MMA where each of 2 peer CTAs holds 128 rows of A and C)",
+    "vllm_issue_27508": "https://github.com/vllm-project/vllm/issues/27508 (H100 80GB: PyTorch OOM message "
+    "'GPU 0 has a total capacity of 79.11 GiB')",
+    "ootd_issue_235": "https://github.com/levihsu/OOTDiffusion/issues/235 (A100 80GB: PyTorch OOM message "
+    "'79.25 GiB total capacity')",
+    "trtllm_kv_blocks": "https://github.com/NVIDIA/TensorRT-LLM cpp/tensorrt_llm/batch_manager/kvCacheManager.cpp "
+    "KVCacheManager::calculateMaxNumBlocks (KV tokens = freeGpuMemoryFraction x cudaMemGetInfo free / bytes per token)",
     "cal:deepgemm_h800": "benchmarks/results/deepgemm-h800-readme-2025-03-25.json: DeepGEMM README performance tables, "
     "H800 SXM5 FP8 (https://github.com/deepseek-ai/DeepGEMM/blob/55ab91f72f76e8a6db0e86282c3169a88d93df1b/README.md); "
     "fitted by benchmarks/fit_gemm_k.py (held equal by tests/test_gemm_k.py)",
@@ -77,6 +83,14 @@ _OVERHEAD_S = 3e-6
 # KV-cache reads by paged attention kernels reach ~0.8 of a streaming read (FlashMLA's best case
 # is 0.90 of HBM3 peak on H800 [cal:flashmla]; GQA paged decode kernels sit below it).
 _ATTN_FRACTION = 0.8
+# HBM a process can allocate: the total cudaMemGetInfo reports, from which every serving stack sizes
+# its KV cache [trtllm_kv_blocks]; less than the marketed "80GB" / "141GB" read as GiB (ECC and driver
+# reservations), more than read as 1e9 bytes. PyTorch prints it in its out-of-memory message. It
+# matters most where weights nearly fill the device: Llama-3.1-70B FP8 on one H100 keeps ~8 GB for its
+# KV cache, not the ~5 GB that 80e9 bytes leave (docs/modelling.md section 6, "KV capacity").
+_A100_80GB_HBM_BYTES = 79.25 * 2**30  # 85.09e9 B [ootd_issue_235]
+_H100_80GB_HBM_BYTES = 79.11 * 2**30  # 84.94e9 B [vllm_issue_27508]; H800 shares H100's memory levels
+_H200_HBM_BYTES = 150_109_880_320  # 139.80 GiB, torch total_memory measured on one H200 [cal:h200_2026_11_30]
 # HBM energy: ~3.5-4 pJ/bit at the device (reference README) plus the on-chip path
 # (L2, NoC, shared memory): 60 pJ/byte end to end.
 _HBM_J_PER_BYTE = 60e-12
@@ -210,7 +224,7 @@ A100 = Device(
         MemoryLevel(
             name="hbm",
             kind="hbm",
-            capacity_bytes=80 * GB,
+            capacity_bytes=_A100_80GB_HBM_BYTES,
             bytes_per_s=2039 * GB,
             efficiency=0.83,
             joules_per_byte=_HBM_J_PER_BYTE,
@@ -247,7 +261,7 @@ A100 = Device(
         peak__int4="nv_a100_datasheet: 2496 sparse / 2",
         memory__l2__capacity_bytes="nv_a100_datasheet: 40 MB L2, reported as MiB",
         memory__l2__bytes_per_s="chipsandcheese_h100: A100 L2 measured ~4.8 TB/s in the same article",
-        memory__hbm__capacity_bytes="nv_a100_datasheet",
+        memory__hbm__capacity_bytes="nv_a100_datasheet,ootd_issue_235: 80 GB HBM2e; a process sees 79.25 GiB",
         memory__hbm__bytes_per_s="nv_a100_datasheet: 2,039 GB/s",
         memory__hbm__efficiency="cal:azure_a100: copy 1.61 / dot 1.75 TB/s of 2.039 -> 0.83",
         memory__hbm__joules_per_byte="assumption: 60 pJ/B HBM + on-chip path",
@@ -286,7 +300,7 @@ H100 = Device(
         MemoryLevel(
             name="hbm",
             kind="hbm",
-            capacity_bytes=80 * GB,
+            capacity_bytes=_H100_80GB_HBM_BYTES,
             bytes_per_s=3350 * GB,
             efficiency=0.90,
             joules_per_byte=_HBM_J_PER_BYTE,
@@ -316,7 +330,7 @@ H100 = Device(
         peak__int8="nv_h100_page,hpctech_h100: 3,958 sparse / 2",
         memory__l2__capacity_bytes="hpctech_h100: 50 MB, as MiB",
         memory__l2__bytes_per_s="chipsandcheese_h100: ~5.5 TB/s measured on H100 PCIe; SXM assumed no lower",
-        memory__hbm__capacity_bytes="nv_h100_page,hpctech_h100",
+        memory__hbm__capacity_bytes="nv_h100_page,hpctech_h100,vllm_issue_27508: 80 GB HBM3; a process sees 79.11 GiB",
         memory__hbm__bytes_per_s="nv_h100_page: 3.35 TB/s",
         memory__hbm__efficiency="cal:azure_h100: STREAM copy 2.90, dot 3.18 TB/s of 3.35 (0.87-0.95) -> 0.90",
         memory__hbm__joules_per_byte="assumption: 60 pJ/B HBM + on-chip path",
@@ -346,7 +360,7 @@ H200 = Device(
         MemoryLevel(
             name="hbm",
             kind="hbm",
-            capacity_bytes=141 * GB,
+            capacity_bytes=_H200_HBM_BYTES,
             bytes_per_s=4800 * GB,
             efficiency=0.88,
             joules_per_byte=_HBM_J_PER_BYTE,
@@ -376,7 +390,8 @@ H200 = Device(
         peak__int8="nv_h200_page: 3,958 sparse / 2",
         memory__l2__capacity_bytes="hpctech_h100: same GH100 die as H100 (H200 L2 not published)",
         memory__l2__bytes_per_s="chipsandcheese_h100: H100 figure, same die",
-        memory__hbm__capacity_bytes="nv_h200_page: 141 GB",
+        memory__hbm__capacity_bytes="nv_h200_page,cal:h200_2026_11_30: 141 GB; a process sees 150,109,880,320 B "
+        "(measured torch total_memory)",
         memory__hbm__bytes_per_s="nv_h200_page: 4.8 TB/s",
         memory__hbm__efficiency="cal:azure_h200,cal:h200_2026_11_30: Azure copy 4.01, dot 4.48 TB/s of 4.8; measured "
         "copy 4.24-4.27, read 4.22-4.27 TB/s (0.88-0.89) -> 0.88",
