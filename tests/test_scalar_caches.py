@@ -64,16 +64,24 @@ PLANS = [  # (model, backend, deployment): levels shared (HBM), split (SRAM pack
 ]
 
 
-@settings(max_examples=60, deadline=None)
-@given(
+#: One scenario on one of PLANS: up to past every device's memory (the fit flips inside the range).
+SCENARIO = dict(
     case=st.sampled_from(PLANS),
-    batch=st.integers(1, 512),
-    kv_tokens=st.integers(1, 200_000),
+    batch=st.integers(1, 4096),
+    kv_tokens=st.integers(1, 2_000_000),
     step_tokens=st.integers(1, 8192),
 )
-def test_fit_terms_give_the_numpy_memory_sums(case, batch, kv_tokens, step_tokens):
+
+
+def _plan(case):
     model, backend, options = case
-    plan = make_plan(model, backend, batch=1, kv_tokens=1, step_tokens=1, **options)
+    return make_plan(model, backend, batch=1, kv_tokens=1, step_tokens=1, **options)
+
+
+@settings(max_examples=60, deadline=None)
+@given(**SCENARIO)
+def test_fit_terms_give_the_numpy_memory_sums(case, batch, kv_tokens, step_tokens):
+    plan = _plan(case)
     b, kv, t = float(batch), float(kv_tokens), float(step_tokens)
     used = plan.memory_per_device(np.asarray(b), np.asarray(kv), np.asarray(t))
     total = sum(used.values()) if plan.weights_level != plan.kv_level else used[plan.weights_level]
@@ -90,8 +98,7 @@ def test_fit_terms_give_the_numpy_memory_sums(case, batch, kv_tokens, step_token
     step_tokens=st.integers(1, 8192),
 )
 def test_fit_terms_over_contexts_give_the_numpy_memory_sums(case, batch, contexts, step_tokens):
-    model, backend, options = case
-    plan = make_plan(model, backend, batch=1, kv_tokens=1, step_tokens=1, **options)
+    plan = _plan(case)
     kv = np.asarray(contexts, dtype=np.float64) + step_tokens
     used = plan.memory_per_device(batch, kv, step_tokens)
     total = sum(used.values()) if plan.weights_level != plan.kv_level else used[plan.weights_level]
@@ -101,7 +108,7 @@ def test_fit_terms_over_contexts_give_the_numpy_memory_sums(case, batch, context
 
 
 def test_the_memory_sums_cover_both_layouts():
-    levels = [make_plan(m, b, batch=1, kv_tokens=1, step_tokens=1, **o) for m, b, o in PLANS]
+    levels = [_plan(case) for case in PLANS]
     assert {plan.weights_level == plan.kv_level for plan in levels} == {True, False}
     assert any(plan.model.sliding_window for plan in levels)
 
@@ -245,3 +252,12 @@ def test_threads_sharing_the_small_caches_get_the_sequential_answers(monkeypatch
     for thread in threads:
         thread.join()
     assert errors == [] and got == expected
+
+
+@settings(max_examples=40, deadline=None)
+@given(**SCENARIO)
+def test_a_fit_error_of_numbers_reads_as_the_one_of_arrays(case, batch, kv_tokens, step_tokens):
+    plan = _plan(case)
+    of_numbers = plan.fit_error(batch, kv_tokens, step_tokens)
+    of_arrays = plan.fit_error(np.array(batch), np.array(kv_tokens), np.array(step_tokens))  # 0-d, as before
+    assert str(of_numbers) == str(of_arrays)

@@ -333,9 +333,15 @@ class Plan:
         return ok
 
     def fit_error(self, batch: float, kv_tokens: float, step_tokens: float) -> FitError:
-        used = self.memory_per_device(np.asarray(batch), np.asarray(kv_tokens), np.asarray(step_tokens))
+        """The :class:`FitError` of a scenario (numbers, or arrays: the largest use per level is named)."""
+        numbers = (int, float, np.integer, np.floating)
+        if all(isinstance(x, numbers) for x in (batch, kv_tokens, step_tokens)):  # plain floats: the same sums
+            used = self.memory_one(float(batch), float(kv_tokens), float(step_tokens))
+        else:
+            used = self.memory_per_device(np.asarray(batch), np.asarray(kv_tokens), np.asarray(step_tokens))
         parts = ", ".join(
-            f"{lvl} {float(np.max(v)) / 1e9:.1f} GB of {self.usable_bytes(lvl) / 1e9:.1f} GB usable"
+            f"{lvl} {(v if isinstance(v, float) else float(np.max(v))) / 1e9:.1f} GB of "
+            f"{self.usable_bytes(lvl) / 1e9:.1f} GB usable"
             for lvl, v in used.items()
         )
         return FitError(

@@ -272,7 +272,7 @@ def serve(plan, wl: Workload, scheduler: Scheduler, economics: Economics, regist
     the plan is chosen; the mapping search calls it with each candidate's plan)."""
     batch, inp, out, speculative = wl.batch, wl.input_tokens, wl.output_tokens, wl.speculative
     chunked_prefill, prefill_chunk_tokens = scheduler.chunked_prefill, scheduler.prefill_chunk_tokens
-    B = int(np.ceil(batch / plan.replicas))
+    B = math.ceil(batch / plan.replicas)
     kv_tokens = _kv_tokens(B, inp, out, wl.kv_reservation)
     if inp + out > plan.model.max_context:
         raise ValidationError(
@@ -305,7 +305,8 @@ def serve(plan, wl: Workload, scheduler: Scheduler, economics: Economics, regist
         e2e = ttft + steps * tpot
         tokens_per_s = plan.replicas * B * out / e2e
         joules = (B * float(pre.joules) + steps * step_joules) / (B * out)
-    bounds.check_finite({"ttft_s": ttft, "tpot_s": tpot, "joules_per_token": joules}, "estimate")
+    if not all(math.isfinite(x) for x in (ttft, tpot, joules)):
+        bounds.check_finite({"ttft_s": ttft, "tpot_s": tpot, "joules_per_token": joules}, "estimate")  # raises
     n_devices = plan.devices + draft_devices * plan.replicas  # an SRAM machine's draft has chips of its own
     host_joules = host_joules_per_token(plan.device, devices=n_devices, tokens_per_s=tokens_per_s)
     joules += host_joules
