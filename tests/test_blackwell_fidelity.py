@@ -8,9 +8,9 @@ from tokenfab.lowering import ParallelMapping, lower, quantize_elements_per_toke
 def test_blackwell_gemm_reaches_half_its_ceiling_at_144_rows():
     # Llama-3.3-70B decode on B200, nvfp4, 400 sequences: mlp_up is 80 layers x 400 tokens x
     # 2 x 8192 x 57344 = 3.0065e13 FLOP at 9000 TFLOPS fp4 x 0.76 x 400 / (400 + 144) = 5.029 PFLOP/s
-    # -> 5.978 ms, times the contraction-length factor of K = 8192 against the 16384^3 GEMMs gemm_max
-    # was measured on (h = 1184.7 for fp4, docs/modelling.md "GEMM contraction length"):
-    # (8192 / 9376.7) x (17568.7 / 16384) = 0.9368 -> 6.381 ms.
+    # -> 5.978 ms, over the contraction-length factor of K = 8192 against the 16384^3 GEMMs gemm_max
+    # was measured on (docs/modelling.md "GEMM contraction length"): h = 2 B x 6.84e15 / (2 x 7.7e12 x 0.85)
+    # = 1045.1, (8192 / 9237.1) x (17429.1 / 16384) = 0.9434 -> 6.337 ms.
     # The old 64-row tile gave 400 / 464 = 0.862 of the ceiling -> 5.10 ms.
     step = tokenfab.decode_step(
         "llama-3.3-70b", "nvidia:b200", batch=400, context=1000, weights="nvfp4", activations="nvfp4", kv="fp8"
@@ -18,7 +18,8 @@ def test_blackwell_gemm_reaches_half_its_ceiling_at_144_rows():
     flops = 80 * 400 * 2 * 8192 * 57344
     op = step.op("mlp_up")
     assert op.flops == pytest.approx(flops, rel=1e-12)
-    k_factor = (8192 / (8192 + 1184.7)) * ((16384 + 1184.7) / 16384)
+    h = 2.0 * 9000e12 * 0.76 / (2.0 * 7.7e12 * 0.85)
+    k_factor = (8192 / (8192 + h)) * ((16384 + h) / 16384)
     assert op.compute_s == pytest.approx(flops / (9000e12 * 0.76 * 400 / 544 * k_factor), rel=1e-9)
     assert op.compute_s > 1.15 * flops / (9000e12 * 0.76 * 400 / 464)
     assert tokenfab.get_backend("nvidia:gb200").efficiency.gemm_half_rows == 144.0

@@ -1070,15 +1070,21 @@ def _allreduce_rates(plan: Plan, comm_bytes: np.ndarray, latency_row: np.ndarray
 
 
 def gemm_k_factors(plan: Plan) -> np.ndarray:
-    """Per op: the rate factor of its contraction length, ``Efficiency.gemm_k_factor`` of the
-    activations' precision at ``op.gemm_k`` for matrix products (1 for every other op).
+    """Per op: the rate factor of its contraction length ``op.gemm_k`` for matrix products (1 for
+    every other op): ``Efficiency.gemm_k_factor`` with ``h = gemm_epilogue_bytes * R / (2 B)``, ``R``
+    the activations' achievable matrix rate and ``B`` the achievable bandwidth of the level the
+    activations live in (the weights' level).
 
-    Each output tile of a GEMM pays a fixed time (pipeline fill, epilogue store) besides its K
-    loop, so a GEMM of length ``K`` runs at ``K / (K + gemm_half_k)`` of the K loop's rate; taken
-    relative to the ``gemm_k_ref`` that ``gemm_max`` was measured at and capped at 1, the rows
-    curve of long-K GEMMs stays as measured (docs/modelling.md, "GEMM contraction length")."""
-    eff, compute = plan.device.efficiency, plan.precisions.compute
-    return np.array([eff.gemm_k_factor(compute, op.gemm_k) if op.kind == "gemm" else 1.0 for op in plan.ops])
+    A kernel whose epilogue does not overlap its K loop computes an output tile (``2 K`` FLOP per
+    element at ``R``) and then stores it (``gemm_epilogue_bytes`` per element at ``B``, every SM at
+    once), so a GEMM of length ``K`` runs at ``K / (K + h)`` of ``R``; relative to the
+    ``gemm_k_ref`` that ``gemm_max`` was measured at and capped at 1, the rows curve of long-K GEMMs
+    stays as measured (docs/modelling.md, "GEMM contraction length")."""
+    device, eff = plan.device, plan.device.efficiency
+    rate = device.peak(plan.precisions.compute) * eff.gemm_fraction(plan.precisions.compute)
+    level = next(lv for lv in device.memory if lv.name == plan.weights_level)
+    half = eff.gemm_half_k(rate, level.effective_bytes_per_s)
+    return np.array([eff.gemm_k_factor(op.gemm_k, half) if op.kind == "gemm" else 1.0 for op in plan.ops])
 
 
 def device_rows(plan: Plan) -> dict[str, Any]:

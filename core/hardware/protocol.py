@@ -245,11 +245,12 @@ class Efficiency:
     fraction GEMMs keep when the device computes back to back for seconds (training): clocks settle
     at the power limit; it falls back to ``gemm_max`` where that was measured on long GEMMs already.
 
-    Short contraction lengths: each output tile of a GEMM pays a fixed time (pipeline fill, epilogue
-    store) that its K loop does not amortise, so a GEMM of contraction length ``K`` runs at
-    ``K / (K + gemm_half_k[precision])`` of the rate the K loop alone would reach. ``gemm_max`` was
-    measured on GEMMs of ``K >= gemm_k_ref``, so the factor is taken relative to that length and
-    capped at 1 (:meth:`gemm_k_factor`); no ``gemm_half_k`` entry, no K term.
+    Short contraction lengths: a GEMM kernel whose epilogue (convert and store each output tile)
+    does not overlap its K loop writes ``gemm_epilogue_bytes`` per output element at the memory's
+    bandwidth ``B`` after computing it at the matrix rate ``R``, so a GEMM of contraction length
+    ``K`` runs at ``K / (K + h)`` of ``R`` with ``h = gemm_epilogue_bytes * R / (2 * B)``.
+    ``gemm_max`` was measured on GEMMs of ``K >= gemm_k_ref``, so the factor is taken relative to
+    that length and capped at 1 (:meth:`gemm_k_factor`); ``gemm_epilogue_bytes`` 0: no K term.
     """
 
     gemm_max_default: float = 0.7
@@ -260,15 +261,12 @@ class Efficiency:
     attention_memory_fraction: float = 1.0
     memory_reserve_fraction: float = 0.05
     gemm_sustained: Mapping[str, float] = attrs.field(factory=dict, converter=dict)
-    gemm_half_k: Mapping[str, float] = attrs.field(factory=dict, converter=_as_dict)
+    gemm_epilogue_bytes: float = 0.0
     gemm_k_ref: float = 4096.0
 
     def __attrs_post_init__(self) -> None:
         _check("Efficiency", "gemm_max_default", self.gemm_max_default, high=1.0)
-        for name, value in self.gemm_half_k.items():
-            if name not in PRECISION_BITS:
-                raise ValidationError(f"Efficiency: gemm_half_k key must be a precision, got {name!r}")
-            _check("Efficiency", f"gemm_half_k[{name!r}]", value, inclusive=True, unit="elements")
+        _check("Efficiency", "gemm_epilogue_bytes", self.gemm_epilogue_bytes, inclusive=True, high=16.0, unit="bytes")
         _check("Efficiency", "gemm_k_ref", self.gemm_k_ref, unit="elements")
         for name, value in self.gemm_max.items():
             if name not in PRECISION_BITS:
@@ -291,14 +289,19 @@ class Efficiency:
         """GEMM fraction under sustained load (training): ``gemm_sustained``, else ``gemm_fraction``."""
         return self.gemm_sustained.get(precision, self.gemm_fraction(precision))
 
-    def gemm_k_factor(self, precision: str, k: float) -> float:
-        """Rate factor of a GEMM of contraction length ``k`` (per device) against the GEMMs
-        ``gemm_max`` was measured on: ``min(1, (k / (k + h)) / (k_ref / (k_ref + h)))`` with
-        ``h = gemm_half_k[precision]`` and ``k_ref = gemm_k_ref``; 1 without ``h`` or ``k``."""
-        h = self.gemm_half_k.get(precision, 0.0)
-        if h <= 0.0 or k <= 0.0:
+    def gemm_half_k(self, rate: float, bytes_per_s: float) -> float:
+        """``h = gemm_epilogue_bytes * rate / (2 * bytes_per_s)``: the contraction length at which a
+        GEMM at the matrix rate ``rate`` (FLOP/s) spends as long storing its output at
+        ``bytes_per_s`` as computing it (2 FLOP per multiply-add)."""
+        return self.gemm_epilogue_bytes * rate / (2.0 * bytes_per_s) if bytes_per_s > 0 else 0.0
+
+    def gemm_k_factor(self, k: float, half_k: float) -> float:
+        """Rate factor of a GEMM of contraction length ``k`` against the GEMMs ``gemm_max`` was
+        measured on: ``min(1, (k / (k + h)) / (k_ref / (k_ref + h)))`` with ``h = half_k`` and
+        ``k_ref = gemm_k_ref``; 1 without ``h`` or ``k``."""
+        if half_k <= 0.0 or k <= 0.0:
             return 1.0
-        return min(1.0, (k / (k + h)) * ((self.gemm_k_ref + h) / self.gemm_k_ref))
+        return min(1.0, (k / (k + half_k)) * ((self.gemm_k_ref + half_k) / self.gemm_k_ref))
 
 
 @attrs.frozen(kw_only=True)

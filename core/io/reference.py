@@ -87,10 +87,10 @@ FIELDS: dict[tuple[str, str], tuple[str, str, str]] = {
         "(0, 1] each; precision keys",
         "GEMM fraction under sustained load (training); falls back to gemm_max",
     ),
-    ("Efficiency", "gemm_half_k"): (
-        "elements",
-        ">= 0 each; precision keys",
-        "contraction length K at which a tile's fixed cost halves a GEMM's rate; none: no K term",
+    ("Efficiency", "gemm_epilogue_bytes"): (
+        "bytes",
+        "[0, 16]",
+        "bytes per output element a GEMM stores after its K loop, not overlapped with it; 0: no K term",
     ),
     ("Efficiency", "gemm_k_ref"): ("elements", "> 0", "shortest K of the GEMMs gemm_max was measured on"),
 }

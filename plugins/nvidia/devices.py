@@ -61,12 +61,13 @@ URL = {
     "'79.25 GiB total capacity')",
     "trtllm_kv_blocks": "https://github.com/NVIDIA/TensorRT-LLM cpp/tensorrt_llm/batch_manager/kvCacheManager.cpp "
     "KVCacheManager::calculateMaxNumBlocks (KV tokens = freeGpuMemoryFraction x cudaMemGetInfo free / bytes per token)",
-    "cal:deepgemm_h800": "benchmarks/results/deepgemm-h800-readme-2025-03-25.json: DeepGEMM README performance tables, "
-    "H800 SXM5 FP8 (https://github.com/deepseek-ai/DeepGEMM/blob/55ab91f72f76e8a6db0e86282c3169a88d93df1b/README.md); "
-    "fitted by benchmarks/fit_gemm_k.py (held equal by tests/test_gemm_k.py)",
-    "nvfp4_sm100_tiles": "vLLM csrc/quantization/fp4/nvfp4_scaled_mm_kernels.cu and SGLang nvfp4_scaled_mm_sm100.cuh: "
-    "MmaTileShape 256x256x256 on a 2-SM CTA pair (KernelTmaWarpSpecialized2SmNvf4Sm100) for M > 128",
-    "b200_sms_secondary": "148 SMs per B200 (secondary: CUTLASS CuTe DSL Blackwell examples, max_active_clusters = 148)",
+    "cal:deepgemm_h800": "DeepGEMM FP8 GEMMs on H800 SXM5: README tables at commit 55ab91f "
+    "(https://github.com/deepseek-ai/DeepGEMM/blob/55ab91f72f76e8a6db0e86282c3169a88d93df1b/README.md) and the "
+    "tile comparisons of PRs #74 and #81 (https://github.com/deepseek-ai/DeepGEMM/pull/74, /pull/81); "
+    "benchmarks/results/deepgemm-h800-2025.json, benchmarks/fit_gemm_k.py, tests/test_gemm_k.py",
+    "deepgemm_epilogue": "DeepGEMM deep_gemm/include/deep_gemm/fp8_gemm.cuh at 55ab91f: after a tile's K loop the "
+    "math warpgroups write the accumulators to shared memory as BF16 and issue a TMA store, then wait for it "
+    "(tma_store_wait<0>) before the next tile",
     "assumption": "tokenfab modelling assumption, documented in docs/modelling.md; replace with a measurement "
     "(benchmarks/measure_gpu.py) when one is available",
 }
@@ -114,31 +115,11 @@ _HOPPER_GEMM_MAX = {"bf16": 0.79, "fp16": 0.79, "fp8": 0.69}
 # bf16 0.686 (6 shapes, 0.677-0.708), fp8 0.639 (3 shapes, 0.618-0.655) [cal:h200_2026_11_30].
 _HOPPER_GEMM_SUSTAINED = {"bf16": 0.69, "fp16": 0.69, "fp8": 0.64}
 _HOPPER_HALF_ROWS = 72.0
-# GEMM contraction length (docs/modelling.md, "GEMM contraction length"): each output tile pays a
-# fixed time besides its K loop (pipeline fill, epilogue store), 1.68 us per tile, fitted on DeepGEMM's
-# H800 FP8 table (6 dense GEMMs at M = 4096, K 512..16384, waves from DeepGEMM's own tile choice; rms
-# log error 0.074; its 4 grouped GEMMs, not fitted, come out 2.6-4.6 % slow) [cal:deepgemm_h800]. In
-# K elements, h = t_fix * r_sm / (2 bm bn) with r_sm = peak * gemm_max / SMs, the achievable rate of
-# one SM: a GEMM of length K runs at K / (K + h) of its K loop's rate.
-_GEMM_TILE_FIXED_S = 1.68e-6
-_MATRIX_FORMATS = ("tf32", "bf16", "fp16", "fp8", "fp6", "fp4", "int8")
-
-
-def _gemm_half_k(peaks: dict, gemm_max: dict, default: float, sms: int, tile: tuple[int, int]) -> dict[str, float]:
-    """``Efficiency.gemm_half_k`` per matrix format: ``t_fix * peak * gemm_max / sms / (2 * bm * bn)``."""
-    area = 2.0 * tile[0] * tile[1]
-    return {
-        name: round(_GEMM_TILE_FIXED_S * peak * gemm_max.get(name, default) / sms / area, 1)
-        for name, peak in peaks.items()
-        if name in _MATRIX_FORMATS
-    }
-
-
-# Hopper: 132 SMs (H100/H200/H800), the calibration kernel's 128 x 160 tile; gemm_max was fitted on
-# K >= 4096 (cal:h200_2026_11_30), where the measured rates show no K trend beyond their noise.
-_HOPPER_HALF_K = _gemm_half_k(
-    {"bf16": 989.5 * T, "fp16": 989.5 * T, "fp8": 1979 * T, "int8": 1979 * T}, _HOPPER_GEMM_MAX, 0.79, 132, (128, 160)
-)
+# GEMM contraction length (docs/modelling.md, "GEMM contraction length"): the epilogue stores each output
+# tile as BF16 (2 bytes per element) after the tile's K loop, not overlapped with it [deepgemm_epilogue], so a
+# GEMM of length K runs at K / (K + h), h = 2 B * R / (2 * HBM bandwidth); H800 fp8: 475 elements, against
+# 446 fitted freely on DeepGEMM's H800 table [cal:deepgemm_h800]. gemm_max was fitted on K >= 4096.
+_GEMM_EPILOGUE_BYTES = 2.0
 _HOPPER_K_REF = 4096.0
 _HOPPER_OVERHEAD_S = _OVERHEAD_S
 _HOPPER_ATTN_FRACTION = _ATTN_FRACTION
@@ -147,8 +128,8 @@ _HOPPER_SOURCES = dict(
     "of max(compute, memory) + overhead: bf16 0.79, fp8 0.69 (cuBLASLt FP8 16384^3 on H100 [cal:azure_h100] "
     "0.70 is a check); other precisions take the bf16 figure",
     efficiency__gemm_half_rows="cal:h200_2026_11_30: same joint fit, 72 rows (was a 64-row assumption)",
-    efficiency__gemm_half_k="cal:deepgemm_h800,hpctech_h100: 1.68 us per 128x160 tile x the SM's achievable rate "
-    "(peak x gemm_max / 132 SMs) / (2 x 128 x 160): fp8 425, bf16 244 elements",
+    efficiency__gemm_epilogue_bytes="deepgemm_epilogue,cal:deepgemm_h800: BF16 output tile stored after the K loop; "
+    "h = 2 R / (2 B) = 475 on H800 fp8 against 446 fitted on DeepGEMM's table",
     efficiency__gemm_k_ref="cal:h200_2026_11_30: the shortest K of the fitted GEMMs (4096)",
     efficiency__gemm_sustained="cal:h200_2026_11_30: median fraction of the GEMMs lasting >= 2 ms (power-limited "
     "clocks), bf16 0.686 over 6 shapes, fp8 0.639 over 3 (benchmarks/results/gpu-h200-2026-11-30.json)",
@@ -313,7 +294,7 @@ H100 = Device(
         gemm_max_default=_HOPPER_GEMM_MAX["bf16"],
         gemm_max=_HOPPER_GEMM_MAX,
         gemm_half_rows=_HOPPER_HALF_ROWS,
-        gemm_half_k=_HOPPER_HALF_K,
+        gemm_epilogue_bytes=_GEMM_EPILOGUE_BYTES,
         gemm_k_ref=_HOPPER_K_REF,
         gemm_sustained=_HOPPER_GEMM_SUSTAINED,
         vector_fraction=0.5,
@@ -373,7 +354,7 @@ H200 = Device(
         gemm_max_default=_HOPPER_GEMM_MAX["bf16"],
         gemm_max=_HOPPER_GEMM_MAX,
         gemm_half_rows=_HOPPER_HALF_ROWS,
-        gemm_half_k=_HOPPER_HALF_K,
+        gemm_epilogue_bytes=_GEMM_EPILOGUE_BYTES,
         gemm_k_ref=_HOPPER_K_REF,
         gemm_sustained=_HOPPER_GEMM_SUSTAINED,
         vector_fraction=0.5,
@@ -416,10 +397,9 @@ H200 = Device(
 # Blackwell's 128-row tile gives 128 * 72 / 64 = 144 rows. A decode GEMM at 400 rows reaches
 # 400 / (400 + 144) = 0.74 of its ceiling (0.86 at the old 64-row assumption). Not measured on Blackwell.
 _BLACKWELL_HALF_ROWS = 128.0 * _HOPPER_HALF_ROWS / 64.0
-# Blackwell contraction length: Hopper's fixed time per tile (not measured on Blackwell) over a 128 x 256
-# tile per SM (the NVFP4 CUTLASS kernels' 256 x 256 tile on a 2-SM pair [nvfp4_sm100_tiles]) and 148 SMs
-# [b200_sms_secondary]; gemm_max was measured at 16384^3 [cal:azure_gb200], so K is taken relative to 16384.
-_BLACKWELL_SMS, _BLACKWELL_TILE, _BLACKWELL_K_REF = 148, (128, 256), 16384.0
+# Blackwell takes Hopper's non-overlapped BF16 epilogue (not measured on Blackwell: its TMEM accumulators let
+# a kernel overlap the epilogue with the next tile); gemm_max was measured at 16384^3 [cal:azure_gb200].
+_BLACKWELL_K_REF = 16384.0
 
 _BLACKWELL_SOURCES = dict(
     memory__hbm__joules_per_byte="assumption: 60 pJ/B HBM + on-chip path",
@@ -430,8 +410,8 @@ _BLACKWELL_SOURCES = dict(
     "BF16 assumed as FP8",
     efficiency__gemm_half_rows="ptx_tcgen05,cutlass_bw_gemm,cal:h200_2026_11_30: 128-row tcgen05 tile x Hopper's "
     "fitted 72 rows per 64-row wgmma tile = 144 rows",
-    efficiency__gemm_half_k="cal:deepgemm_h800,nvfp4_sm100_tiles,b200_sms_secondary,assumption: Hopper's 1.68 us per "
-    "tile (not measured on Blackwell) x the SM's achievable rate (peak x gemm_max / 148) / (2 x 128 x 256)",
+    efficiency__gemm_epilogue_bytes="deepgemm_epilogue,assumption: Hopper's non-overlapped BF16 epilogue, not "
+    "measured on Blackwell",
     efficiency__gemm_k_ref="cal:azure_gb200: gemm_max measured on 16384^3 GEMMs",
     efficiency__overhead_s="assumption",
     efficiency__attention_memory_fraction="cal:flashmla: upper bound 0.9; 0.8 assumed",
@@ -439,24 +419,22 @@ _BLACKWELL_SOURCES = dict(
     "level kept out of weight placement",
 )
 
-_B200_PEAK = {
-    "fp64": 37 * T,
-    "fp32": 75 * T,
-    "tf32": 1100 * T,
-    "bf16": 2250 * T,
-    "fp16": 2250 * T,
-    "fp8": 4500 * T,
-    "fp6": 4500 * T,
-    "fp4": 9000 * T,
-    "int8": 4500 * T,
-}
-
 B200 = Device(
     id="nvidia:b200",
     vendor="NVIDIA",
     name="B200 (HGX B200, 1000 W)",
     year=2024,
-    peak_flops_per_s=_B200_PEAK,
+    peak_flops_per_s={
+        "fp64": 37 * T,
+        "fp32": 75 * T,
+        "tf32": 1100 * T,
+        "bf16": 2250 * T,
+        "fp16": 2250 * T,
+        "fp8": 4500 * T,
+        "fp6": 4500 * T,
+        "fp4": 9000 * T,
+        "int8": 4500 * T,
+    },
     memory=[
         MemoryLevel(name="l2", kind="sram", capacity_bytes=126 * 2**20, bytes_per_s=11 * T, holds_weights=False),
         MemoryLevel(
@@ -475,7 +453,7 @@ B200 = Device(
         gemm_max_default=0.58,
         gemm_max={"fp4": 0.76},
         gemm_half_rows=_BLACKWELL_HALF_ROWS,
-        gemm_half_k=_gemm_half_k(_B200_PEAK, {"fp4": 0.76}, 0.58, _BLACKWELL_SMS, _BLACKWELL_TILE),
+        gemm_epilogue_bytes=_GEMM_EPILOGUE_BYTES,
         gemm_k_ref=_BLACKWELL_K_REF,
         vector_fraction=0.5,
         overhead_s=_OVERHEAD_S,
@@ -507,24 +485,22 @@ B200 = Device(
     ),
 )
 
-_GB200_PEAK = {
-    "fp64": 40 * T,
-    "fp32": 80 * T,
-    "tf32": 1250 * T,
-    "bf16": 2500 * T,
-    "fp16": 2500 * T,
-    "fp8": 5000 * T,
-    "fp6": 5000 * T,
-    "fp4": 10000 * T,
-    "int8": 5000 * T,
-}
-
 GB200 = Device(
     id="nvidia:gb200",
     vendor="NVIDIA",
     name="GB200 Blackwell GPU (NVL72, 1200 W)",
     year=2024,
-    peak_flops_per_s=_GB200_PEAK,
+    peak_flops_per_s={
+        "fp64": 40 * T,
+        "fp32": 80 * T,
+        "tf32": 1250 * T,
+        "bf16": 2500 * T,
+        "fp16": 2500 * T,
+        "fp8": 5000 * T,
+        "fp6": 5000 * T,
+        "fp4": 10000 * T,
+        "int8": 5000 * T,
+    },
     memory=[
         MemoryLevel(name="l2", kind="sram", capacity_bytes=126 * 2**20, bytes_per_s=11 * T, holds_weights=False),
         MemoryLevel(
@@ -545,7 +521,7 @@ GB200 = Device(
         gemm_max_default=0.58,
         gemm_max={"fp4": 0.76},
         gemm_half_rows=_BLACKWELL_HALF_ROWS,
-        gemm_half_k=_gemm_half_k(_GB200_PEAK, {"fp4": 0.76}, 0.58, _BLACKWELL_SMS, _BLACKWELL_TILE),
+        gemm_epilogue_bytes=_GEMM_EPILOGUE_BYTES,
         gemm_k_ref=_BLACKWELL_K_REF,
         vector_fraction=0.5,
         overhead_s=_OVERHEAD_S,
