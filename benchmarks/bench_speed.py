@@ -118,8 +118,9 @@ PEER_TIMING = textwrap.dedent(
     """
 )
 
-LLM_ANALYSIS = textwrap.dedent(
-    """
+LLM_ANALYSIS = (
+    textwrap.dedent(
+        """
     import json, logging, time
     from llm_analysis.analysis import LLMAnalysis
     from llm_analysis import config as C
@@ -133,10 +134,13 @@ LLM_ANALYSIS = textwrap.dedent(
     out = {"step_ms": call(8, 2048)["decode_latency"] * 1e3}
     REPEATS = 200
     """
-) + PEER_TIMING
+    )
+    + PEER_TIMING
+)
 
-GENZ = textwrap.dedent(
-    """
+GENZ = (
+    textwrap.dedent(
+        """
     import json, time, warnings
     warnings.filterwarnings("ignore")
     from GenZ import decode_moddeling
@@ -145,7 +149,9 @@ GENZ = textwrap.dedent(
     out = {"step_ms": float(call(8, 2048)["Latency"])}
     REPEATS = 5
     """
-) + PEER_TIMING
+    )
+    + PEER_TIMING
+)
 
 SWEEP_RSS = textwrap.dedent(
     """

@@ -35,3 +35,24 @@ def test_calibration_rows_of_the_fraction_are_marked_and_kept_out_of_the_check_s
     assert {p["role"] for p in marked} == {"calibration"}
     assert {(p["backend"], p["model"]) for p in marked} == {("nvidia:h200", "llama-3.1-70b")}
     assert sorted({p["conditions"]["mapping"]["tp"] for p in marked}) == [2, 4, 8]
+
+
+def test_clear_caches_lets_a_changed_fraction_through(monkeypatch):
+    # The plan, builder and search caches hold values derived with the fraction in force; a fit
+    # that changes it (benchmarks/fit_allreduce_fraction.py) must see the new value after
+    # clear_caches, and the cached (old) answer before it.
+    from tokenfab import fastpath
+
+    def tpot():
+        args = dict(batch=64, input_tokens=1024, output_tokens=256, devices=8)
+        return tokenfab.estimate("llama-3.1-70b", "nvidia:h200", **args).tpot_s
+
+    before = tpot()
+    monkeypatch.setattr(collectives, "SERVING_ALLREDUCE_FRACTION", 0.3)
+    assert tpot() == before  # cached: derived with 0.73
+    fastpath.clear_caches()
+    slower = tpot()
+    assert slower > before * 1.02  # a slower all-reduce at tp 8 shows in every decode step
+    monkeypatch.setattr(collectives, "SERVING_ALLREDUCE_FRACTION", 0.73)
+    fastpath.clear_caches()
+    assert tpot() == before

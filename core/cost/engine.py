@@ -37,7 +37,7 @@ from ..models.description import Model, load_model
 from ..models.lowering import Op, ParallelMapping, head_weight_bytes, kv_bytes_per_token_split, lower
 from ..planning.stages import split_stages
 from . import collectives
-from .fastpath import fused_many, memoised, plan_cache, step_totals
+from .fastpath import derived_cache, fused_many, memoised, plan_cache, step_totals
 from .kernel import BOUND_NAMES, KernelInputs, evaluate
 
 #: Precisions a matrix unit computes in directly; integer weights default to bf16 activations.
@@ -925,7 +925,7 @@ def _broadcast_part(part: Part, shape: tuple[int, ...]) -> Part:
     return attrs.evolve(part, batch=arr(part.batch), tokens=arr(part.tokens), context=arr(part.context))
 
 
-_per_plan_store: dict[tuple[str, int], tuple[Any, Any]] = {}
+_per_plan_store: dict[tuple[str, int], tuple[Any, Any]] = derived_cache({})
 
 
 def _per_plan(kind: str, plan: Plan, make: Any) -> Any:

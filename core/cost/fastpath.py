@@ -59,11 +59,33 @@ def _registry_module() -> Any:
     return registry
 
 
+#: Every cache of derived values (memoised stores, per-plan tables): what :func:`clear_caches` empties.
+_STORES: list[Any] = []
+
+
+def derived_cache(store: Any) -> Any:
+    """Register ``store`` (a dict of values derived from models, devices and the module
+    constants of the cost model) with :func:`clear_caches`; returns it."""
+    _STORES.append(store)
+    return store
+
+
+def clear_caches() -> None:
+    """Empty every cache of plans, builders, searches and per-plan tables. The caches assume the
+    cost model's module constants (``tokenfab.collectives.SERVING_ALLREDUCE_FRACTION``, ...) never
+    change; code that changes one in place (a calibration fit, ``benchmarks/fit_*.py``) calls
+    this after each change, or it gets the answers of the old value."""
+    for store in _STORES:
+        store.clear()
+
+
 def memoised(store: OrderedDict, size: int) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Memoise a pure function of (model, backend, keywords, registry) in ``store``, an LRU of at
     most ``size`` entries, keyed on the arguments (all hashable: ids, frozen attrs values,
     numbers) and the identity of the registry they resolve against. Results are frozen values,
     safe to share. Calls with a dict model, or anything unhashable, are not cached."""
+
+    derived_cache(store)
 
     def wrap(fn: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(fn)
@@ -137,7 +159,7 @@ OP_ROW_FIELDS = (
 DEVICE_ROW_FIELDS = ("rate", "half", "factor", "bw", "latency", "jflop", "scale", "latency_large", "bw_large")
 #: Op fields after the device rows (TF_ROW_EXPERT_IMBALANCE).
 OP_TAIL_FIELDS = ("expert_imbalance",)
-_rows: dict[int, tuple[Any, np.ndarray, dict]] = {}
+_rows: dict[int, tuple[Any, np.ndarray, dict]] = derived_cache({})
 
 
 def plan_rows(plan: Any) -> tuple[np.ndarray, dict]:
@@ -186,7 +208,7 @@ def _warn_stale(width: int, built: int) -> None:
         )
 
 
-_prepared: dict[int, tuple[Any, tuple[Any, list]]] = {}
+_prepared: dict[int, tuple[Any, tuple[Any, list]]] = derived_cache({})
 
 
 def plan_inputs(plan: Any) -> tuple[Any, list] | None:
@@ -413,7 +435,7 @@ def totals_step_cost(
 
 
 _PLAN_SETS_SIZE = 64
-_plan_sets: OrderedDict[tuple, tuple[list, Any, list]] = OrderedDict()
+_plan_sets: OrderedDict[tuple, tuple[list, Any, list]] = derived_cache(OrderedDict())
 
 
 def _plan_set(plans: list) -> tuple[Any, list] | None:
