@@ -11,21 +11,22 @@ from __future__ import annotations
 import re
 
 # "batch: must be ..." / "input_tokens + output_tokens: ..." / "Device 'x': year must be ..." /
-# "model config 'x': missing required key 'k'"
-_CONFIG_FIELD = re.compile(r"^model config '[^']*': (?:missing required key '(\w+)'|(\w+) must)")
-_LEADING_FIELD = re.compile(r"^([a-z_][\w.\[\]'-]*(?: \+ [a-z_][\w.]*)*)\s*:")
-_OWNED_FIELD = re.compile(r"^[A-Z]\w*(?: '[^']*')?:\s*([a-z_][\w.\[\]'\"]*)")
+# "model config 'x': missing required key 'k'". Pattern texts: the re module compiles (and caches)
+# them on the first error, not at import.
+_CONFIG_FIELD = r"^model config '[^']*': (?:missing required key '(\w+)'|(\w+) must)"
+_LEADING_FIELD = r"^([a-z_][\w.\[\]'-]*(?: \+ [a-z_][\w.]*)*)\s*:"
+_OWNED_FIELD = r"^[A-Z]\w*(?: '[^']*')?:\s*([a-z_][\w.\[\]'\"]*)"
 
 
 def _field_from(message: str) -> str:
     """The field a message is about, read from its conventional start (``field: ...``)."""
-    match = _CONFIG_FIELD.match(message)
+    match = re.match(_CONFIG_FIELD, message)
     if match:
         return f"model.{match.group(1) or match.group(2)}"
     if message.startswith("model config"):
         return "model"
     for pattern in (_LEADING_FIELD, _OWNED_FIELD):
-        match = pattern.match(message)
+        match = re.match(pattern, message)
         if match:
             return match.group(1)
     return "input"

@@ -45,8 +45,8 @@ _UNIT = {
     "": 1.0,
 }
 # "1,000" and "3,350,000" are thousands separators; any other comma ("1,,2", "1,5") is an error.
-_THOUSANDS = re.compile(r"(?<![\d,])\d{1,3}(?:,\d{3})+(?![\d,])")
-_RE = re.compile(r"^\s*([-+]?[0-9]*\.?[0-9]+(?:[eE][-+]?\d+)?)\s*(Ki|Mi|Gi|Ti|Pi|[kKMGTPEmuµn]?)\s*([A-Za-z/]*)\s*$")
+_THOUSANDS = r"(?<![\d,])\d{1,3}(?:,\d{3})+(?![\d,])"
+_RE = r"^\s*([-+]?[0-9]*\.?[0-9]+(?:[eE][-+]?\d+)?)\s*(Ki|Mi|Gi|Ti|Pi|[kKMGTPEmuµn]?)\s*([A-Za-z/]*)\s*$"
 
 
 def parse_quantity(value: float | int | str, *, field: str = "value") -> float:
@@ -56,7 +56,7 @@ def parse_quantity(value: float | int | str, *, field: str = "value") -> float:
     if isinstance(value, (int, float)):
         return float(value)
     if isinstance(value, str):
-        match = _RE.match(_THOUSANDS.sub(lambda m: m.group(0).replace(",", ""), value))
+        match = re.match(_RE, re.sub(_THOUSANDS, lambda m: m.group(0).replace(",", ""), value))
         if match:
             number, prefix, unit = match.groups()
             if unit in _UNIT and not (prefix in ("m", "u", "µ", "n") and unit != "s"):

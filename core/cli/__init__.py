@@ -66,7 +66,7 @@ def command_modules(command: str | None = None) -> list:
     return sorted(modules, key=lambda mod: (getattr(mod, "ORDER", 100), mod.__name__))
 
 
-_CHOICE = re.compile(r"invalid choice: '?([^' ]*)'? \(choose from (.*)\)")
+_CHOICE = r"invalid choice: '?([^' ]*)'? \(choose from (.*)\)"  # compiled on a usage error only
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -75,7 +75,7 @@ class OneLineParser(argparse.ArgumentParser):
     be functions returning the text: they are called only when the help is printed."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        match = _CHOICE.search(message)
+        match = re.search(_CHOICE, message)
         if match:
             import difflib  # a mistyped command or choice is the only user
 

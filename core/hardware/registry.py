@@ -28,7 +28,6 @@ the error names every known id.
 from __future__ import annotations
 
 import pathlib
-import re
 import threading
 import warnings
 from collections.abc import Iterable, Iterator, Mapping, MutableMapping
@@ -43,7 +42,6 @@ from .protocol import Device, System
 
 ENTRY_POINT_GROUP = "tokenfab"
 BUILTIN_MODULE_PREFIX = "tokenfab.plugins."
-_PREFIX_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 
 
 @attrs.frozen
