@@ -253,6 +253,14 @@ def cli(python: str) -> list[str]:
     return [exe, *args.split()]
 
 
+#: What a ratio line compares beyond its name.
+SCALAR_NOTES = {
+    "estimate_new_us": " (tokenfab also searches every fitting tp/pp/ep/dp mapping and serves each; llm-analysis is "
+    "given tp: the like-for-like row is estimate_tp)",
+    "estimate_tp_us": " (like for like: tp given to both)",
+}
+
+
 def fmt(value) -> str:
     if isinstance(value, str):
         return value
@@ -362,7 +370,8 @@ def report(res: dict[str, dict]) -> None:
         scalar += ("estimate_tp_us",)
         for key in scalar:
             if key in tf:
-                print(f"  llm-analysis inference() / tokenfab scalar {key[:-3]} time: {la['decode_us'] / tf[key]:.1f}x")
+                ratio, note = la["decode_us"] / tf[key], SCALAR_NOTES.get(key, "")
+                print(f"  llm-analysis inference() / tokenfab scalar {key[:-3]} time: {ratio:.1f}x{note}")
     for n in names:
         r = res[n]
         if r.get("cli_ms") and r.get("numpy_proc_ms"):
