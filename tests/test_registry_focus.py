@@ -113,3 +113,18 @@ def test_an_estimate_process_loads_only_the_pack_it_asks_about():
 def test_a_listing_process_loads_every_pack():
     rc, packs, _ = _process_modules(["backends", "--json"])
     assert rc == 0 and packs == set(BUILTIN)
+
+
+def test_only_tokenfabs_own_distribution_counts_as_built_in():
+    from tokenfab.hardware.registry import _ships_with_tokenfab
+
+    class Entry:
+        value = "tokenfab.plugins.amd"
+
+    class Dist:
+        def __init__(self, name):
+            self.metadata = {"Name": name}
+
+    assert _ships_with_tokenfab(Entry(), Dist("tokenfab"))
+    assert not _ships_with_tokenfab(Entry(), Dist("acme-packs"))  # names our module, but is a third party
+    assert not _ships_with_tokenfab(Entry(), object())  # no readable metadata: loaded, not skipped

@@ -16,8 +16,8 @@ replaces it and :attr:`Registry.overrides` (shown by ``tokenfab plugins``) recor
 whom and why. The registry is safe to read and extend from several threads.
 
 A process that asks about one backend only (a ``tokenfab estimate``, ``train``, ``simulate`` or
-``mappings`` process) may load, of the built-in packs, only the one whose prefix the backend id
-names (:func:`focus`): importing the other five and snapshotting their devices is about 5% of such a
+``mappings`` process) may load, of the built-in packs (``tokenfab.plugins.*`` entry points of the
+tokenfab distribution itself), only the one whose prefix the backend id names (:func:`focus`): importing the other five and snapshotting their devices is about 5% of such a
 process. This gives the same answer as loading all of them, because a built-in pack contributes no
 models and answers its hooks for its own ids only (``tests/test_registry_focus.py`` holds both);
 third-party and TOML packs always load, so their ids, models and overrides are all there. An id
@@ -236,7 +236,7 @@ def _load_entry_points(
     for ep, dist in _entry_points(registry, dists):
         if pm.has_plugin(ep.name) or ep.name in registry.packs:
             continue
-        if builtin is not None and _names_builtin(ep) and ep.name.lower() not in builtin:
+        if builtin is not None and ep.name.lower() not in builtin and _ships_with_tokenfab(ep, dist):
             skipped.add(ep.name)
             continue
         version = f"{dist.metadata['Name']} {dist.version}"
@@ -262,6 +262,15 @@ def _load_entry_points(
 def _names_builtin(ep: Any) -> bool:
     """Whether entry point ``ep`` names one of tokenfab's own packs (``tokenfab.plugins.*``)."""
     return str(ep.value).startswith(BUILTIN_MODULE_PREFIX)
+
+
+def _ships_with_tokenfab(ep: Any, dist: Any) -> bool:
+    """Whether ``ep`` is a built-in pack: one of ``tokenfab.plugins.*``, declared by the tokenfab
+    distribution itself (another distribution naming such a module is loaded like any third party)."""
+    try:
+        return _names_builtin(ep) and str(dist.metadata["Name"]).strip().lower() == "tokenfab"
+    except Exception:  # noqa: BLE001 - unreadable metadata: not provably built-in, so it loads
+        return False
 
 
 def _is_builtin(registry: Registry, pack: str) -> bool:
