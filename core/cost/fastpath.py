@@ -9,6 +9,7 @@ per-operator breakdown.
 from __future__ import annotations
 
 import functools
+import operator
 import os
 import warnings
 import weakref
@@ -160,6 +161,8 @@ DEVICE_ROW_FIELDS = ("rate", "half", "factor", "bw", "latency", "jflop", "scale"
 #: Op fields after the device rows (TF_ROW_EXPERT_IMBALANCE).
 OP_TAIL_FIELDS = ("expert_imbalance",)
 _rows: dict[int, tuple[Any, np.ndarray, dict]] = derived_cache({})
+#: An op's kernel fields, in row order (OP_ROW_FIELDS then OP_TAIL_FIELDS), read in one C call.
+_op_fields = operator.attrgetter(*OP_ROW_FIELDS, *OP_TAIL_FIELDS)
 
 
 def plan_rows(plan: Any) -> tuple[np.ndarray, dict]:
@@ -170,15 +173,10 @@ def plan_rows(plan: Any) -> tuple[np.ndarray, dict]:
     from .engine import device_rows
 
     dev = device_rows(plan)
-    table = np.array(
-        [
-            [float(getattr(op, name)) for name in OP_ROW_FIELDS]
-            + [float(dev[k][i]) for k in DEVICE_ROW_FIELDS]
-            + [float(getattr(op, name)) for name in OP_TAIL_FIELDS]
-            for i, op in enumerate(plan.ops)
-        ],
-        dtype=np.float64,
-    ).reshape(len(plan.ops), len(OP_ROW_FIELDS) + len(DEVICE_ROW_FIELDS) + len(OP_TAIL_FIELDS))
+    n_ops, head = len(plan.ops), len(OP_ROW_FIELDS)
+    op_columns = np.array([_op_fields(op) for op in plan.ops], dtype=np.float64).reshape(n_ops, -1)
+    device_columns = [np.asarray(dev[k], dtype=np.float64).reshape(n_ops, 1) for k in DEVICE_ROW_FIELDS]
+    table = np.concatenate([op_columns[:, :head], *device_columns, op_columns[:, head:]], axis=1)
     levels = [level.name for level in plan.device.memory]
     consts = {
         "level_bytes_per_s": np.array([lv.effective_bytes_per_s for lv in plan.device.memory], dtype=np.float64),

@@ -17,12 +17,13 @@ whom and why. The registry is safe to read and extend from several threads.
 
 A process that asks about one backend only (a ``tokenfab estimate``, ``train``, ``simulate`` or
 ``mappings`` process) may load, of the built-in packs (``tokenfab.plugins.*`` entry points of the
-tokenfab distribution itself), only the one whose prefix the backend id names (:func:`focus`): importing the other five and snapshotting their devices is about 5% of such a
-process. This gives the same answer as loading all of them, because a built-in pack contributes no
-models and answers its hooks for its own ids only (``tests/test_registry_focus.py`` holds both);
-third-party and TOML packs always load, so their ids, models and overrides are all there. An id
-that such a registry does not know is looked up again in a full one (:meth:`Registry.get`), so
-the error names every known id.
+tokenfab distribution itself), only the one whose prefix the backend id names (:func:`focus`):
+importing the other five and snapshotting their devices is about 5% of such a process. This gives
+the same answer as loading all of them, because a built-in pack contributes no models and answers
+its hooks for its own ids only (``tests/test_registry_focus.py`` holds both); third-party and TOML
+packs always load, so their ids, models and overrides are all there. An id that such a registry
+does not know is looked up again in a full one (:meth:`Registry.get`), so the error names every
+known id.
 """
 
 from __future__ import annotations
