@@ -104,21 +104,21 @@ def test_measured_h200_shapes_keep_their_rate():
 def test_blackwell_expert_gemm_rate_and_energy():
     plan = _plan("qwen3-30b-a3b", "nvidia:b200", devices=1, weights="nvfp4", activations="nvfp4", kv="fp8")
     i = [op.name for op in plan.ops].index("moe_experts")
-    # R = 9000 TFLOPS x 0.76 = 6.84e15, B = 7.7 TB/s x 0.85 = 6.545e12: h = 2 x R / (2 B) = 1045.07;
-    # K 1316.57, k_ref 16384: (1316.57 / 2361.64) x (17429.07 / 16384) = 0.55748 x 1.06379 = 0.59304
-    h = 2.0 * 6.84e15 / (2.0 * 6.545e12)
+    # R = 9000 TFLOPS x 0.48 (serving NVFP4 GEMM) = 4.32e15, B = 7.7 TB/s x 0.85 = 6.545e12: h = 2 x R / (2 B)
+    # = 660.05; K 1316.57, k_ref 16384: (1316.57 / 1976.62) x (17044.05 / 16384) = 0.66607 x 1.04029 = 0.69291
+    h = 2.0 * 4.32e15 / (2.0 * 6.545e12)
     factor = (1316.5714 / (1316.5714 + h)) * ((16384 + h) / 16384)
-    assert factor == pytest.approx(0.59304, rel=1e-4)
+    assert factor == pytest.approx(0.69291, rel=1e-4)
     rows = device_rows(plan)
-    assert rows["rate"][i] == pytest.approx(9000e12 * 0.76 * factor, rel=1e-6)
+    assert rows["rate"][i] == pytest.approx(9000e12 * 0.48 * factor, rel=1e-6)
     # J per FLOP is the tensor cores' (TDP - idle) / achievable rate, before the K factor
-    assert rows["jflop"][i] == pytest.approx((1000 - 110) / (9000e12 * 0.76), rel=1e-12)
+    assert rows["jflop"][i] == pytest.approx((1000 - 110) / (9000e12 * 0.48), rel=1e-12)
 
 
 @pytest.mark.skipif(not native_available(), reason="native kernel not built")
 def test_fused_totals_equal_the_engine_with_k_factors():
     plan = _plan("qwen3-30b-a3b", "nvidia:b200", devices=1, weights="nvfp4", activations="nvfp4", kv="fp8")
-    assert gemm_k_factors(plan).min() < 0.6  # the expert GEMMs are short-K here
+    assert gemm_k_factors(plan).min() < 0.7  # the expert GEMMs are short-K here (0.693, test above)
     B, T, C = np.array([1.0, 4.0, 64.0]), np.array([2048.0, 500.0, 1.0]), np.array([0.0, 1000.0, 3000.0])
     fused, ref = step_totals(plan, "prefill", B, T, C), reference_totals(plan, "prefill", B, T, C)
     np.testing.assert_allclose(fused.seconds, ref.seconds, rtol=1e-12, atol=0)

@@ -68,6 +68,13 @@ URL = {
     "deepgemm_epilogue": "DeepGEMM deep_gemm/include/deep_gemm/fp8_gemm.cuh at 55ab91f: after a tile's K loop the "
     "math warpgroups write the accumulators to shared memory as BF16 and issue a TMA store, then wait for it "
     "(tma_store_wait<0>) before the next tile",
+    "vllm_pr_20646": "https://github.com/vllm-project/vllm/pull/20646 (B200, vLLM's NVFP4 CUTLASS GEMM, Llama-3.1-8B "
+    "N=6144 K=4096, 'Before' table, TFLOP/s at M = 8192 / 16384: nvfp4-noquant 3778.8 / 3904.3, nvfp4 with the "
+    "activation quantization 3025.5 / 3038.8)",
+    "flashinfer_pr_1979": "https://github.com/flashinfer-ai/flashinfer/pull/1979 (B200, CUDA 13, cuDNN 9.15, mm_fp4 "
+    "nvfp4 M=1024 N=7168 K=4608, GEMM only: cutlass 3440.6, cudnn 3797.9, trtllm 2187.4 TFLOP/s)",
+    "trtllm_nvfp4_linear": "https://github.com/NVIDIA/TensorRT-LLM tensorrt_llm/_torch/modules/linear.py (NVFP4 "
+    "linear: torch.ops.trtllm.fp4_quantize on a bf16 input, then torch.ops.trtllm.nvfp4_gemm, CUTLASS by default)",
     "assumption": "tokenfab modelling assumption, documented in docs/modelling.md; replace with a measurement "
     "(benchmarks/measure_gpu.py) when one is available",
 }
@@ -400,14 +407,32 @@ _BLACKWELL_HALF_ROWS = 128.0 * _HOPPER_HALF_ROWS / 64.0
 # Blackwell takes Hopper's non-overlapped BF16 epilogue (not measured on Blackwell: its TMEM accumulators let
 # a kernel overlap the epilogue with the next tile); gemm_max was measured at 16384^3 [cal:azure_gb200].
 _BLACKWELL_K_REF = 16384.0
+# Serving NVFP4 GEMM rate (docs/modelling.md, "Blackwell NVFP4 GEMM rate"). TensorRT-LLM's NVFP4 linear layer runs
+# fp4_quantize (costed as its own op, act_quantize) and then nvfp4_gemm, a CUTLASS GEMM [trtllm_nvfp4_linear]:
+# the GEMM's rate is the kernel's without the quantization. CALIBRATION, vLLM's NVFP4 CUTLASS GEMM on B200 at
+# N = 6144, K = 4096, nvfp4-noquant [vllm_pr_20646]: 3778.8 / 3904.3 TFLOP/s at M = 8192 / 16384 are
+# 3778.8 / (9000 x 8192 / 8336) = 0.4272 and 3904.3 / (9000 x 16384 / 16528) = 0.4376 of the peak over the rows
+# curve, mean 0.4324 at K = 4096. Referred to the K = 16384 of gemm_k_ref through the contraction-length factor
+# (h = 9000 x g / 6545 = 660 elements at g = 0.48: (4096 / 4756) x (17044 / 16384) = 0.8959), g = 0.4324 / 0.8959
+# = 0.4826 -> 0.48. CHECKS, not fitted: FlashInfer's mm_fp4 on B200 at M = 1024, N = 7168, K = 4608
+# [flashinfer_pr_1979] is predicted 9000 x 0.48 x 0.911 x 1024 / 1168 = 3446 TFLOP/s against CUTLASS 3441
+# (1.00), cuDNN 3798 (0.91) and the trtllm-gen kernels 2187 (1.58; not what TensorRT-LLM's linear layer calls);
+# the same PR's nvfp4 column (quantization included) is predicted 1.02-1.10x by the GEMM plus act_quantize ops.
+# GB200 takes the same fraction of its 10 PF peak (not measured). The cuBLASLt 16384^3 fraction [cal:azure_gb200],
+# 0.76, measures large square GEMMs on pre-quantized operands back to back: it stays the training figure.
+_BLACKWELL_FP4_SERVING = 0.48
+_BLACKWELL_FP4_SUSTAINED = 0.76
 
 _BLACKWELL_SOURCES = dict(
     memory__hbm__joules_per_byte="assumption: 60 pJ/B HBM + on-chip path",
     interconnect__scale_up__latency_s="assumption: as NVLink 4, 3 us per step",
     interconnect__scale_up__joules_per_byte="nv_nvlink_blog: 1.3 pJ/bit",
     memory__hbm__efficiency="assumption: no public Blackwell STREAM figure; 0.85, mean of A100/H100/H200 measurements",
-    efficiency__gemm_max="cal:azure_gb200: cuBLASLt FP8 2906.9 TFLOPS of 5000 (0.58), FP4 7627.6 of 10000 (0.76); "
-    "BF16 assumed as FP8",
+    efficiency__gemm_max="cal:azure_gb200,vllm_pr_20646,trtllm_nvfp4_linear: cuBLASLt FP8 2906.9 TFLOPS of 5000 (0.58), "
+    "BF16 assumed as FP8; FP4 0.48: vLLM's NVFP4 CUTLASS GEMM without the activation quantization on B200, "
+    "N=6144 K=4096, M=8192/16384 (0.4324 at K=4096, / 0.8959 K factor); checked by flashinfer_pr_1979 "
+    "(CUTLASS 1.00, cuDNN 0.91 of predicted)",
+    efficiency__gemm_sustained="cal:azure_gb200: FP4 cuBLASLt 7627.6 TFLOPS of 10000 at 16384^3 (0.76), training",
     efficiency__gemm_half_rows="ptx_tcgen05,cutlass_bw_gemm,cal:h200_2026_11_30: 128-row tcgen05 tile x Hopper's "
     "fitted 72 rows per 64-row wgmma tile = 144 rows",
     efficiency__gemm_epilogue_bytes="deepgemm_epilogue,assumption: Hopper's non-overlapped BF16 epilogue, not "
@@ -451,7 +476,8 @@ B200 = Device(
     price=Price(usd_per_device_hour=6.03, provider="Spheron on demand", date="2026-03-17"),
     efficiency=Efficiency(
         gemm_max_default=0.58,
-        gemm_max={"fp4": 0.76},
+        gemm_max={"fp4": _BLACKWELL_FP4_SERVING},
+        gemm_sustained={"fp4": _BLACKWELL_FP4_SUSTAINED},
         gemm_half_rows=_BLACKWELL_HALF_ROWS,
         gemm_epilogue_bytes=_GEMM_EPILOGUE_BYTES,
         gemm_k_ref=_BLACKWELL_K_REF,
@@ -519,7 +545,8 @@ GB200 = Device(
     ),
     efficiency=Efficiency(
         gemm_max_default=0.58,
-        gemm_max={"fp4": 0.76},
+        gemm_max={"fp4": _BLACKWELL_FP4_SERVING},
+        gemm_sustained={"fp4": _BLACKWELL_FP4_SUSTAINED},
         gemm_half_rows=_BLACKWELL_HALF_ROWS,
         gemm_epilogue_bytes=_GEMM_EPILOGUE_BYTES,
         gemm_k_ref=_BLACKWELL_K_REF,
