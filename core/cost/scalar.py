@@ -23,7 +23,7 @@ import numpy as np
 from .. import bounds
 from ..deployment import Workload
 from .engine import Plan, StepCost, breakdown_of, make_plan
-from .fastpath import Totals, fused_one, step_totals
+from .fastpath import fused_one, step_totals
 from .kernel import BOUND_NAMES
 
 
@@ -106,15 +106,3 @@ def one_scenario(plan: Plan, phase: str, batch: float, tokens: float, context: f
     else:
         memory, fits = plan.memory_fit_one(batch, context + tokens, tokens)
     return float(one[0]), float(one[1]), int(one[2]), float(memory), bool(fits)
-
-
-def one_scenario_totals(plan: Plan, phase: str, batch: float, tokens: float, context: float) -> Totals:
-    """:func:`one_scenario` as one-element :class:`~tokenfab.fastpath.Totals` arrays."""
-    seconds, joules, code, memory, fits = one_scenario(plan, phase, batch, tokens, context)
-    return Totals(
-        seconds=np.array([seconds]),
-        joules=np.array([joules]),
-        bound_code=np.array([code], dtype=np.int8),
-        memory_per_device_bytes=np.array([memory]),
-        fits=np.array([fits]),
-    )
