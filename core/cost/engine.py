@@ -273,10 +273,7 @@ class Plan:
 
     def fits_one(self, batch: float, kv_tokens: float, step_tokens: float) -> bool:
         """:meth:`fits` of one scenario, in plain floats (the sums of :meth:`memory_fit_one`)."""
-        on_weights, kv, usable_w, usable_kv = self._used_one(batch, kv_tokens, step_tokens)
-        if usable_kv is None:  # weights and KV cache share a level
-            return on_weights + kv <= usable_w
-        return on_weights <= usable_w and 0.0 + kv <= usable_kv
+        return self.memory_fit_one(batch, kv_tokens, step_tokens)[1]
 
     def memory_fit_one(self, batch: float, kv_tokens: float, step_tokens: float) -> tuple[float, bool]:
         """(bytes per device over all levels, whether every level fits) of one scenario, in plain
@@ -293,28 +290,24 @@ class Plan:
         number each, as a serving estimate's decode steps): arrays of bytes per device and of fit,
         the values of :meth:`memory_per_device` and :meth:`fits` (the same operations in the same
         order), with the scalar part in plain floats instead of numpy scalars."""
-        ep, window, kv_full, kv_window, weights, width, act, vocab, tp, usable_w, usable_kv = _per_plan(
-            "fit_terms", self, _fit_terms
-        )
-        group = float(math.ceil(float(batch) / ep))
-        kv = group * (kv_full * kv_tokens + kv_window * np.minimum(kv_tokens, window))
-        on_weights = weights + (group * float(step_tokens) * width * act + group * vocab / tp * 4.0)
+        on_weights, kv, usable_w, usable_kv = self._used_one(float(batch), kv_tokens, float(step_tokens), np.minimum)
         if usable_kv is None:  # weights and KV cache share a level
             total = on_weights + kv
             return total, total <= usable_w
         kv = 0.0 + kv
         return on_weights + kv, (kv <= usable_kv) & (on_weights <= usable_w)
 
-    def _used_one(self, batch: float, kv_tokens: float, step_tokens: float) -> tuple:
+    def _used_one(self, batch: float, kv_tokens: Any, step_tokens: float, minimum: Any = min) -> tuple:
         """(bytes on the weights' level before the KV cache, KV cache bytes, usable bytes of the
         weights' level, of the KV cache's level or ``None`` when they share one): the same
         operations in the same order as :meth:`memory_one` (so the same values), with what no
-        scenario changes worked out once per plan (:func:`_fit_terms`)."""
+        scenario changes worked out once per plan (:func:`_fit_terms`). ``kv_tokens`` may be an
+        array (with ``minimum=np.minimum``); the rest are plain floats."""
         ep, window, kv_full, kv_window, weights, width, act, vocab, tp, usable_w, usable_kv = _per_plan(
             "fit_terms", self, _fit_terms
         )
         group = float(math.ceil(batch / ep))
-        kv = group * (kv_full * kv_tokens + kv_window * min(kv_tokens, window))
+        kv = group * (kv_full * kv_tokens + kv_window * minimum(kv_tokens, window))
         on_weights = weights + (group * step_tokens * width * act + group * vocab / tp * 4.0)
         return on_weights, kv, usable_w, usable_kv
 
@@ -1082,8 +1075,7 @@ def gemm_k_factors(plan: Plan) -> np.ndarray:
     stays as measured (docs/modelling.md, "GEMM contraction length")."""
     device, eff = plan.device, plan.device.efficiency
     rate = device.peak(plan.precisions.compute) * eff.gemm_fraction(plan.precisions.compute)
-    level = next(lv for lv in device.memory if lv.name == plan.weights_level)
-    half = eff.gemm_half_k(rate, level.effective_bytes_per_s)
+    half = eff.gemm_half_k(rate, device.level(plan.weights_level).effective_bytes_per_s)
     return np.array([eff.gemm_k_factor(op.gemm_k, half) if op.kind == "gemm" else 1.0 for op in plan.ops])
 
 
