@@ -220,14 +220,12 @@ def mapping_hook_asked(builder: Any) -> bool:
 
 
 def hook_limits(builder: Any, total_kv_bytes: float) -> tuple[dict, Shape | None]:
-    """The pack's ``tokenfab_default_mapping`` answer: restrictions and a seed shape (or none)."""
+    """The pack's ``tokenfab_default_mapping`` answer: restrictions and a seed shape (or none).
+    :func:`candidate_shapes` calls it only when a pack is asked (:func:`mapping_hook_asked`)."""
     from ..cost.engine import _bytes
     from ..hardware import guard
 
-    if not mapping_hook_asked(builder):
-        return {}, None
     model, prec = builder.model, builder.precisions
-
     hooked = guard.call_first(
         builder.registry,
         "tokenfab_default_mapping",
